@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine:
+#   make site   set up .venv, build the shipped content into _site/
+#   make test   set up .venv and the test tools, run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: site serve test bench clean
+
+$(VENV)/.site-ready: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-ready: pyproject.toml $(VENV)/.site-ready
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+site: $(VENV)/.site-ready          ## build content/ into _site/
+	$(BIN)/python build.py build
+
+serve: $(VENV)/.site-ready         ## build, serve on 127.0.0.1:8000, rebuild on change
+	$(BIN)/python build.py serve
+
+test: $(VENV)/.test-ready          ## every test, with the real browser and checkers
+	bash scripts/setup-test-tools.sh
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.test-ready
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf _site .cache

@@ -1,0 +1,17 @@
+"""`build.py fetch`: not written yet."""
+from __future__ import annotations
+
+import argparse
+
+HELP = "(fetch: not available yet)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's options."""
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the command."""
+    from site_src.cli import WorkError
+
+    raise WorkError("'fetch' is not available yet")
