@@ -278,3 +278,69 @@ def latest_on_or_before(month: int, day: int, today: dt.date) -> dt.date | None:
         if candidate is not None and candidate <= today:
             return candidate
     return None
+
+
+# --- structured sources (JSON, Atom, BibTeX) --------------------------------------------------
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\u00a0]*\n\s*")
+
+
+def join_hard_wraps(text: str) -> str:
+    """Join hard-wrapped lines into one line per paragraph; paragraphs stay apart by a blank line.
+
+    A line ending in a hyphen after a letter joins the next without a space: arXiv authors wrap
+    at spaces, so such a hyphen belongs to a compound ('positron-' + 'proton').
+    """
+    paragraphs = []
+    for block in _PARAGRAPH_BREAK.split(normalize_newlines(text).strip()):
+        joined = ""
+        for line in block.split("\n"):
+            line = clean_text(line)
+            if not line:
+                continue
+            if joined and not (joined.endswith("-") and joined[-2:-1].isalpha()):
+                joined += " "
+            joined += line
+        if joined:
+            paragraphs.append(joined)
+    return "\n\n".join(paragraphs)
+
+
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})(?:$|[T ])")
+
+
+def parse_iso_date(value: object) -> dt.date | None:
+    """Return the calendar date of an ISO-8601 date or timestamp ('2024-07-18T05:15:24.000Z'), else None.
+
+    The date is taken as written (UTC for the APIs we read), not converted to local time.
+    """
+    if not isinstance(value, str):
+        return None
+    match = _ISO_DATE.match(value)
+    return make_date(int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def web_url(value: object) -> str | None:
+    """Return a cleaned http(s) URL with a host, else None (no javascript:, data: or relative URLs)."""
+    if not isinstance(value, str):
+        return None
+    url = clean_text(value)
+    if not re.match(r"^https?://", url, re.IGNORECASE) or any(c in url for c in " <>\"'`"):
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return url if host and "." in host else None
+
+
+_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
+
+
+def date_in_filename(name: str) -> dt.date | None:
+    """Return the first valid YYYY-MM-DD date in a file name ('hf-daily-2026-05-29.json'), else None."""
+    for match in _DATE_IN_NAME.finditer(name):
+        found = make_date(int(match[1]), int(match[2]), int(match[3]))
+        if found:
+            return found
+    return None
