@@ -1,0 +1,6 @@
+"""placeholder"""
+from pathlib import Path
+
+
+def recover(content_dir: Path) -> None:
+    """placeholder"""
