@@ -1,0 +1,117 @@
+"""The real checkers on the built site: Nu HTML checker, LinkChecker, axe-core.
+
+The first tests feed each checker a small hand-made broken site, so a checker
+that silently stopped working (wrong path, wrong output format, no files found)
+turns red instead of reporting a clean site.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checkers import blocking, report, run_axe, run_linkchecker, run_vnu
+
+GOOD_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Good page</title></head>
+<body><main><h1 id="top">Good page</h1>
+<p><a href="index.html">Home</a> <a href="#top">Top</a></p>
+</main></body></html>
+"""
+
+BROKEN_INDEX = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Broken</title></head>
+<body><main><h1>Broken</h1>
+<p>unclosed <span>stray</div>
+<a href="missing.html">a missing page</a>
+<a href="good.html#nowhere">a missing anchor</a>
+<a href="good.html#top">a good anchor</a>
+<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
+<button></button>
+</main></body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def broken_site(tmp_path_factory) -> Path:
+    """A two-page site with one known fault of each kind in index.html."""
+    site = tmp_path_factory.mktemp("broken-site")
+    (site / "index.html").write_text(BROKEN_INDEX, encoding="utf-8")
+    (site / "good.html").write_text(GOOD_PAGE, encoding="utf-8")
+    return site
+
+
+@pytest.fixture(scope="module")
+def clean_site(tmp_path_factory) -> Path:
+    """A one-page site with nothing wrong in it."""
+    site = tmp_path_factory.mktemp("clean-site")
+    (site / "index.html").write_text(GOOD_PAGE, encoding="utf-8")
+    return site
+
+
+# --- each checker can fail ---------------------------------------------------
+
+@pytest.mark.checkers
+def test_nu_checker_reports_the_errors_of_a_broken_page(broken_site):
+    errors = run_vnu(broken_site)
+    messages = [(e.file, e.message) for e in errors]
+    assert ("index.html", "Stray end tag “div”.") in messages, report("HTML errors", errors)
+    assert any(f == "index.html" and "alt" in m for f, m in messages), report("HTML errors", errors)
+    assert {e.file for e in errors} == {"index.html"}, report("HTML errors", errors)
+    assert all(e.line for e in errors), "every error names its line"
+
+
+@pytest.mark.checkers
+def test_nu_checker_finds_nothing_in_a_valid_page(clean_site):
+    errors = run_vnu(clean_site)
+    assert errors == [], report("HTML errors", errors)
+
+
+@pytest.mark.checkers
+def test_linkchecker_reports_a_missing_page_and_a_missing_anchor(broken_site):
+    broken = run_linkchecker(broken_site)
+    found = {(b.page, b.href) for b in broken}
+    assert found == {("index.html", "missing.html"), ("index.html", "good.html#nowhere")}, \
+        report("broken links", broken)
+    assert all(b.line for b in broken), "every broken link names its line"
+
+
+@pytest.mark.checkers
+def test_linkchecker_passes_a_site_whose_links_all_resolve(clean_site):
+    broken = run_linkchecker(clean_site)
+    assert broken == [], report("broken links", broken)
+
+
+@pytest.fixture
+def bare_page(browser):
+    """A page without the error listeners: the broken pages here are broken on purpose."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    yield context.new_page()
+    context.close()
+
+
+@pytest.mark.browser
+def test_axe_reports_an_unlabelled_image_and_button_as_critical(broken_site, bare_page):
+    bare_page.goto((broken_site / "index.html").as_uri())
+    violations = blocking(run_axe(bare_page))
+    rules = {v.rule: v.impact for v in violations}
+    assert rules.get("image-alt") == "critical", report("axe violations", violations)
+    assert rules.get("button-name") == "critical", report("axe violations", violations)
+    assert "img" in str(violations), "the report names the offending element"
+
+
+@pytest.mark.browser
+def test_axe_finds_nothing_serious_on_a_clean_page(clean_site, bare_page):
+    bare_page.goto((clean_site / "index.html").as_uri())
+    violations = blocking(run_axe(bare_page))
+    assert violations == [], report("axe violations", violations)
+
+
+@pytest.mark.browser
+def test_axe_runs_under_a_strict_content_security_policy(tmp_path, bare_page):
+    page_html = GOOD_PAGE.replace(
+        "<title>", "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'self'\">"
+        "<title>").replace("</main>", "<img src=\"data:image/gif;base64,R0lGODlhAQABAAAAACw=\"></main>")
+    (tmp_path / "index.html").write_text(page_html, encoding="utf-8")
+    bare_page.goto((tmp_path / "index.html").as_uri())
+    assert {v.rule for v in run_axe(bare_page)} >= {"image-alt"}
