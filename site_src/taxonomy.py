@@ -1,0 +1,548 @@
+"""The topic tree (content/taxonomy.yaml) and the automatic sorting of papers into it.
+
+Loading validates the whole file and names file, line and topic for every
+mistake. Assignment is a pure function of the papers and the taxonomy, so
+editing the taxonomy re-sorts the whole corpus at the next build.
+
+Assignment rules, in order:
+
+1. A paper whose front matter sets ``topics:`` gets exactly those topics
+   (the curator wins); automatic assignment is not consulted.
+2. Otherwise each topic scores the paper by its match phrases: a phrase found
+   in the title counts ``TITLE_WEIGHT``, in the abstract ``ABSTRACT_WEIGHT``
+   (each phrase counted once per field); a near-match of a multi-word phrase
+   (rapidfuzz) counts ``FUZZY_FACTOR`` of that. A topic whose score reaches
+   ``THRESHOLD`` is given, unless one of its exclude phrases occurs.
+3. ``topics_exclude:`` removes topics from either result.
+
+A paper inherits nothing it did not earn: a parent topic is never given
+because a child matched. Pages that want a parent's whole subtree ask for
+``Taxonomy.descendants``.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Literal, Mapping, Sequence
+
+import yaml
+
+from site_src.model import Paper, Problem
+
+TITLE_WEIGHT = 3.0
+"""Score of a phrase found in the title: a title names what the paper is about."""
+ABSTRACT_WEIGHT = 1.0
+"""Score of a phrase found in the abstract."""
+FUZZY_FACTOR = 0.8
+"""Share of the full weight that a near-match (not an exact one) earns."""
+FUZZY_CUTOFF = 90.0
+"""rapidfuzz ratio (0-100) a window must reach to count as a near-match."""
+THRESHOLD = 2.0
+"""Score a topic needs: a title hit, or two different phrases in the abstract."""
+
+_ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class TaxonomyError(Exception):
+    """The taxonomy file is broken; the message names file, line and topic."""
+
+    def __init__(self, source: str, line: int | None, message: str, topic: str | None = None):
+        self.source = source
+        self.line = line
+        self.topic = topic
+        self.reason = message
+        where = f"{source}:{line}" if line is not None else source
+        about = f" (topic '{topic}')" if topic else ""
+        super().__init__(f"{where}: {message}{about}")
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """One node of the topic tree."""
+
+    id: str
+    """URL-safe key: lowercase letters, digits and single hyphens."""
+    name: str
+    description: str = ""
+    """One paragraph a researcher would write: what belongs here and what does not."""
+    parent: str | None = None
+    children: tuple[str, ...] = ()
+    """Child topic ids in display order."""
+    order: int = 0
+    """Sort key among siblings; ties keep file order."""
+    match: tuple[str, ...] = ()
+    """Phrases that earn a paper this topic (normalized before matching)."""
+    exclude: tuple[str, ...] = ()
+    """Phrases that veto this topic for a paper even when a match phrase occurs."""
+    line: int | None = None
+    """Line of the topic's entry in the taxonomy file."""
+    depth: int = 0
+    """0 for a root topic."""
+
+
+@dataclass(frozen=True, slots=True)
+class Taxonomy:
+    """The whole tree; ``topics`` are in display order (depth-first, siblings by order)."""
+
+    topics: tuple[Topic, ...]
+    source: str = "taxonomy.yaml"
+    _by_id: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {t.id: t for t in self.topics})
+
+    @property
+    def roots(self) -> tuple[Topic, ...]:
+        """Top-level topics in display order."""
+        return tuple(t for t in self.topics if t.parent is None)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Every topic id in display order."""
+        return tuple(t.id for t in self.topics)
+
+    def __contains__(self, topic_id: object) -> bool:
+        return topic_id in self._by_id
+
+    def get(self, topic_id: str) -> Topic:
+        """Return the topic with this id (KeyError if there is none)."""
+        return self._by_id[topic_id]
+
+    def children_of(self, topic_id: str) -> tuple[Topic, ...]:
+        """Return the direct children of a topic in display order."""
+        return tuple(self._by_id[c] for c in self.get(topic_id).children)
+
+    def descendants(self, topic_id: str) -> tuple[Topic, ...]:
+        """Return every topic below this one, depth-first in display order."""
+        out: list[Topic] = []
+        for child in self.children_of(topic_id):
+            out.append(child)
+            out.extend(self.descendants(child.id))
+        return tuple(out)
+
+    def ancestors(self, topic_id: str) -> tuple[Topic, ...]:
+        """Return the parents of a topic, nearest first."""
+        out: list[Topic] = []
+        parent = self.get(topic_id).parent
+        while parent is not None:
+            out.append(self._by_id[parent])
+            parent = self._by_id[parent].parent
+        return tuple(out)
+
+
+# ---------------------------------------------------------------------------
+# Loading and validation
+
+_TOPIC_KEYS = {"id", "name", "description", "parent", "order", "match", "exclude"}
+
+
+def load_taxonomy(path: Path | str) -> Taxonomy:
+    """Read and validate a taxonomy file (raises TaxonomyError)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise TaxonomyError(str(path), None, f"cannot read the taxonomy: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise TaxonomyError(str(path), None, "the taxonomy is not UTF-8 text") from None
+    return parse_taxonomy(text, str(path))
+
+
+def parse_taxonomy(text: str, source: str = "taxonomy.yaml") -> Taxonomy:
+    """Build a validated Taxonomy from YAML text (raises TaxonomyError)."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(error, "problem", None) or str(error)
+        raise TaxonomyError(source, line, f"invalid YAML: {problem}") from None
+    if root is None:
+        raise TaxonomyError(source, None, "the taxonomy is empty: expected a 'topics:' list")
+    items = _topic_nodes(root, source)
+    raw: list[Topic] = []
+    seen: dict[str, int] = {}
+    for node in items:
+        topic = _read_topic(node, source)
+        if topic.id in seen:
+            raise TaxonomyError(
+                source, topic.line,
+                f"duplicate topic id (first defined on line {seen[topic.id]})", topic.id)
+        seen[topic.id] = topic.line or 0
+        raw.append(topic)
+    by_id = {t.id: t for t in raw}
+    for topic in raw:
+        if topic.parent is not None and topic.parent not in by_id:
+            raise TaxonomyError(source, topic.line, f"unknown parent '{topic.parent}'", topic.id)
+        if topic.parent == topic.id:
+            raise TaxonomyError(source, topic.line, "topic is its own parent", topic.id)
+    for topic in raw:
+        _check_cycle(topic, by_id, source)
+    return Taxonomy(_order_tree(raw), source)
+
+
+def _topic_nodes(root: yaml.Node, source: str) -> list[yaml.Node]:
+    """Return the sequence of topic nodes under the top-level 'topics:' key."""
+    line = root.start_mark.line + 1
+    if not isinstance(root, yaml.MappingNode):
+        raise TaxonomyError(source, line, "expected a mapping with a 'topics:' list at the top")
+    for key, value in root.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "topics":
+            if isinstance(value, yaml.ScalarNode) and value.value in ("", "~", "null"):
+                return []
+            if not isinstance(value, yaml.SequenceNode):
+                raise TaxonomyError(source, value.start_mark.line + 1,
+                                    "'topics' must be a list of topics")
+            return list(value.value)
+        raise TaxonomyError(source, key.start_mark.line + 1,
+                            f"unknown top-level key '{getattr(key, 'value', key)}'")
+    raise TaxonomyError(source, line, "missing 'topics:' list")
+
+
+def _scalar(node: yaml.Node, source: str, what: str, topic: str | None) -> str:
+    if not isinstance(node, yaml.ScalarNode):
+        raise TaxonomyError(source, node.start_mark.line + 1, f"'{what}' must be text", topic)
+    return node.value
+
+
+def _phrases(node: yaml.Node, source: str, what: str, topic: str) -> tuple[str, ...]:
+    if isinstance(node, yaml.ScalarNode):
+        return (node.value.strip(),) if node.value.strip() else ()
+    if not isinstance(node, yaml.SequenceNode):
+        raise TaxonomyError(source, node.start_mark.line + 1,
+                            f"'{what}' must be a list of phrases", topic)
+    out = []
+    for item in node.value:
+        phrase = _scalar(item, source, what, topic).strip()
+        if not phrase or not normalize_tokens(phrase):
+            raise TaxonomyError(source, item.start_mark.line + 1, f"empty phrase in '{what}'", topic)
+        out.append(phrase)
+    return tuple(out)
+
+
+def _read_topic(node: yaml.Node, source: str) -> Topic:
+    line = node.start_mark.line + 1
+    if not isinstance(node, yaml.MappingNode):
+        raise TaxonomyError(source, line, "each topic must be a mapping with 'id' and 'name'")
+    fields: dict[str, yaml.Node] = {}
+    for key, value in node.value:
+        name = _scalar(key, source, "key", None)
+        fields[name] = value
+    topic_id = None
+    if "id" in fields:
+        topic_id = _scalar(fields["id"], source, "id", None).strip()
+    if not topic_id:
+        raise TaxonomyError(source, line, "topic without an 'id'")
+    if not _ID_RE.match(topic_id):
+        raise TaxonomyError(
+            source, line,
+            "invalid id: use lowercase letters, digits and single hyphens", topic_id)
+    unknown = sorted(set(fields) - _TOPIC_KEYS)
+    if unknown:
+        key_line = next(k.start_mark.line + 1 for k, _ in node.value if k.value == unknown[0])
+        raise TaxonomyError(source, key_line, f"unknown key '{unknown[0]}'", topic_id)
+    name = _scalar(fields["name"], source, "name", topic_id).strip() if "name" in fields else ""
+    if not name:
+        raise TaxonomyError(source, line, "empty name", topic_id)
+    description = ""
+    if "description" in fields:
+        description = " ".join(_scalar(fields["description"], source, "description", topic_id).split())
+    parent = None
+    if "parent" in fields:
+        parent = _scalar(fields["parent"], source, "parent", topic_id).strip() or None
+        if fields["parent"].tag.endswith(":null"):
+            parent = None
+    order = 0
+    if "order" in fields:
+        raw_order = _scalar(fields["order"], source, "order", topic_id)
+        try:
+            order = int(raw_order)
+        except ValueError:
+            raise TaxonomyError(source, fields["order"].start_mark.line + 1,
+                                f"'order' must be a whole number, not '{raw_order}'", topic_id) from None
+    match = _phrases(fields["match"], source, "match", topic_id) if "match" in fields else ()
+    exclude = _phrases(fields["exclude"], source, "exclude", topic_id) if "exclude" in fields else ()
+    return Topic(id=topic_id, name=name, description=description, parent=parent,
+                 order=order, match=match, exclude=exclude, line=line)
+
+
+def _check_cycle(topic: Topic, by_id: Mapping[str, Topic], source: str) -> None:
+    path = [topic.id]
+    current = topic.parent
+    while current is not None:
+        if current in path:
+            loop = " -> ".join(path[path.index(current):] + [current])
+            raise TaxonomyError(source, topic.line, f"parent cycle: {loop}", topic.id)
+        path.append(current)
+        current = by_id[current].parent
+
+
+def _order_tree(raw: Sequence[Topic]) -> tuple[Topic, ...]:
+    """Order topics depth-first, siblings by (order, file position); fill children and depth."""
+    position = {t.id: i for i, t in enumerate(raw)}
+    kids: dict[str | None, list[Topic]] = {}
+    for topic in raw:
+        kids.setdefault(topic.parent, []).append(topic)
+    for siblings in kids.values():
+        siblings.sort(key=lambda t: (t.order, position[t.id]))
+    out: list[Topic] = []
+
+    def visit(parent: str | None, depth: int) -> None:
+        for topic in kids.get(parent, []):
+            children = tuple(c.id for c in kids.get(topic.id, []))
+            out.append(Topic(id=topic.id, name=topic.name, description=topic.description,
+                             parent=topic.parent, children=children, order=topic.order,
+                             match=topic.match, exclude=topic.exclude, line=topic.line,
+                             depth=depth))
+            visit(topic.id, depth + 1)
+
+    visit(None, 0)
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------
+# Normalization
+
+# British -> American endings and a few word-level variants seen in ML abstracts.
+_SPELLING = {
+    "optimisation": "optimization", "optimise": "optimize", "optimised": "optimized",
+    "optimiser": "optimizer", "regularisation": "regularization", "regularise": "regularize",
+    "generalisation": "generalization", "generalise": "generalize", "normalisation": "normalization",
+    "normalise": "normalize", "quantisation": "quantization", "quantise": "quantize",
+    "quantised": "quantized", "robustify": "robustify", "behaviour": "behavior",
+    "modelling": "modeling", "labelled": "labeled", "labelling": "labeling",
+    "randomised": "randomized", "randomisation": "randomization", "analyse": "analyze",
+    "minimisation": "minimization", "minimise": "minimize", "characterise": "characterize",
+    "defence": "defense", "colour": "color", "utilise": "utilize", "utilisation": "utilization",
+}
+_KEEP_S = ("ss", "us", "is", "ics", "sis")
+_TOKEN_RE = re.compile(r"[a-z0-9]+")
+
+
+def _stem(token: str) -> str:
+    """Fold a word to a singular, American-spelled form (deliberately small and predictable)."""
+    token = _SPELLING.get(token, token)
+    if token.endswith("ise") and len(token) > 6 and token[:-3] + "ize" in _SPELLING.values():
+        token = token[:-3] + "ize"
+    if len(token) <= 3 or token.isdigit():
+        return token
+    if token.endswith("ies") and len(token) > 4:
+        return token[:-3] + "y"
+    if token.endswith(("ches", "shes", "xes", "sses")):
+        return token[:-2]
+    if token.endswith("s") and not token.endswith(_KEEP_S):
+        return token[:-1]
+    return token
+
+
+def normalize_tokens(text: str) -> tuple[str, ...]:
+    """Split text into lowercase, singular, American-spelled word tokens."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    # Hyphens, slashes and apostrophes join words: 'label-noise' == 'label noise'.
+    text = text.replace("'", "").replace("\u2019", "")
+    return tuple(_stem(t) for t in _TOKEN_RE.findall(text))
+
+
+def normalize(text: str) -> str:
+    """Return the normalized form of a text as one space-separated string."""
+    return " ".join(normalize_tokens(text))
+
+
+# ---------------------------------------------------------------------------
+# Assignment
+
+Field = Literal["title", "abstract"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a paper got a topic."""
+
+    topic: str
+    phrase: str
+    """The taxonomy phrase that matched, as written in the taxonomy ('' for curator choices)."""
+    field: Literal["title", "abstract", "curator"]
+    matched: str = ""
+    """The normalized words of the paper that matched (differs from the phrase for near-matches)."""
+    score: float = 0.0
+
+    def __str__(self) -> str:
+        if self.field == "curator":
+            return "set by the curator"
+        near = f" (near-match '{self.matched}')" if self.matched and self.matched != normalize(self.phrase) else ""
+        return f"'{self.phrase}' in the {self.field}{near}"
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """The topics of one paper and why."""
+
+    slug: str
+    topics: tuple[str, ...]
+    """Topic ids in taxonomy display order; empty means the paper is unsorted."""
+    reasons: tuple[Reason, ...] = ()
+    curated: bool = False
+    """True when the front matter's 'topics:' decided."""
+    excluded: tuple[str, ...] = ()
+    """Topics the automatic rules found but the curator's 'topics_exclude:' removed."""
+
+    @property
+    def unsorted(self) -> bool:
+        """True when the paper has no topic and belongs on the Unsorted page."""
+        return not self.topics
+
+    def reasons_for(self, topic_id: str) -> tuple[Reason, ...]:
+        """Return the reasons recorded for one topic."""
+        return tuple(r for r in self.reasons if r.topic == topic_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    topic: str
+    phrase: str
+    tokens: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Matcher:
+    match: tuple[_Rule, ...]
+    exclude: tuple[_Rule, ...]
+
+
+def _compile(taxonomy: Taxonomy) -> _Matcher:
+    match = []
+    exclude = []
+    for topic in taxonomy.topics:
+        match.extend(_Rule(topic.id, p, normalize_tokens(p)) for p in topic.match)
+        exclude.extend(_Rule(topic.id, p, normalize_tokens(p)) for p in topic.exclude)
+    return _Matcher(tuple(r for r in match if r.tokens), tuple(r for r in exclude if r.tokens))
+
+
+def _find(tokens: tuple[str, ...], positions: Mapping[str, list[int]],
+          rule: _Rule) -> tuple[str, bool] | None:
+    """Return (matched words, exact?) for the best occurrence of a rule's phrase, or None."""
+    n = len(rule.tokens)
+    first = rule.tokens[0]
+    for start in positions.get(first, ()):
+        if tokens[start:start + n] == rule.tokens:
+            return " ".join(rule.tokens), True
+    if n < 2:
+        return None
+    from rapidfuzz import fuzz
+
+    # Near-matches of multi-word phrases: only windows that share a word with
+    # the phrase are compared, so the cost grows with the text, not text x phrases.
+    target = " ".join(rule.tokens)
+    starts: set[int] = set()
+    for word in rule.tokens:
+        for pos in positions.get(word, ()):
+            for offset in range(n):
+                if 0 <= pos - offset <= len(tokens) - 1:
+                    starts.add(pos - offset)
+    best: tuple[float, str] | None = None
+    for start in sorted(starts):
+        for width in (n - 1, n, n + 1):
+            if width < 2 or start + width > len(tokens):
+                continue
+            window = " ".join(tokens[start:start + width])
+            score = fuzz.ratio(target, window, score_cutoff=FUZZY_CUTOFF)
+            if score and (best is None or score > best[0]):
+                best = (score, window)
+    return (best[1], False) if best else None
+
+
+def _index(tokens: tuple[str, ...]) -> dict[str, list[int]]:
+    positions: dict[str, list[int]] = {}
+    for i, token in enumerate(tokens):
+        positions.setdefault(token, []).append(i)
+    return positions
+
+
+def score_paper(title: str, abstract: str, taxonomy: Taxonomy) -> dict[str, tuple[float, tuple[Reason, ...]]]:
+    """Score every topic for one paper: topic id -> (score, reasons), excluded topics left out."""
+    return _score(title, abstract, _compile(taxonomy))
+
+
+def _score(title: str, abstract: str, matcher: _Matcher) -> dict[str, tuple[float, tuple[Reason, ...]]]:
+    fields: tuple[tuple[Field, tuple[str, ...], float], ...] = (
+        ("title", normalize_tokens(title), TITLE_WEIGHT),
+        ("abstract", normalize_tokens(abstract), ABSTRACT_WEIGHT),
+    )
+    indexed = [(name, tokens, _index(tokens), weight) for name, tokens, weight in fields]
+    vetoed: set[str] = set()
+    for rule in matcher.exclude:
+        if rule.topic in vetoed:
+            continue
+        for _, tokens, positions, _ in indexed:
+            found = _find(tokens, positions, rule)
+            if found and found[1]:
+                vetoed.add(rule.topic)
+                break
+    scores: dict[str, float] = {}
+    reasons: dict[str, list[Reason]] = {}
+    for rule in matcher.match:
+        if rule.topic in vetoed:
+            continue
+        for name, tokens, positions, weight in indexed:
+            found = _find(tokens, positions, rule)
+            if not found:
+                continue
+            matched, exact = found
+            gained = weight if exact else weight * FUZZY_FACTOR
+            scores[rule.topic] = scores.get(rule.topic, 0.0) + gained
+            reasons.setdefault(rule.topic, []).append(
+                Reason(rule.topic, rule.phrase, name, matched, gained))
+    return {t: (s, tuple(reasons[t])) for t, s in scores.items()}
+
+
+def assign_topics(papers: Iterable[Paper], taxonomy: Taxonomy,
+                  threshold: float = THRESHOLD) -> dict[str, Assignment]:
+    """Sort papers into topics: slug -> Assignment (curator choices win)."""
+    matcher = _compile(taxonomy)
+    order = {tid: i for i, tid in enumerate(taxonomy.ids)}
+    out: dict[str, Assignment] = {}
+    for paper in papers:
+        excluded_by_curator = set(paper.topics_exclude)
+        if paper.topics is not None:
+            chosen = [t for t in paper.topics if t in order and t not in excluded_by_curator]
+            chosen = sorted(dict.fromkeys(chosen), key=order.__getitem__)
+            out[paper.slug] = Assignment(
+                paper.slug, tuple(chosen),
+                tuple(Reason(t, "", "curator") for t in chosen), curated=True)
+            continue
+        scored = _score(paper.title, paper.summary, matcher)
+        earned = sorted((t for t, (s, _) in scored.items() if s >= threshold), key=order.__getitem__)
+        kept = tuple(t for t in earned if t not in excluded_by_curator)
+        removed = tuple(t for t in earned if t in excluded_by_curator)
+        reasons = tuple(r for t in kept for r in scored[t][1])
+        out[paper.slug] = Assignment(paper.slug, kept, reasons, excluded=removed)
+    return out
+
+
+def check_curated_topics(papers: Iterable[Paper], taxonomy: Taxonomy) -> list[Problem]:
+    """Report front-matter topic ids that the taxonomy does not define."""
+    problems = []
+    for paper in papers:
+        for key, ids in (("topics", paper.topics or ()), ("topics_exclude", paper.topics_exclude)):
+            for topic_id in ids:
+                if topic_id not in taxonomy:
+                    problems.append(Problem(
+                        f"content/papers/{paper.slug}.md", None,
+                        f"'{key}' names unknown topic '{topic_id}'"))
+    return problems
+
+
+def papers_by_topic(assignments: Mapping[str, Assignment], taxonomy: Taxonomy) -> dict[str, tuple[str, ...]]:
+    """Group slugs by topic id (every topic present, slugs in input order)."""
+    out: dict[str, list[str]] = {tid: [] for tid in taxonomy.ids}
+    for slug, assignment in assignments.items():
+        for topic_id in assignment.topics:
+            out[topic_id].append(slug)
+    return {tid: tuple(slugs) for tid, slugs in out.items()}
+
+
+def unsorted_papers(assignments: Mapping[str, Assignment]) -> tuple[str, ...]:
+    """Return the slugs of papers with no topic, in input order."""
+    return tuple(slug for slug, a in assignments.items() if a.unsorted)
