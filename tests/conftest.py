@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# Session fixtures that build a site into tmp (shipped content or a made-up folder).
+from site_fixtures import built_site, site_url  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 DIGESTS = FIXTURES / "digests"
