@@ -21,6 +21,7 @@ because a child matched. Pages that want a parent's whole subtree ask for
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -90,8 +91,16 @@ class Taxonomy:
     source: str = "taxonomy.yaml"
     _by_id: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
+    _position: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {t.id: t for t in self.topics})
+        object.__setattr__(self, "_position", {t.id: i for i, t in enumerate(self.topics)})
+
+    @property
+    def position(self) -> Mapping[str, int]:
+        """Topic id -> index in display order (for sorting)."""
+        return self._position
 
     @property
     def roots(self) -> tuple[Topic, ...]:
@@ -315,26 +324,25 @@ _SPELLING = {
     "modelling": "modeling", "labelled": "labeled", "labelling": "labeling",
     "randomised": "randomized", "randomisation": "randomization", "analyse": "analyze",
     "minimisation": "minimization", "minimise": "minimize", "characterise": "characterize",
-    "defence": "defense", "colour": "color", "utilise": "utilize", "utilisation": "utilization",
+    "defence": "defense", "colour": "color", "biases": "bias", "utilise": "utilize", "utilisation": "utilization",
 }
 _KEEP_S = ("ss", "us", "is", "ics", "sis")
+_INVARIANT = frozenset({"bias", "data", "series", "species", "lens", "gaussian"})
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
 
 
 def _stem(token: str) -> str:
     """Fold a word to a singular, American-spelled form (deliberately small and predictable)."""
     token = _SPELLING.get(token, token)
-    if token.endswith("ise") and len(token) > 6 and token[:-3] + "ize" in _SPELLING.values():
-        token = token[:-3] + "ize"
-    if len(token) <= 3 or token.isdigit():
+    if len(token) <= 3 or token.isdigit() or token in _INVARIANT:
         return token
     if token.endswith("ies") and len(token) > 4:
-        return token[:-3] + "y"
-    if token.endswith(("ches", "shes", "xes", "sses")):
-        return token[:-2]
-    if token.endswith("s") and not token.endswith(_KEEP_S):
-        return token[:-1]
-    return token
+        token = token[:-3] + "y"
+    elif token.endswith(("ches", "shes", "xes", "sses")):
+        token = token[:-2]
+    elif token.endswith("s") and not token.endswith(_KEEP_S):
+        token = token[:-1]
+    return _SPELLING.get(token, token)
 
 
 def normalize_tokens(text: str) -> tuple[str, ...]:
@@ -411,7 +419,9 @@ class _Matcher:
     exclude: tuple[_Rule, ...]
 
 
+@functools.lru_cache(maxsize=8)
 def _compile(taxonomy: Taxonomy) -> _Matcher:
+    # Cached because assign_paper is called once per paper with the same taxonomy.
     match = []
     exclude = []
     for topic in taxonomy.topics:
@@ -497,28 +507,27 @@ def _score(title: str, abstract: str, matcher: _Matcher) -> dict[str, tuple[floa
     return {t: (s, tuple(reasons[t])) for t, s in scores.items()}
 
 
+def assign_paper(paper: Paper, taxonomy: Taxonomy, threshold: float = THRESHOLD) -> Assignment:
+    """Give one paper its topics and the reasons (curator choices win)."""
+    order = taxonomy.position
+    excluded_by_curator = set(paper.topics_exclude)
+    if paper.topics is not None:
+        chosen = [t for t in paper.topics if t in order and t not in excluded_by_curator]
+        chosen = sorted(dict.fromkeys(chosen), key=order.__getitem__)
+        return Assignment(paper.slug, tuple(chosen),
+                          tuple(Reason(t, "", "curator") for t in chosen), curated=True)
+    scored = _score(paper.title, paper.summary, _compile(taxonomy))
+    earned = sorted((t for t, (s, _) in scored.items() if s >= threshold), key=order.__getitem__)
+    kept = tuple(t for t in earned if t not in excluded_by_curator)
+    removed = tuple(t for t in earned if t in excluded_by_curator)
+    reasons = tuple(r for t in kept for r in scored[t][1])
+    return Assignment(paper.slug, kept, reasons, excluded=removed)
+
+
 def assign_topics(papers: Iterable[Paper], taxonomy: Taxonomy,
                   threshold: float = THRESHOLD) -> dict[str, Assignment]:
-    """Sort papers into topics: slug -> Assignment (curator choices win)."""
-    matcher = _compile(taxonomy)
-    order = {tid: i for i, tid in enumerate(taxonomy.ids)}
-    out: dict[str, Assignment] = {}
-    for paper in papers:
-        excluded_by_curator = set(paper.topics_exclude)
-        if paper.topics is not None:
-            chosen = [t for t in paper.topics if t in order and t not in excluded_by_curator]
-            chosen = sorted(dict.fromkeys(chosen), key=order.__getitem__)
-            out[paper.slug] = Assignment(
-                paper.slug, tuple(chosen),
-                tuple(Reason(t, "", "curator") for t in chosen), curated=True)
-            continue
-        scored = _score(paper.title, paper.summary, matcher)
-        earned = sorted((t for t, (s, _) in scored.items() if s >= threshold), key=order.__getitem__)
-        kept = tuple(t for t in earned if t not in excluded_by_curator)
-        removed = tuple(t for t in earned if t in excluded_by_curator)
-        reasons = tuple(r for t in kept for r in scored[t][1])
-        out[paper.slug] = Assignment(paper.slug, kept, reasons, excluded=removed)
-    return out
+    """Sort papers into topics: slug -> Assignment, in input order."""
+    return {paper.slug: assign_paper(paper, taxonomy, threshold) for paper in papers}
 
 
 def check_curated_topics(papers: Iterable[Paper], taxonomy: Taxonomy) -> list[Problem]:
