@@ -9,9 +9,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-DatePrecision = Literal["day", "year-inferred"]
+DatePrecision = Literal["day", "year-inferred", "month", "year"]
 """'day': the source gave a full date; 'year-inferred': the source gave a
-month and day only and the year was taken from the digest."""
+month and day only and the year was taken from the digest; 'month' / 'year':
+the source (e.g. BibTeX) gave only a month and year / only a year, and the date
+is the first day of that month / year. Show such dates as 'Mar 2019' / '2019',
+and let a 'day' date from another source replace them."""
 
 
 @dataclass(frozen=True, slots=True)
