@@ -1,0 +1,235 @@
+"""Identity and merging: is a digest record a paper the store already has, and what changes.
+
+Matching, in order:
+1. same arXiv id -> same paper;
+2. same title key (case, accents, punctuation, whitespace and hyphenation ignored), or the
+   title ingest last wrote for a paper whose title the curator has since corrected;
+3. a fuzzy title match (rapidfuzz `fuzz.ratio` on title keys) of at least MERGE_SCORE
+   with at most MAX_MERGE_EDITS edits and the same numbers in both titles;
+4. anything else scoring at least REVIEW_SCORE is a *possible duplicate*: reported, never merged.
+Two records with different arXiv ids are never merged, whatever their titles.
+
+Why these numbers (docs/ingest.md has the table): `ratio` gives 100 to case/punctuation/
+hyphenation variants once titles are reduced to keys, 95.7 to "Graph Attention Networks" vs
+"... v2", 96.8 to "Segment Anything" vs "Segment Anything 2", 97.6 to "Llama 2: ..." vs
+"Llama 3: ..." and 92.6 to "... Large Language Models ..." vs "... Small ...": so a high score
+alone is not identity. Requiring equal numbers and at most two single-character edits
+keeps spelling variants (optimisation/optimization) and stray plurals, and nothing else.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Indel
+
+from site_src.model import DIGEST_FIELDS, Appearance, Paper
+
+MERGE_SCORE = 97.0
+"""fuzz.ratio on title keys at or above which (with the guards) two titles are one paper."""
+MAX_MERGE_EDITS = 2
+"""Most single-character insertions/deletions a fuzzy merge may bridge."""
+REVIEW_SCORE = 85.0
+"""fuzz.ratio on title keys at or above which a non-merged pair is a possible duplicate."""
+
+MatchKind = Literal["id", "title", "ingested-title", "fuzzy"]
+
+
+def title_key(title: str) -> str:
+    """Reduce a title to lowercase letters and digits (accents, spaces, punctuation, hyphens gone)."""
+    text = unicodedata.normalize("NFKD", title).casefold()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def _numbers(title: str) -> tuple[str, ...]:
+    """Digit runs of a title ('Llama 2', 'GATv2', '16x16'), leading zeros dropped."""
+    return tuple(run.lstrip("0") or "0" for run in re.findall(r"\d+", unicodedata.normalize(
+        "NFKD", title)))
+
+
+def title_score(a: str, b: str) -> float:
+    """Similarity of two titles, 0-100 (rapidfuzz ratio on title keys)."""
+    return fuzz.ratio(title_key(a), title_key(b))
+
+
+def same_title(a: str, b: str) -> bool:
+    """Whether two titles name the same paper by the merge rules (no id involved)."""
+    key_a, key_b = title_key(a), title_key(b)
+    if not key_a or not key_b:
+        return a.strip() == b.strip()
+    if key_a == key_b:
+        return True
+    return (fuzz.ratio(key_a, key_b) >= MERGE_SCORE
+            and Indel.distance(key_a, key_b) <= MAX_MERGE_EDITS
+            and _numbers(a) == _numbers(b))
+
+
+def field_hash(name: str, value: Any) -> str:
+    """A short fingerprint of a field value as ingest wrote it."""
+    if isinstance(value, dt.date):
+        value = value.isoformat()
+    payload = json.dumps([name, value], ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:10]
+
+
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(Paper)
+                             if f.default is not dataclasses.MISSING}
+
+
+def _is_empty(name: str, value: Any) -> bool:
+    return value is None or value == _DEFAULTS.get(name) or value in ("", ())
+
+
+def hand_edited_fields(paper: Paper) -> tuple[str, ...]:
+    """Digest-owned fields whose value is not what ingest last wrote (the curator changed them)."""
+    hashes = dict(paper.ingested)
+    edited = []
+    for name in DIGEST_FIELDS:
+        value = getattr(paper, name)
+        if name in hashes:
+            if field_hash(name, value) != hashes[name]:
+                edited.append(name)
+        elif not _is_empty(name, value):
+            edited.append(name)  # set by hand on a paper ingest never wrote it for
+    return tuple(edited)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Where a digest record belongs in the store."""
+
+    slug: str | None
+    """The store paper it is, or None for a new paper."""
+    kind: MatchKind | None = None
+    score: float = 0.0
+    possible: tuple[tuple[str, float], ...] = ()
+    """(slug, score) of store papers that look alike but were not merged."""
+
+
+class PaperIndex:
+    """Lookup tables over the store's papers; grows as one ingest adds papers."""
+
+    def __init__(self, papers: tuple[Paper, ...] | list[Paper] = ()):
+        self.papers: dict[str, Paper] = {}
+        self._by_id: dict[str, str] = {}
+        self._by_key: dict[str, list[str]] = {}
+        self._by_ingested_title: dict[str, str] = {}
+        self._keys: dict[str, str] = {}
+        for paper in papers:
+            self.add(paper)
+
+    def add(self, paper: Paper) -> None:
+        """Add or replace a paper (by slug)."""
+        old = self.papers.get(paper.slug)
+        if old is not None:
+            self._forget(old)
+        self.papers[paper.slug] = paper
+        if paper.id:
+            self._by_id.setdefault(paper.id, paper.slug)
+        key = title_key(paper.title)
+        self._by_key.setdefault(key, []).append(paper.slug)
+        self._keys[paper.slug] = key
+        hashes = dict(paper.ingested)
+        if "title" in hashes:
+            self._by_ingested_title.setdefault(hashes["title"], paper.slug)
+
+    def _forget(self, paper: Paper) -> None:
+        if paper.id and self._by_id.get(paper.id) == paper.slug:
+            del self._by_id[paper.id]
+        key = self._keys.pop(paper.slug)
+        self._by_key[key].remove(paper.slug)
+        hashes = dict(paper.ingested)
+        if self._by_ingested_title.get(hashes.get("title", "")) == paper.slug:
+            del self._by_ingested_title[hashes["title"]]
+
+    def _compatible(self, record: Paper, slug: str) -> bool:
+        """Different arXiv ids are different papers, whatever the titles say."""
+        other = self.papers[slug].id
+        return not (record.id and other and record.id != other)
+
+    def match(self, record: Paper) -> Match:
+        """Find the store paper a record is, or the near-misses worth a human look."""
+        if record.id and record.id in self._by_id:
+            return Match(self._by_id[record.id], "id", 100.0)
+        key = title_key(record.title)
+        for slug in self._by_key.get(key, ()) if key else ():
+            if self._compatible(record, slug):
+                return Match(slug, "title", 100.0)
+        slug = self._by_ingested_title.get(field_hash("title", record.title))
+        if slug is not None and self._compatible(record, slug):
+            return Match(slug, "ingested-title", 100.0)
+        possible: list[tuple[str, float]] = []
+        if key:
+            found = process.extract(key, self._keys, scorer=fuzz.ratio,
+                                    score_cutoff=REVIEW_SCORE, limit=10)
+            for _, score, slug in found:
+                other = self.papers[slug]
+                if self._compatible(record, slug) and same_title(record.title, other.title):
+                    return Match(slug, "fuzzy", score)
+                possible.append((slug, round(score, 1)))
+        return Match(None, None, 0.0, tuple(possible))
+
+
+def digest_date_of(digest_id: str) -> dt.date | None:
+    """The date a digest id starts with ('2025-12-12-...'), or None."""
+    try:
+        return dt.date.fromisoformat(digest_id[:10])
+    except ValueError:
+        return None
+
+
+def _with_hashes(paper: Paper, written: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The `ingested` table after ingest wrote `written` (field -> value)."""
+    hashes = dict(paper.ingested)
+    for name, value in written.items():
+        if _is_empty(name, value):
+            hashes.pop(name, None)
+        else:
+            hashes[name] = field_hash(name, value)
+    return tuple((name, hashes[name]) for name in DIGEST_FIELDS if name in hashes)
+
+
+def new_paper(record: Paper, *, slug: str, appearance: Appearance,
+              digest_date: dt.date | None) -> Paper:
+    """Turn a digest record into a store paper (curator fields empty, hashes recorded)."""
+    fields = {name: getattr(record, name) for name in DIGEST_FIELDS}
+    paper = Paper(slug=slug, **fields, digests=(appearance,), first_seen=digest_date)
+    return dataclasses.replace(paper, ingested=_with_hashes(paper, fields))
+
+
+def merge_paper(existing: Paper, record: Paper, *, appearance: Appearance,
+                digest_date: dt.date | None) -> Paper:
+    """Fold a digest record into a store paper; curator fields and hand edits are kept.
+
+    A record from a digest older than the paper's latest appearance only fills
+    fields that are empty; a newer (or the same) digest also refreshes the rest.
+    """
+    edited = set(hand_edited_fields(existing))
+    latest = max((d for d in (digest_date_of(a.digest) for a in existing.digests) if d),
+                 default=None)
+    refresh = digest_date is None or latest is None or digest_date >= latest
+    written: dict[str, Any] = {}
+    for name in DIGEST_FIELDS:
+        if name in edited:
+            continue
+        new = getattr(record, name)
+        old = getattr(existing, name)
+        if _is_empty(name, new) or (not refresh and not _is_empty(name, old)):
+            continue
+        written[name] = new
+    appearances = [a for a in existing.digests if a.digest != appearance.digest]
+    appearances.append(appearance)
+    appearances.sort(key=lambda a: (digest_date_of(a.digest) or dt.date.min, a.digest))
+    first_seen = existing.first_seen
+    if digest_date is not None and (first_seen is None or digest_date < first_seen):
+        first_seen = digest_date
+    merged = dataclasses.replace(existing, **written, digests=tuple(appearances),
+                                 first_seen=first_seen)
+    return dataclasses.replace(merged, ingested=_with_hashes(merged, written))
