@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from collections.abc import Callable
 from pathlib import Path
 
 from site_src.model import Problem, ReadResult
-from site_src.readers import hf_text
+from site_src.readers import arxiv_atom, bibtex, hf_json, hf_text
 
 Reader = Callable[..., ReadResult]
 
 READERS: dict[str, Reader] = {
     "hf-text": hf_text.parse,
+    "hf-json": hf_json.parse,
+    "arxiv-atom": arxiv_atom.parse,
+    "bibtex": bibtex.parse,
 }
 """Format name -> parse function. Names are what `--format` accepts."""
 
@@ -29,18 +31,15 @@ class UnknownFormat(ValueError):
 
 
 def _looks_like_json(text: str, suffix: str) -> bool:
-    return suffix == ".json" or text.lstrip()[:1] in ("[", "{")
+    return suffix == ".json" or hf_json.looks_like(text)
 
 
 def _looks_like_atom(text: str, suffix: str) -> bool:
-    head = text.lstrip()[:2000]
-    return suffix in (".atom", ".xml") or bool(re.search(r"<feed[\s>]", head))
+    return suffix in (".atom", ".xml") or arxiv_atom.looks_like(text)
 
 
 def _looks_like_bibtex(text: str, suffix: str) -> bool:
-    return suffix == ".bib" or bool(
-        re.search(r"^\s*@(?:article|inproceedings|misc|book|techreport|online|unpublished)\s*[{(]",
-                  text[:5000], re.IGNORECASE | re.MULTILINE))
+    return suffix == ".bib" or bibtex.looks_like(text)
 
 
 def _looks_like_hf_text(text: str, suffix: str) -> bool:
