@@ -5,9 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-command -v chromium >/dev/null || missing+=(chromium)
+# The tests launch /usr/bin/chromium by path, so check that path, not $PATH.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v java >/dev/null || missing+=(default-jre-headless)
-command -v node >/dev/null || missing+=(nodejs npm)
+command -v node >/dev/null || missing+=(nodejs)
+# Debian packages npm apart from nodejs: a machine can have node without npm.
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
