@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
-from site_src.model import Problem, ReadResult
+from site_src.model import Paper, Problem, ReadResult
 from site_src.readers import arxiv_atom, bibtex, hf_json, hf_text
 
 Reader = Callable[..., ReadResult]
@@ -71,6 +71,39 @@ def get_reader(name: str) -> Reader:
     except KeyError:
         known = ", ".join(sorted(READERS))
         raise UnknownFormat(f"unknown format {name!r}; known formats: {known}") from None
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return [_json_value(v) for v in value]
+    if dataclasses.is_dataclass(value):
+        return {f.name: _json_value(getattr(value, f.name)) for f in dataclasses.fields(value)
+                if getattr(value, f.name) not in (None, "")}
+    return value
+
+
+def paper_as_json(paper: Paper) -> dict:
+    """Return a paper as JSON-ready data: Paper field names, ISO dates, None/empty fields left out."""
+    return {
+        f.name: _json_value(getattr(paper, f.name)) for f in dataclasses.fields(paper)
+        if getattr(paper, f.name) not in (None, "", (), False)
+    }
+
+
+def result_as_json(result: ReadResult) -> dict:
+    """Return what a reader made of a file as `{"digest", "papers", "problems", "entries_seen"}`."""
+    digest = result.digest
+    return {
+        "digest": {f.name: _json_value(getattr(digest, f.name)) for f in dataclasses.fields(digest)},
+        "entries_seen": result.entries_seen,
+        "papers": [paper_as_json(p) for p in result.papers],
+        "problems": [
+            {"source": p.source, "line": p.line, "severity": p.severity, "reason": p.reason}
+            for p in result.problems
+        ],
+    }
 
 
 def decode(data: bytes) -> tuple[str, int]:
