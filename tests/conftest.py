@@ -29,6 +29,18 @@ CHROMIUM_ARGS = [
 ]
 
 
+def pytest_addoption(parser):
+    """--update-golden: rewrite the readers' expected.json files instead of comparing."""
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/fixtures/**/*.expected.json from the current readers")
+
+
+@pytest.fixture(scope="session")
+def update_golden(request) -> bool:
+    """True when the run was asked to rewrite golden files."""
+    return bool(request.config.getoption("--update-golden"))
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     """The repository root."""
