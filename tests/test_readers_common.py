@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 
 import pytest
 
-from site_src.readers import UnknownFormat, get_reader, read_file, sniff
+from site_src.readers import UnknownFormat, get_reader, read_file, result_as_json, sniff
 from site_src.readers.common import (
     arxiv_id_from_url, clean_text, extract_links, find_arxiv_id, latest_on_or_before,
     month_number, normalize_arxiv_id, normalize_newlines,
@@ -126,3 +128,35 @@ def test_read_file_refuses_an_undetectable_format(tmp_path):
     path.write_bytes(b"\x00\x01 nothing here")
     with pytest.raises(UnknownFormat, match="cannot tell"):
         read_file(path, today=dt.date(2026, 1, 1))
+
+
+# --- golden files: every tests/fixtures/digests/<name>.expected.json -------------------------
+
+GOLDEN_TODAY = dt.date(2026, 11, 26)
+"""Fixed 'today' so yearless dates resolve the same way on every run."""
+GOLDEN_DIR = Path(__file__).parent / "fixtures" / "digests"
+
+
+def _golden_cases() -> list[tuple[Path, Path]]:
+    cases = []
+    for expected in sorted(GOLDEN_DIR.glob("*.expected.json")):
+        stem = expected.name[: -len(".expected.json")]
+        inputs = [p for p in GOLDEN_DIR.glob(stem + ".*") if not p.name.endswith(".expected.json")]
+        assert len(inputs) == 1, f"{expected.name}: expected one input file, found {inputs}"
+        cases.append((inputs[0], expected))
+    return cases
+
+
+@pytest.mark.parametrize(("digest", "expected"), _golden_cases(), ids=lambda p: p.name)
+def test_digest_parses_to_its_golden_file(digest, expected, update_golden):
+    actual = result_as_json(read_file(digest, today=GOLDEN_TODAY))
+    if update_golden:
+        expected.write_text(json.dumps(actual, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    assert actual == json.loads(expected.read_text(encoding="utf-8"))
+
+
+def test_every_sample_digest_has_a_golden_file():
+    inputs = {p.name.split(".")[0] for p in GOLDEN_DIR.iterdir() if not p.name.endswith(".expected.json")}
+    goldens = {p.name[: -len(".expected.json")] for p in GOLDEN_DIR.glob("*.expected.json")}
+    assert "hf-papers-robust-training" in goldens
+    assert goldens <= inputs
