@@ -1,0 +1,157 @@
+"""Live preview: injection on the way out, change detection, and the real `serve` command."""
+from __future__ import annotations
+
+import html.parser
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from site_src import serve
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PAGE = (b'<!doctype html><html><head><meta charset="utf-8">'
+        b'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        b'script-src \'self\'; style-src \'self\'; img-src \'self\'">'
+        b'<title>x</title></head><body class="a"><main>Hello</main></body></html>')
+
+
+class Elements(html.parser.HTMLParser):
+    """Collect (tag, attrs) of every start tag and the text of the document."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(page: bytes) -> Elements:
+    parser = Elements()
+    parser.feed(page.decode("utf-8"))
+    return parser
+
+
+def csp_of(doc: Elements) -> dict[str, list[str]]:
+    for tag, attrs in doc.tags:
+        if tag == "meta" and attrs.get("http-equiv", "").lower() == "content-security-policy":
+            return {d.split()[0]: d.split()[1:] for d in attrs["content"].split(";") if d.strip()}
+    raise AssertionError("no CSP meta")
+
+
+def test_the_reload_client_is_added_as_a_script_file_and_allowed_by_the_policy():
+    doc = parse(serve.inject(PAGE, port=8123, host="127.0.0.1", error=None))
+    scripts = [a["src"] for t, a in doc.tags if t == "script"]
+    assert scripts == ["/livereload.js?port=8123"]
+    policy = csp_of(doc)
+    assert "ws://127.0.0.1:8123" in policy["connect-src"]
+    assert policy["script-src"] == ["'self'"] and policy["default-src"] == ["'none'"]
+    assert not any(t == "div" and a.get("id") == "atlas-build-error" for t, a in doc.tags)
+
+
+def test_a_failed_build_shows_an_escaped_overlay_on_top_of_the_page():
+    error = "TemplateSyntaxError: <script>alert(1)</script> in paper.html:3"
+    page = serve.inject(PAGE, port=8000, host="127.0.0.1", error=error)
+    doc = parse(page)
+    boxes = [a for t, a in doc.tags if t == "div" and a.get("id") == "atlas-build-error"]
+    assert len(boxes) == 1 and boxes[0]["role"] == "alert"
+    assert "Hello" in doc.text  # the last good page is still there
+    assert error in "".join(doc.text)
+    assert [t for t, _ in doc.tags].count("script") == 1  # only the reload client
+
+
+def test_policy_without_connect_src_gets_one_that_keeps_self():
+    policy = serve.allow_live_reload("default-src 'self'", "ws://h:1")
+    assert policy == "default-src 'self'; connect-src 'self' ws://h:1"
+
+
+def test_changed_paths_sees_edits_additions_and_deletions(tmp_path):
+    (tmp_path / "a.md").write_text("one")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.md").write_text("two")
+    before = serve.snapshot([tmp_path])
+    (tmp_path / "a.md").write_text("one, longer")
+    (tmp_path / "sub" / "b.md").unlink()
+    (tmp_path / "c.md").write_text("three")
+    (tmp_path / ".hidden.swp").write_text("editor")
+    after = serve.snapshot([tmp_path])
+    names = [Path(p).name for p in serve.changed_paths(before, after)]
+    assert sorted(names) == ["a.md", "b.md", "c.md"]
+
+
+def test_loopback_detection():
+    assert serve.is_loopback("127.0.0.1") and serve.is_loopback("::1")
+    assert not serve.is_loopback("0.0.0.0") and not serve.is_loopback("")
+
+
+# ------------------------------------------------------------------ in-process server
+
+def fetch(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_server_serves_injected_pages_and_refuses_paths_outside_the_site(tmp_path):
+    site = tmp_path / "_site"
+    (site / "papers" / "x").mkdir(parents=True)
+    (site / "papers" / "x" / "index.html").write_bytes(PAGE)
+    (site / "data.json").write_text('{"a": 1}')
+    (tmp_path / "secret.txt").write_text("secret")
+    state = serve.ServeState(out_dir=site, host="127.0.0.1")
+    from tornado import ioloop, netutil
+    from tornado.httpserver import HTTPServer
+
+    sockets = netutil.bind_sockets(0, address="127.0.0.1")
+    state.port = sockets[0].getsockname()[1]
+    started = threading.Event()
+    holder = {}
+
+    def run():
+        import asyncio
+
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        loop = ioloop.IOLoop.current()
+        server = HTTPServer(serve.make_app(state))
+        server.add_sockets(sockets)
+        holder["loop"] = loop
+        started.set()
+        loop.start()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    started.wait(5)
+    base = f"http://127.0.0.1:{state.port}/"
+    try:
+        status, body = fetch(base + "papers/x/")
+        assert status == 200 and b"/livereload.js?port=" in body
+        assert not (site / "papers" / "x" / "index.html").read_bytes().count(b"livereload")
+        status, body = fetch(base + "data.json")
+        assert json.loads(body) == {"a": 1}
+        assert fetch(base + "../secret.txt")[0] in (400, 403, 404)
+        assert fetch(base + "%2e%2e/secret.txt")[0] in (400, 403, 404)
+        assert fetch(base + "nope/")[0] == 404
+        state.error = "boom"
+        status, body = fetch(base + "papers/x/")
+        assert status == 200 and b'id="atlas-build-error"' in body and b"Hello" in body
+    finally:
+        holder["loop"].add_callback(holder["loop"].stop)
+        thread.join(5)
