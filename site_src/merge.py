@@ -204,12 +204,25 @@ def new_paper(record: Paper, *, slug: str, appearance: Appearance,
     return dataclasses.replace(paper, ingested=_with_hashes(paper, fields))
 
 
+_PRECISION_RANK = {"day": 3, "year-inferred": 2, "month": 1, "year": 0}
+
+
+def _finer_date(record: Paper, existing: Paper) -> bool:
+    """Whether the record's publication date is at least as precise as the stored one."""
+    if record.published_at is None:
+        return False
+    old = _PRECISION_RANK.get(existing.date_precision or "", -1)
+    new = _PRECISION_RANK.get(record.date_precision or "", -1)
+    return existing.published_at is None or new >= old
+
+
 def merge_paper(existing: Paper, record: Paper, *, appearance: Appearance,
                 digest_date: dt.date | None) -> Paper:
     """Fold a digest record into a store paper; curator fields and hand edits are kept.
 
     A record from a digest older than the paper's latest appearance only fills
     fields that are empty; a newer (or the same) digest also refreshes the rest.
+    A publication date is only replaced by one at least as precise.
     """
     edited = set(hand_edited_fields(existing))
     latest = max((d for d in (digest_date_of(a.digest) for a in existing.digests) if d),
@@ -223,6 +236,8 @@ def merge_paper(existing: Paper, record: Paper, *, appearance: Appearance,
         old = getattr(existing, name)
         if _is_empty(name, new) or (not refresh and not _is_empty(name, old)):
             continue
+        if name in ("published_at", "date_precision") and not _finer_date(record, existing):
+            continue  # a BibTeX year never replaces a day another source gave
         written[name] = new
     appearances = [a for a in existing.digests if a.digest != appearance.digest]
     appearances.append(appearance)

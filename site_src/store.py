@@ -22,12 +22,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import typing
 from pathlib import Path
 from typing import Any, Callable
 
 import yaml
 
-from site_src.model import Appearance, Corpus, DigestRecord, Paper, Problem
+from site_src.model import Appearance, Corpus, DatePrecision, DigestRecord, Paper, Problem
 
 try:  # libyaml is ~7x faster at 10k files (STYLE.md); the pure-Python classes behave the same.
     _Loader: type = yaml.CSafeLoader
@@ -72,6 +73,10 @@ class StoreError(ValueError):
 
 class _StoreDumper(_Dumper):  # type: ignore[misc, valid-type]
     """Safe dumper with the store's styles (flow lists for short things)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        # Two fields holding one date object must not become '&id001' / '*id001'.
+        return True
 
 
 class _Flow(tuple):
@@ -210,10 +215,13 @@ def _bool(value: Any) -> bool:
     return value
 
 
+_PRECISIONS: tuple[str, ...] = typing.get_args(DatePrecision)
+
+
 def _precision(value: Any) -> Any:
-    if value is None or value in ("day", "year-inferred"):
+    if value is None or value in _PRECISIONS:
         return value
-    raise TypeError("expected 'day', 'year-inferred' or nothing")
+    raise TypeError(f"expected one of {', '.join(_PRECISIONS)} or nothing")
 
 
 def _opt_date(value: Any) -> dt.date | None:

@@ -170,3 +170,16 @@ def test_an_empty_value_in_a_later_digest_does_not_erase_known_data():
     paper = stored("Mamba", authors=("A. Gu", "T. Dao"), n_authors=2)
     merged = merge.merge_paper(paper, record("Mamba"), appearance=A2, digest_date=DAY2)
     assert merged.authors == ("A. Gu", "T. Dao") and merged.n_authors == 2
+
+
+def test_a_coarser_publication_date_never_replaces_a_finer_one():
+    paper = stored("Mamba", published_at=dt.date(2023, 12, 1), date_precision="day")
+    merged = merge.merge_paper(paper, record("Mamba", published_at=dt.date(2023, 1, 1),
+                                             date_precision="year"),
+                               appearance=A2, digest_date=DAY2)
+    assert (merged.published_at, merged.date_precision) == (dt.date(2023, 12, 1), "day")
+    inferred = stored("Mamba", published_at=dt.date(2025, 12, 1), date_precision="year-inferred")
+    merged = merge.merge_paper(inferred, record("Mamba", published_at=dt.date(2024, 12, 1),
+                                                date_precision="day"),
+                               appearance=A2, digest_date=DAY2)
+    assert (merged.published_at, merged.date_precision) == (dt.date(2024, 12, 1), "day")

@@ -61,6 +61,14 @@ def test_strings_yaml_would_mangle_keep_their_text(value):
     assert store.loads(store.dumps(paper), slug="p", source="x") == paper
 
 
+def test_one_date_object_in_two_fields_is_written_twice_without_yaml_anchors():
+    day = dt.date(2025, 12, 12)
+    paper = Paper(slug="p", title="T", published_at=day, first_seen=day, submitted_at=day)
+    text = store.dumps(paper)
+    assert "&" not in text and "*" not in text
+    assert front_matter(text)["first_seen"] == day
+
+
 def test_front_matter_keys_come_in_a_fixed_readable_order():
     keys = list(front_matter(store.dumps(SAMPLE)))
     assert keys == [k for k in store.FRONT_MATTER_ORDER if k in keys]
@@ -164,7 +172,7 @@ papers = st.builds(
     n_authors=_opt_int,
     organization=_opt_text,
     published_at=st.none() | _dates,
-    date_precision=st.sampled_from([None, "day", "year-inferred"]),
+    date_precision=st.sampled_from([None, "day", "year-inferred", "month", "year"]),
     upvotes=_opt_int, comments=_opt_int,
     github_repo=_opt_text, github_stars=_opt_int, project_page=_opt_text,
     ai_summary=_opt_text, ai_keywords=st.lists(_text, max_size=3).map(tuple),
