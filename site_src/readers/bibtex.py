@@ -20,6 +20,7 @@ from site_src.readers.common import (
     arxiv_id_from_url,
     clean_text,
     date_in_filename,
+    extract_links,
     find_arxiv_id,
     github_repo_from_url,
     join_hard_wraps,
@@ -55,6 +56,7 @@ def parse(
     del today  # BibTeX years are absolute
     problems: list[Problem] = []
     library = bibtexparser.parse_string(text, append_middleware=[
+        middlewares.NormalizeFieldKeys(),  # 'AUTHOR' and 'Title' are the same fields
         # Braced groups are kept through decoding so '{van der Berg}' stays one surname;
         # the braces are removed after names are split.
         middlewares.LatexDecodingMiddleware(keep_braced_groups=True, keep_math_mode=True),
@@ -109,11 +111,8 @@ def strip_braces(text: str) -> str:
 
 
 def _fields(entry: Entry) -> dict[str, object]:
-    """Field values by lower-case key (BibTeX keys are case-insensitive); the first one wins."""
-    values: dict[str, object] = {}
-    for field in entry.fields:
-        values.setdefault(field.key.lower(), field.value)
-    return values
+    """Field values by lower-case key (BibTeX keys are case-insensitive)."""
+    return {field.key.lower(): field.value for field in entry.fields}
 
 
 def _string(values: dict[str, object], key: str) -> str:
@@ -148,6 +147,9 @@ def _read_entry(entry: Entry, source: str, problems: list[Problem]) -> Paper | N
         if github is None and arxiv_id_from_url(url) is None and not _DOI.match(url):
             project = url
     summary = join_hard_wraps(re.sub(r"(?<!\\)[{}]", "", _raw(values, "abstract")))
+    in_summary = extract_links(summary)
+    github = github or in_summary[0]
+    project = project or in_summary[1]
     primary = _string(values, "primaryclass")
     return Paper(
         slug="",
