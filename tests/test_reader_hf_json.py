@@ -4,13 +4,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from site_src.readers import READERS, hf_json, read_file, sniff
+from site_src.readers import READERS, hf_json, read_file, result_as_json, sniff
 from tests.conftest import DIGESTS, FIXTURES
 
 TODAY = dt.date(2026, 6, 1)
+GOLDEN_TODAY = dt.date(2026, 11, 26)
 HERE = FIXTURES / "hf_json"
 SAMPLE = DIGESTS / "hf-daily-2026-05-29.json"
 
@@ -63,7 +65,7 @@ def test_sample_fields_come_through_with_authors_dates_upvotes_and_repositories(
 
 
 def test_a_single_paper_object_is_read_with_every_optional_field():
-    result = parse_file(HERE / "paper-2407.13168.json")
+    result = parse_file(HERE / "paper-2407-13168.json")
     (paper,) = result.papers
     assert paper.id == "2407.13168"
     assert paper.title == "SciCode: A Research Coding Benchmark Curated by Scientists"
@@ -82,14 +84,14 @@ def test_a_single_paper_object_is_read_with_every_optional_field():
 
 
 def test_hidden_authors_are_counted_but_never_named():
-    (paper,) = parse_file(HERE / "paper-2407.13168.json").papers
+    (paper,) = parse_file(HERE / "paper-2407-13168.json").papers
     assert paper.n_authors == 5
     assert paper.authors == ("Minyang Tian", "Luyu Gao", "Shizhuo Dylan Zhang")
     assert "Someone Private" not in json.dumps(paper.authors)
 
 
 def test_a_nameless_author_is_counted_with_a_warning():
-    result = parse_file(HERE / "paper-2407.13168.json")
+    result = parse_file(HERE / "paper-2407-13168.json")
     assert [p.reason for p in result.problems] == [
         "item 0 (arXiv 2407.13168): author 4 has no name; counted but not named"]
     assert result.problems[0].severity == "warning"
@@ -126,8 +128,8 @@ def test_bad_items_become_problems_with_their_lines_and_good_ones_survive():
     errors = [(p.line, p.reason) for p in result.problems if p.severity == "error"]
     assert errors == [
         (2, "item 0 is a JSON str, not an object; skipped"),
-        (3, "item 1 has no paper.id; skipped"),
-        (4, "item 2 has paper.id 'not-an-id' is not an arXiv id; skipped"),
+        (3, "item 1: no paper.id; skipped"),
+        (4, "item 2: paper.id 'not-an-id' is not an arXiv id; skipped"),
         (5, "item 3: 'paper' is not an object; skipped"),
     ]
     assert [paper.id for paper in result.papers] == ["2605.11111", "2605.22222"]
@@ -180,7 +182,9 @@ def test_json_of_another_shape_is_an_error():
 
 
 def test_samples_and_variants_are_sniffed_as_hf_json_even_without_a_json_suffix():
-    for path in [SAMPLE, *sorted(HERE.glob("*.json"))]:
+    variants = [p for p in sorted(HERE.glob("*.json")) if not p.name.endswith(".expected.json")]
+    assert len(variants) == 6
+    for path in [SAMPLE, *variants]:
         text = path.read_text(encoding="utf-8")
         assert sniff(text, path.name) == "hf-json", path.name
         if "truncated" not in path.name:
@@ -214,3 +218,18 @@ def test_any_json_document_is_read_without_crashing(document):
 @given(st.text(max_size=200))
 def test_any_text_is_read_without_crashing(text):
     hf_json.parse(text, source="x.json", today=TODAY)
+
+
+# --- golden files: tests/fixtures/hf_json/<name>.expected.json beside each variant ---------------
+
+def _golden_cases():
+    return [(path, path.with_name(path.name.split(".")[0] + ".expected.json"))
+            for path in sorted(HERE.iterdir()) if not path.name.endswith(".expected.json")]
+
+
+@pytest.mark.parametrize(("digest", "expected"), _golden_cases(), ids=lambda p: p.name)
+def test_variant_parses_to_its_golden_file(digest, expected, update_golden):
+    actual = result_as_json(read_file(digest, today=GOLDEN_TODAY))
+    if update_golden:
+        expected.write_text(json.dumps(actual, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    assert actual == json.loads(expected.read_text(encoding="utf-8"))

@@ -157,7 +157,7 @@ def _read_item(item: _Item, index: int, source: str,
     arxiv_id = normalize_arxiv_id(raw_id) if isinstance(raw_id, str) else None
     if arxiv_id is None:
         shown = "no paper.id" if raw_id is None else f"paper.id {raw_id!r} is not an arXiv id"
-        problems.append(Problem(source, item.line, f"{where} has {shown}; skipped", "error"))
+        problems.append(Problem(source, item.line, f"{where}: {shown}; skipped", "error"))
         return None, None
     where = f"{where} (arXiv {arxiv_id})"
 
