@@ -13,7 +13,9 @@ Assignment rules, in order:
    (each phrase counted once per field); a near-match of a multi-word phrase
    (rapidfuzz) counts ``FUZZY_FACTOR`` of that. A topic whose score reaches
    ``THRESHOLD`` is given, unless one of its exclude phrases occurs.
-3. ``topics_exclude:`` removes topics from either result.
+3. The most specific topic wins: a topic that earned the paper steps back
+   when one of its own subtopics earned it too.
+4. ``topics_exclude:`` removes topics from either result.
 
 A paper inherits nothing it did not earn: a parent topic is never given
 because a child matched. Pages that want a parent's whole subtree ask for
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Iterable, Literal, Mapping, Sequence
 
 import yaml
+from rapidfuzz import fuzz
 
 from site_src.model import Paper, Problem
 
@@ -39,7 +42,9 @@ ABSTRACT_WEIGHT = 1.0
 FUZZY_FACTOR = 0.8
 """Share of the full weight that a near-match (not an exact one) earns."""
 FUZZY_CUTOFF = 90.0
-"""rapidfuzz ratio (0-100) a window must reach to count as a near-match."""
+"""rapidfuzz ratio (0-100) a whole window must reach to count as a near-match."""
+FUZZY_WORD_CUTOFF = 80.0
+"""rapidfuzz ratio each word of the window must reach against the phrase's word."""
 THRESHOLD = 2.0
 """Score a topic needs: a title hit, or two different phrases in the abstract."""
 
@@ -328,9 +333,12 @@ _SPELLING = {
 }
 _KEEP_S = ("ss", "us", "is", "ics", "sis")
 _INVARIANT = frozenset({"bias", "data", "series", "species", "lens", "gaussian"})
+_FUNCTION_WORDS = frozenset(
+    "a an and are as at be by for from in into is it of on or that the their this to via with".split())
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
 
 
+@functools.lru_cache(maxsize=65536)
 def _stem(token: str) -> str:
     """Fold a word to a singular, American-spelled form (deliberately small and predictable)."""
     token = _SPELLING.get(token, token)
@@ -415,52 +423,74 @@ class _Rule:
 
 @dataclass(frozen=True, slots=True)
 class _Matcher:
-    match: tuple[_Rule, ...]
+    rules: tuple[_Rule, ...]
+    """Match rules grouped by topic, topics in display order."""
+    by_word: Mapping[str, tuple[int, ...]]
+    """Content word -> indexes of the rules whose phrase contains it (only those can match)."""
+    needs: tuple[int, ...]
+    """Per rule, how many distinct content words its phrase has."""
     exclude: tuple[_Rule, ...]
 
 
 @functools.lru_cache(maxsize=8)
 def _compile(taxonomy: Taxonomy) -> _Matcher:
     # Cached because assign_paper is called once per paper with the same taxonomy.
-    match = []
-    exclude = []
-    for topic in taxonomy.topics:
-        match.extend(_Rule(topic.id, p, normalize_tokens(p)) for p in topic.match)
-        exclude.extend(_Rule(topic.id, p, normalize_tokens(p)) for p in topic.exclude)
-    return _Matcher(tuple(r for r in match if r.tokens), tuple(r for r in exclude if r.tokens))
+    rules = tuple(_Rule(t.id, p, normalize_tokens(p)) for t in taxonomy.topics for p in t.match)
+    rules = tuple(r for r in rules if r.tokens)
+    by_word: dict[str, list[int]] = {}
+    needs = []
+    for i, rule in enumerate(rules):
+        # Function words occur in every abstract: indexing them would make every
+        # phrase containing 'the' a candidate everywhere.
+        words = [w for w in dict.fromkeys(rule.tokens) if w not in _FUNCTION_WORDS] or rule.tokens[:1]
+        needs.append(len(words))
+        for word in words:
+            by_word.setdefault(word, []).append(i)
+    exclude = tuple(_Rule(t.id, p, normalize_tokens(p)) for t in taxonomy.topics for p in t.exclude)
+    return _Matcher(rules, {w: tuple(ix) for w, ix in by_word.items()}, tuple(needs),
+                    tuple(r for r in exclude if r.tokens))
 
 
-def _find(tokens: tuple[str, ...], positions: Mapping[str, list[int]],
-          rule: _Rule) -> tuple[str, bool] | None:
-    """Return (matched words, exact?) for the best occurrence of a rule's phrase, or None."""
-    n = len(rule.tokens)
-    first = rule.tokens[0]
-    for start in positions.get(first, ()):
-        if tokens[start:start + n] == rule.tokens:
-            return " ".join(rule.tokens), True
-    if n < 2:
-        return None
-    from rapidfuzz import fuzz
+Span = tuple[int, int]
 
-    # Near-matches of multi-word phrases: only windows that share a word with
-    # the phrase are compared, so the cost grows with the text, not text x phrases.
-    target = " ".join(rule.tokens)
-    starts: set[int] = set()
-    for word in rule.tokens:
-        for pos in positions.get(word, ()):
-            for offset in range(n):
-                if 0 <= pos - offset <= len(tokens) - 1:
-                    starts.add(pos - offset)
-    best: tuple[float, str] | None = None
-    for start in sorted(starts):
-        for width in (n - 1, n, n + 1):
-            if width < 2 or start + width > len(tokens):
-                continue
-            window = " ".join(tokens[start:start + width])
-            score = fuzz.ratio(target, window, score_cutoff=FUZZY_CUTOFF)
-            if score and (best is None or score > best[0]):
-                best = (score, window)
-    return (best[1], False) if best else None
+
+def _exact_spans(tokens: tuple[str, ...], positions: Mapping[str, list[int]],
+                 phrase: tuple[str, ...]) -> list[Span]:
+    """Return every (start, end) where the phrase's words occur exactly."""
+    n = len(phrase)
+    return [(start, start + n) for start in positions.get(phrase[0], ())
+            if tokens[start:start + n] == phrase]
+
+
+def _near_spans(tokens: tuple[str, ...], positions: Mapping[str, list[int]],
+                phrase: tuple[str, ...]) -> list[Span]:
+    """Return windows that spell a multi-word phrase with exactly one word slightly off.
+
+    The odd word must be close to the phrase's word (rapidfuzz ratio >= FUZZY_WORD_CUTOFF:
+    'certifiable' for 'certified', a typo), and the whole window close to the phrase; a
+    different word ('an' for 'fast') never is. Phrases with fewer than n-1 of their words
+    in the text are skipped at once, so most rules cost a set lookup.
+    """
+    n = len(phrase)
+    distinct = set(phrase)
+    present = sum(word in positions for word in distinct)
+    if n < 2 or present == 0 or present < len(distinct) - 1:
+        return []
+    target = " ".join(phrase)
+    # Anchor on the rarest word present: fewest windows to compare.
+    anchor = min((i for i, word in enumerate(phrase) if word in positions),
+                 key=lambda i: len(positions[phrase[i]]))
+    spans = []
+    for pos in positions[phrase[anchor]]:
+        start = pos - anchor
+        if start < 0 or start + n > len(tokens):
+            continue
+        window = tokens[start:start + n]
+        odd = [(a, b) for a, b in zip(phrase, window) if a != b]
+        if len(odd) == 1 and fuzz.ratio(*odd[0]) >= FUZZY_WORD_CUTOFF \
+                and fuzz.ratio(target, " ".join(window)) >= FUZZY_CUTOFF:
+            spans.append((start, start + n))
+    return spans
 
 
 def _index(tokens: tuple[str, ...]) -> dict[str, list[int]]:
@@ -481,29 +511,45 @@ def _score(title: str, abstract: str, matcher: _Matcher) -> dict[str, tuple[floa
         ("abstract", normalize_tokens(abstract), ABSTRACT_WEIGHT),
     )
     indexed = [(name, tokens, _index(tokens), weight) for name, tokens, weight in fields]
-    vetoed: set[str] = set()
-    for rule in matcher.exclude:
-        if rule.topic in vetoed:
-            continue
-        for _, tokens, positions, _ in indexed:
-            found = _find(tokens, positions, rule)
-            if found and found[1]:
-                vetoed.add(rule.topic)
-                break
+    vetoed = {rule.topic for rule in matcher.exclude
+              if any(_exact_spans(tokens, positions, rule.tokens)
+                     for _, tokens, positions, _ in indexed)}
     scores: dict[str, float] = {}
     reasons: dict[str, list[Reason]] = {}
-    for rule in matcher.match:
-        if rule.topic in vetoed:
-            continue
-        for name, tokens, positions, weight in indexed:
-            found = _find(tokens, positions, rule)
-            if not found:
-                continue
-            matched, exact = found
-            gained = weight if exact else weight * FUZZY_FACTOR
-            scores[rule.topic] = scores.get(rule.topic, 0.0) + gained
-            reasons.setdefault(rule.topic, []).append(
-                Reason(rule.topic, rule.phrase, name, matched, gained))
+    for name, tokens, positions, weight in indexed:
+        # A rule can match exactly only when all its content words occur, and
+        # nearly only when all but one do: counting them skips every other rule.
+        hits: dict[int, int] = {}
+        for word in positions:
+            for i in matcher.by_word.get(word, ()):
+                hits[i] = hits.get(i, 0) + 1
+        by_topic: dict[str, list[tuple[_Rule, bool]]] = {}
+        for i in sorted(hits):
+            rule = matcher.rules[i]
+            missing = matcher.needs[i] - hits[i]
+            if rule.topic not in vetoed and (missing == 0 or (missing == 1 and len(rule.tokens) > 1)):
+                by_topic.setdefault(rule.topic, []).append((rule, missing == 0))
+        for topic, rules in by_topic.items():
+            # Each phrase counts once per field, and words already counted for
+            # this topic do not count again: 'distribution shift' and
+            # 'distributional shift' on the same words are one piece of evidence.
+            used: list[Span] = []
+            done: set[str] = set()
+            for exact in (True, False):
+                find = _exact_spans if exact else _near_spans
+                for rule, complete in rules:
+                    if rule.phrase in done or (exact and not complete):
+                        continue
+                    span = next((sp for sp in find(tokens, positions, rule.tokens)
+                                 if not any(sp[0] < u[1] and u[0] < sp[1] for u in used)), None)
+                    if span is None:
+                        continue
+                    used.append(span)
+                    done.add(rule.phrase)
+                    gained = weight if exact else weight * FUZZY_FACTOR
+                    scores[topic] = scores.get(topic, 0.0) + gained
+                    reasons.setdefault(topic, []).append(Reason(
+                        topic, rule.phrase, name, " ".join(tokens[span[0]:span[1]]), gained))
     return {t: (s, tuple(reasons[t])) for t, s in scores.items()}
 
 
@@ -517,7 +563,13 @@ def assign_paper(paper: Paper, taxonomy: Taxonomy, threshold: float = THRESHOLD)
         return Assignment(paper.slug, tuple(chosen),
                           tuple(Reason(t, "", "curator") for t in chosen), curated=True)
     scored = _score(paper.title, paper.summary, _compile(taxonomy))
-    earned = sorted((t for t, (s, _) in scored.items() if s >= threshold), key=order.__getitem__)
+    reached = {t for t, (s, _) in scored.items() if s >= threshold}
+    # The most specific topic wins: a parent that matched on its own broad
+    # phrases steps back when a subtopic also matched, so the paper is filed
+    # once per area, under its closest topic.
+    earned = sorted((t for t in reached
+                     if not any(d.id in reached for d in taxonomy.descendants(t))),
+                    key=order.__getitem__)
     kept = tuple(t for t in earned if t not in excluded_by_curator)
     removed = tuple(t for t in earned if t in excluded_by_curator)
     reasons = tuple(r for t in kept for r in scored[t][1])

@@ -8,7 +8,7 @@ import pytest
 from site_src.model import Paper
 from site_src.taxonomy import (
     TaxonomyError, assign_paper, assign_topics, check_curated_topics, load_taxonomy,
-    normalize, normalize_tokens, papers_by_topic, parse_taxonomy, unsorted_papers,
+    normalize, normalize_tokens, papers_by_topic, parse_taxonomy, score_paper, unsorted_papers,
 )
 from conftest import ROOT
 
@@ -246,9 +246,25 @@ def test_single_word_phrases_never_match_fuzzily():
 
 def test_parent_inherits_nothing_from_a_matching_child():
     tax = parse_taxonomy(SMALL)
-    result = assign_paper(paper("p", "Fast adversarial training"), tax)
-    assert result.topics == ("adversarial", "fast-at")
+    result = assign_paper(paper("p", "Noisy labels"), tax)
+    assert result.topics == ("label-noise",)
     assert "robustness" not in result.topics
+
+
+def test_the_most_specific_matching_topic_wins_over_its_matching_parent():
+    tax = parse_taxonomy(SMALL)
+    parent_only = assign_paper(paper("p", "Adversarial training at scale"), tax)
+    assert parent_only.topics == ("adversarial",)
+    both = assign_paper(paper("p", "Fast adversarial training"), tax)
+    assert both.topics == ("fast-at",)
+    assert {r.topic for r in both.reasons} == {"fast-at"}
+
+
+def test_a_phrase_and_its_near_variant_on_the_same_words_count_once():
+    tax = parse_taxonomy(SMALL.replace("[adversarial training]", "[adversarial training, adversarial trainer]"))
+    score, reasons = score_paper("A study", "We revisit adversarial training.", tax)["adversarial"]
+    assert score == 1.0
+    assert [r.phrase for r in reasons] == ["adversarial training"]
 
 
 def test_exclude_phrase_vetoes_the_topic():
@@ -274,7 +290,7 @@ def test_topics_exclude_removes_one_automatic_topic_and_remembers_it():
     tax = parse_taxonomy(SMALL)
     result = assign_paper(
         paper("p", "Fast adversarial training with noisy labels", topics_exclude=("label-noise",)), tax)
-    assert result.topics == ("adversarial", "fast-at")
+    assert result.topics == ("fast-at",)
     assert result.excluded == ("label-noise",)
     assert all(r.topic != "label-noise" for r in result.reasons)
 
