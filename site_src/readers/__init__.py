@@ -88,8 +88,13 @@ def paper_as_json(paper: Paper) -> dict:
     """Return a paper as JSON-ready data: Paper field names, ISO dates, None/empty fields left out."""
     return {
         f.name: _json_value(getattr(paper, f.name)) for f in dataclasses.fields(paper)
-        if getattr(paper, f.name) not in (None, "", (), False)
+        if not _is_empty(getattr(paper, f.name))
     }
+
+
+def _is_empty(value: object) -> bool:
+    # Identity checks: 0 upvotes is a value, not an empty default (0 == False in Python).
+    return value is None or value is False or (isinstance(value, (str, tuple)) and not value)
 
 
 def result_as_json(result: ReadResult) -> dict:

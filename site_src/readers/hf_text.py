@@ -481,8 +481,6 @@ class _Parser:
             return
         cards: list[_Card] = []
         if len(paras) == 1:
-            if not final:
-                self.problem(paras[0].line, "entry has a title but no abstract")
             cards.append(self.card(paras[0], None, meta))
             paras = []
         elif len(paras) % 2 == 1:
@@ -498,6 +496,9 @@ class _Parser:
             if (self.truncated_marker is not None or _looks_cut(last)
                     or (meta is not None and meta.dot and meta.date is None)):
                 last.truncated = True
+        for card in cards:
+            if not card.text and not card.truncated:
+                self.problem(card.line, "entry has a title but no abstract")
         self.cards.extend(cards)
 
     def card(self, title: _Para, text: _Para | None, meta: _Meta | None) -> _Card:
