@@ -322,8 +322,8 @@ def split_body(body: str) -> tuple[str, str]:
     return body.strip(), ""
 
 
-def _key_lines(front: str) -> dict[str, int]:
-    """0-based line of each top-level key in the front matter (for problem reports)."""
+def key_lines(front: str) -> dict[str, int]:
+    """Map each top-level key of a front matter to its 0-based line (for problem reports)."""
     out: dict[str, int] = {}
     for number, line in enumerate(front.split("\n")):
         match = re.match(r"^([A-Za-z_][\w-]*)\s*:", line)
@@ -358,7 +358,7 @@ def parse_paper(text: str, *, slug: str, source: str) -> tuple[Paper | None, tup
         problem(2, "front matter must be a mapping of field: value")
         return None, tuple(problems)
 
-    lines = _key_lines(front_text)
+    lines = key_lines(front_text)
     fields: dict[str, Any] = {}
     for key, value in data.items():
         line = lines.get(str(key), -1) + 2 if str(key) in lines else 2
@@ -429,7 +429,7 @@ def parse_digest(text: str, *, source: str) -> tuple[DigestRecord | None, tuple[
                               "digest record is not valid YAML", "error"),)
     if not isinstance(data, dict):
         return None, (Problem(source, 1, "digest record must be a mapping", "error"),)
-    lines = {key: number + 1 for key, number in _key_lines(text).items()}
+    lines = {key: number + 1 for key, number in key_lines(text).items()}
     problems: list[Problem] = []
     fields: dict[str, Any] = {}
     converters: dict[str, Callable[[Any], Any]] = {
