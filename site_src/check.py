@@ -42,7 +42,8 @@ class CheckReport:
         return tuple(p for p in self.problems if p.severity == "warning")
 
 
-_URL_END = re.compile(r"(?:https?://|www\.)\S+$")
+_URL_END = re.compile(r"(?:https?://|www\.|\b[\w-]+\.[a-z]{2,}/)\S*$", re.IGNORECASE)
+"""An abstract ending in a link ('... at github.com/a/b') has no full stop, yet is whole."""
 
 
 def looks_truncated(summary: str) -> bool:

@@ -108,6 +108,7 @@ def test_abstracts_that_look_cut_off_or_are_missing_are_warnings_at_the_body(tmp
         paper("c", "Gamma", summary=""),
         paper("d", "Delta", summary="Code: https://github.com/a/b"),
         paper("e", "Epsilon", summary="We show $O(n)$"),
+        paper("f", "Zeta", summary="Code is at github.com/PaulAlbert31/LSA"),
     ])
     report = check.check_store(content)
     body_line = store.split_front_matter(store.dumps(paper("a", "Alpha")))[2]
