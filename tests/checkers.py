@@ -129,27 +129,44 @@ def _site_relative(url: str, site_dir: Path) -> str:
         return url
 
 
-def parse_linkchecker_csv(text: str, site_dir: Path) -> list[BrokenLink]:
-    """Pick the broken links and missing anchors out of LinkChecker's CSV output."""
+@dataclass(frozen=True, slots=True)
+class LinkReport:
+    """What one LinkChecker crawl found."""
+
+    broken: tuple[BrokenLink, ...]
+    visited: frozenset[str]
+    """Files reached by following links, relative to the checked folder."""
+
+
+def parse_linkchecker_csv(text: str, site_dir: Path, *, allow_folders: bool = False) -> LinkReport:
+    """Pick broken links, missing anchors and (unless allowed) folder links out of verbose CSV output."""
     rows = [line for line in text.splitlines() if line and not line.startswith("#")]
     broken = []
+    visited = set()
     for row in csv.DictReader(io.StringIO("\n".join(rows)), delimiter=";"):
         warning = row.get("warningstring") or ""
+        result = row.get("result") or ""
+        url = row.get("url") or ""
         if row.get("valid") == "False":
-            reason = row.get("result") or "invalid"
+            reason = result or "invalid"
         elif "anchor" in warning.lower():
             # LinkChecker reports a missing #fragment as a warning on a valid URL.
             reason = warning
+        elif result == "directory" and not allow_folders:
+            reason = "links to a folder: opened from disk (file://) this shows a file listing"
         else:
+            if url.startswith("file:") and result != "directory":
+                visited.add(_site_relative(url.partition("#")[0], site_dir))
             continue
         line = row.get("line") or ""
         broken.append(BrokenLink(
             page=_site_relative(row.get("parentname") or "", site_dir),
             line=int(line) if line.isdigit() else None,
-            href=row.get("urlname") or row.get("url") or "",
+            href=row.get("urlname") or url,
             reason=" ".join(reason.split()),
         ))
-    return sorted(broken, key=lambda b: (b.page, b.line or 0, b.href))
+    broken.sort(key=lambda b: (b.page, b.line or 0, b.href))
+    return LinkReport(broken=tuple(broken), visited=frozenset(visited))
 
 
 def _linkchecker() -> str:
@@ -160,8 +177,9 @@ def _linkchecker() -> str:
     return found
 
 
-def run_linkchecker(site_dir: Path, start: str = "index.html") -> list[BrokenLink]:
-    """Follow every link from site_dir/start over file://, anchors included; return the broken ones."""
+def check_links(site_dir: Path, start: str = "index.html", *,
+                allow_folders: bool = False) -> LinkReport:
+    """Crawl site_dir from start over file://, anchors included; report broken links and pages reached."""
     site_dir = site_dir.resolve()
     # As root, LinkChecker drops to `nobody`, who cannot enter pytest's private tmp folders:
     # check a world-readable copy instead.
@@ -170,7 +188,7 @@ def run_linkchecker(site_dir: Path, start: str = "index.html") -> list[BrokenLin
         scratch_dir.chmod(0o755)
         checked = scratch_dir / "site"
         shutil.copytree(site_dir, checked)
-        for folder, dirs, files in os.walk(checked):
+        for folder, _dirs, files in os.walk(checked):
             os.chmod(folder, 0o755)
             for name in files:
                 os.chmod(os.path.join(folder, name), 0o644)
@@ -178,18 +196,23 @@ def run_linkchecker(site_dir: Path, start: str = "index.html") -> list[BrokenLin
         config.write_text(LINKCHECKER_CONFIG, encoding="utf-8")
         config.chmod(0o644)
         result = subprocess.run(
-            [_linkchecker(), "--config", str(config), "--no-status", "--output", "csv",
-             (checked / start).as_uri()],
+            [_linkchecker(), "--config", str(config), "--no-status", "--verbose",
+             "--output", "csv", (checked / start).as_uri()],
             capture_output=True, text=True, timeout=600, cwd=scratch,
         )
         # Exit 1 means "problems found"; 2 and up mean LinkChecker itself failed.
         if result.returncode not in (0, 1):
             raise RuntimeError(f"linkchecker exited {result.returncode}:\n{result.stderr[-2000:]}")
-        broken = parse_linkchecker_csv(result.stdout, checked)
-    if result.returncode == 1 and not broken:
+        found = parse_linkchecker_csv(result.stdout, checked, allow_folders=allow_folders)
+    if result.returncode == 1 and not found.broken:
         raise RuntimeError(
             f"linkchecker reported problems this harness does not understand:\n{result.stdout[-3000:]}")
-    return broken
+    return found
+
+
+def run_linkchecker(site_dir: Path, start: str = "index.html") -> list[BrokenLink]:
+    """Follow every link from site_dir/start over file://, anchors included; return the broken ones."""
+    return list(check_links(site_dir, start).broken)
 
 
 # --- axe-core --------------------------------------------------------------

@@ -98,6 +98,24 @@ def make_digest(digest_id: str, date: dt.date, slugs: list[str], new: list[str] 
     )
 
 
+PAGE_KINDS = ("home", "paper", "topic", "year", "digest", "search")
+"""The page kinds every checker visits (issue 3's list)."""
+
+
+def sample_pages(site: Path) -> dict[str, str]:
+    """One page of each kind in a built site (the fullest one), as site-relative file paths."""
+    def fullest(section: str) -> str | None:
+        # Direct children only: .../page/2/ pages are pagination, not another topic.
+        found = sorted((site / section).glob("*/index.html"),
+                       key=lambda path: (-path.stat().st_size, path.as_posix()))
+        return found[0].relative_to(site).as_posix() if found else None
+
+    pages = {"home": "index.html", "paper": fullest("papers"), "topic": fullest("topics"),
+             "year": fullest("years"), "digest": fullest("digests"),
+             "search": "search/index.html" if (site / "search" / "index.html").exists() else None}
+    return {kind: path for kind, path in pages.items() if path is not None}
+
+
 @pytest.fixture(scope="session")
 def built_site():
     """The shipped content/ built once per session into a world-readable temp folder."""

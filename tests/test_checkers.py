@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from checkers import blocking, report, run_axe, run_linkchecker, run_vnu
+from checkers import blocking, check_links, report, run_axe, run_linkchecker, run_vnu
 
 GOOD_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Good page</title></head>
@@ -26,6 +26,7 @@ BROKEN_INDEX = """<!doctype html>
 <a href="missing.html">a missing page</a>
 <a href="good.html#nowhere">a missing anchor</a>
 <a href="good.html#top">a good anchor</a>
+<a href="sub/">a folder</a>
 <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">
 <button></button>
 </main></body></html>
@@ -33,47 +34,68 @@ BROKEN_INDEX = """<!doctype html>
 
 
 @pytest.fixture(scope="module")
-def broken_site(tmp_path_factory) -> Path:
-    """A two-page site with one known fault of each kind in index.html."""
-    site = tmp_path_factory.mktemp("broken-site")
-    (site / "index.html").write_text(BROKEN_INDEX, encoding="utf-8")
-    (site / "good.html").write_text(GOOD_PAGE, encoding="utf-8")
-    return site
+def hand_made(tmp_path_factory) -> Path:
+    """Two small sites side by side: broken/ with one known fault of each kind, clean/ with none."""
+    folder = tmp_path_factory.mktemp("hand-made")
+    broken, clean = folder / "broken", folder / "clean"
+    (broken / "sub").mkdir(parents=True)
+    clean.mkdir()
+    (broken / "index.html").write_text(BROKEN_INDEX, encoding="utf-8")
+    (broken / "good.html").write_text(GOOD_PAGE, encoding="utf-8")
+    (broken / "sub" / "index.html").write_text(GOOD_PAGE.replace("index.html", "../index.html"),
+                                              encoding="utf-8")
+    (clean / "index.html").write_text(GOOD_PAGE, encoding="utf-8")
+    return folder
 
 
 @pytest.fixture(scope="module")
-def clean_site(tmp_path_factory) -> Path:
-    """A one-page site with nothing wrong in it."""
-    site = tmp_path_factory.mktemp("clean-site")
-    (site / "index.html").write_text(GOOD_PAGE, encoding="utf-8")
-    return site
+def broken_site(hand_made) -> Path:
+    return hand_made / "broken"
+
+
+@pytest.fixture(scope="module")
+def clean_site(hand_made) -> Path:
+    return hand_made / "clean"
+
+
+@pytest.fixture(scope="module")
+def hand_made_html_errors(hand_made):
+    """The Nu checker run once over both hand-made sites (a JVM start costs seconds)."""
+    return run_vnu(hand_made)
 
 
 # --- each checker can fail ---------------------------------------------------
 
 @pytest.mark.checkers
-def test_nu_checker_reports_the_errors_of_a_broken_page(broken_site):
-    errors = run_vnu(broken_site)
+def test_nu_checker_reports_the_errors_of_a_broken_page(hand_made_html_errors):
+    errors = [e for e in hand_made_html_errors if e.file.startswith("broken/")]
     messages = [(e.file, e.message) for e in errors]
-    assert ("index.html", "Stray end tag “div”.") in messages, report("HTML errors", errors)
-    assert any(f == "index.html" and "alt" in m for f, m in messages), report("HTML errors", errors)
-    assert {e.file for e in errors} == {"index.html"}, report("HTML errors", errors)
+    assert ("broken/index.html", "Stray end tag “div”.") in messages, report("HTML errors", errors)
+    assert any(f == "broken/index.html" and "alt" in m for f, m in messages), \
+        report("HTML errors", errors)
+    assert {e.file for e in errors} == {"broken/index.html"}, report("HTML errors", errors)
     assert all(e.line for e in errors), "every error names its line"
 
 
 @pytest.mark.checkers
-def test_nu_checker_finds_nothing_in_a_valid_page(clean_site):
-    errors = run_vnu(clean_site)
+def test_nu_checker_finds_nothing_in_a_valid_page(hand_made_html_errors):
+    errors = [e for e in hand_made_html_errors if e.file.startswith("clean/")]
     assert errors == [], report("HTML errors", errors)
 
 
 @pytest.mark.checkers
-def test_linkchecker_reports_a_missing_page_and_a_missing_anchor(broken_site):
+def test_linkchecker_reports_a_missing_page_a_missing_anchor_and_a_folder_link(broken_site):
     broken = run_linkchecker(broken_site)
     found = {(b.page, b.href) for b in broken}
-    assert found == {("index.html", "missing.html"), ("index.html", "good.html#nowhere")}, \
-        report("broken links", broken)
+    assert found == {("index.html", "missing.html"), ("index.html", "good.html#nowhere"),
+                     ("index.html", "sub/")}, report("broken links", broken)
     assert all(b.line for b in broken), "every broken link names its line"
+
+
+@pytest.mark.checkers
+def test_linkchecker_reports_the_pages_it_reached(broken_site):
+    reached = check_links(broken_site, allow_folders=True).visited
+    assert {"index.html", "good.html", "sub/index.html"} <= reached
 
 
 @pytest.mark.checkers
@@ -115,3 +137,4 @@ def test_axe_runs_under_a_strict_content_security_policy(tmp_path, bare_page):
     (tmp_path / "index.html").write_text(page_html, encoding="utf-8")
     bare_page.goto((tmp_path / "index.html").as_uri())
     assert {v.rule for v in run_axe(bare_page)} >= {"image-alt"}
+
