@@ -126,7 +126,6 @@ def find_arxiv_id(text: str) -> str | None:
 # --- text cleaning ---------------------------------------------------------------------------
 
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_SPACES = re.compile(r"[\s\u00a0\u2007\u202f\u3000]+")
 
 
 def normalize_newlines(text: str) -> str:
@@ -136,7 +135,8 @@ def normalize_newlines(text: str) -> str:
 
 def clean_text(text: str) -> str:
     """Make one tidy line: drop BOM/zero-width characters, NBSP to space, collapse whitespace."""
-    return _SPACES.sub(" ", text.translate(_ZERO_WIDTH)).strip()
+    # str.split() with no argument splits on every Unicode space, NBSP included.
+    return " ".join(text.translate(_ZERO_WIDTH).split())
 
 
 # --- links inside abstracts ------------------------------------------------------------------

@@ -54,7 +54,6 @@ _NUMBER = re.compile(r"^\d{1,7}$")
 _BRACKET_UPVOTES = re.compile(r"^\[(\d{1,7}|-)\](?:\s+\d{1,7})?$")
 _UPVOTE_LINK_TAIL = re.compile(r"^(\d{1,7}|-)\]\((\S+)\)$")
 _UPVOTE_LABEL = re.compile(r"^\[?Upvote(?:\s+(\d{1,7}|-))?(?:\]\((\S+)\))?\]?$", re.IGNORECASE)
-_WHOLE_LINK = re.compile(r"^(!?)\[(.*)\]\((\S*?)(?:\s+\"[^\"]*\")?\)$")
 _BARE_URL = re.compile(r"^<?(https?://\S+?)>?$", re.IGNORECASE)
 _GITHUB_LABEL = re.compile(r"^(?:LINK:\s*)?GitHub(?:\s+([\d.,]+\s*[kKmM]?))?$", re.IGNORECASE)
 _LYNX_REF = re.compile(r"\]\[\d{1,5}\]")
@@ -94,18 +93,19 @@ class _Item:
 
 def _is_boilerplate(text: str) -> bool:
     """Tell whether a line is made only of page boilerplate words, joined or split."""
-    squashed = re.sub(r"\s+", "", text.casefold())
-    if not squashed or len(squashed) > 200:
+    if len(text) > 300:
         return False
-    # Dynamic programming over the joined tokens: "byAK and the research community" and
-    # "ModelsDatasetsSpaces" are boilerplate, "Robust Models" is not.
-    reachable = [True] + [False] * len(squashed)
-    for end in range(1, len(squashed) + 1):
-        reachable[end] = any(
-            reachable[end - len(tok)] and squashed.endswith(tok, 0, end)
-            for tok in _BOILERPLATE if len(tok) <= end
-        )
-    return reachable[-1]
+    squashed = "".join(text.casefold().split())
+    if not squashed:
+        return False
+    # Walk forward over the joined tokens: "byAK and the research community" and
+    # "ModelsDatasetsSpaces" are boilerplate, "Robust Models" is not (and fails at once).
+    reachable = {0}
+    for start in range(len(squashed)):
+        if start in reachable:
+            reachable.update(start + len(tok) for tok in _BOILERPLATE
+                             if squashed.startswith(tok, start))
+    return len(squashed) in reachable
 
 
 def _strip_lynx(text: str) -> str:
@@ -172,8 +172,8 @@ def _classify(raw: str, number: int) -> _Item:
                      arxiv_id=arxiv_id_from_url(_absolute(match[2] or "")))
     if _SUBMITTED.match(text):
         return _Item("submitted", number, text)
-    if match := _WHOLE_LINK.match(text):
-        return _classify_link(match, number, raw_len)
+    if link := _whole_link(text):
+        return _classify_link(*link, number)
     if match := _BARE_URL.match(text):
         return _Item("url", number, text, arxiv_id=arxiv_id_from_url(match[1]), url=match[1])
     if _is_alt_text(text) or re.fullmatch(rf"(?:{_BULLET}\s*)+", text):
@@ -194,9 +194,22 @@ def _absolute(url: str) -> str:
     return url
 
 
-def _classify_link(match: re.Match[str], number: int, raw_len: int) -> _Item:
+def _whole_link(text: str) -> tuple[bool, str, str] | None:
+    """Split a line that is one Markdown link or image into (is_image, label, url)."""
+    # Found by position, not a regex: '[a](b' repeated thousands of times must stay linear.
+    if not text.endswith(")") or not text.startswith(("[", "![")):
+        return None
+    cut = text.rfind("](")
+    url = text[cut + 2:-1]
+    if cut < 1 or any(ch.isspace() for ch in url):
+        return None
+    image = text.startswith("!")
+    return image, text[2 if image else 1:cut], url
+
+
+def _classify_link(image: bool, label: str, url: str, number: int) -> _Item:
     """Name a line that is one Markdown link or image: '[label](url)'."""
-    image, label, url = match[1], clean_text(match[2]), _absolute(match[3])
+    label, url = clean_text(label), _absolute(url)
     arxiv_id = arxiv_id_from_url(url)
     if github := _GITHUB_LABEL.match(label):
         return _Item("link", number, label, repo=github_repo_from_url(url),
