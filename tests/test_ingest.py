@@ -224,3 +224,105 @@ def test_a_second_ingest_waits_for_the_lock_then_fails_clearly(tmp_path):
         assert time.monotonic() - started >= 0.3
     assert tree(content) == {}
     assert len(run(digest(tmp_path, "d.txt", FIRST), content).new) == 2
+
+
+# ------------------------------------------------------------------ whole command, real digest
+
+def cli(root: Path, *args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+    """Run build.py with --root as a user would."""
+    return subprocess.run([sys.executable, str(ROOT / "build.py"), "--root", str(root), *args],
+                          capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          **kwargs)
+
+
+def ingest_sample(root: Path, date: str, *extra: str, env=None) -> subprocess.CompletedProcess:
+    return cli(root, "ingest", str(SAMPLE_TEXT_DIGEST), "--date", date, "--today", "2025-12-20",
+               *extra, env=env)
+
+
+@pytest.fixture(scope="module")
+def sample_states(tmp_path_factory) -> tuple[dict, dict]:
+    """The tree after ingesting the sample on 12-12, and after ingesting it again on 12-19."""
+    root = tmp_path_factory.mktemp("reference")
+    assert ingest_sample(root, "2025-12-12").returncode == 0
+    before = tree(root / "content")
+    assert ingest_sample(root, "2025-12-19").returncode == 0
+    return before, tree(root / "content")
+
+
+def test_the_command_prints_the_summary_and_rerunning_writes_nothing(tmp_path):
+    first = ingest_sample(tmp_path, "2025-12-12")
+    assert first.returncode == 0, first.stderr
+    assert "entries seen: 41  new: 41  updated: 0  unchanged: 0  skipped: 0" in first.stdout
+    assert "wrote 43 file(s)" in first.stdout
+    again = ingest_sample(tmp_path, "2025-12-12")
+    assert "new: 0  updated: 0  unchanged: 41" in again.stdout and "wrote 0 file(s)" in again.stdout
+
+
+def test_the_shipped_content_is_the_sample_digest_ingested(tmp_path):
+    record = store.load_store(ROOT / "content", recover=False).digests[0]
+    result = cli(tmp_path, "ingest", str(SAMPLE_TEXT_DIGEST), "--date", "2025-12-12",
+                 "--today", record.ingested_on.isoformat())
+    assert result.returncode == 0, result.stderr
+    shipped = {k: v for k, v in tree(ROOT / "content").items()
+               if k.startswith(("papers/", "digests/"))}
+    assert tree(tmp_path / "content") == shipped
+    corpus = store.load_store(ROOT / "content", recover=False)
+    assert len(corpus.papers) == 41 and corpus.problems == ()
+    assert any(p.title.startswith("ROOT: Robust Orthogonalized Optimizer") for p in corpus.papers)
+
+
+def test_command_usage_errors_exit_2_and_failed_work_exits_1(tmp_path):
+    assert cli(tmp_path, "ingest").returncode == 2
+    assert cli(tmp_path, "ingest", str(SAMPLE_TEXT_DIGEST), "--date", "12/12").returncode == 2
+    unknown = cli(tmp_path, "ingest", str(SAMPLE_TEXT_DIGEST), "--format", "nope")
+    assert unknown.returncode == 2 and "unknown format 'nope'" in unknown.stderr
+    missing = cli(tmp_path, "ingest", str(tmp_path / "missing.txt"))
+    assert missing.returncode == 1 and "cannot read" in missing.stderr
+    assert not (tmp_path / "content" / "papers").exists()
+
+
+def test_the_dry_run_command_lists_the_plan_and_writes_nothing(tmp_path):
+    result = ingest_sample(tmp_path, "2025-12-12", "--dry-run")
+    assert result.returncode == 0
+    assert "  new: root-robust-orthogonalized-optimizer-for-neural-network-training" in result.stdout
+    assert "would write 43 file(s)" in result.stdout
+    assert tree(tmp_path / "content") == {}
+
+
+@pytest.mark.parametrize("step", ["staged", "journal", "apply-1", "apply-30", "applied"])
+def test_a_kill_at_any_step_leaves_a_store_that_is_before_or_after(tmp_path, step, sample_states):
+    before, after = sample_states
+    assert ingest_sample(tmp_path, "2025-12-12").returncode == 0
+    killed = ingest_sample(tmp_path, "2025-12-19", env={ingest.CRASH_ENV: step})
+    assert killed.returncode == -9, killed.stderr
+    on_disk = tree(tmp_path / "content")
+    if step == "staged":
+        assert on_disk == before  # nothing committed: content/ untouched
+    corpus = store.load_store(tmp_path / "content")  # completes or rolls back
+    assert corpus.problems == ()
+    assert tree(tmp_path / "content") == (before if step == "staged" else after)
+    assert not (tmp_path / "content" / ingest.WORK_DIR / "journal.json").exists()
+    rerun = ingest_sample(tmp_path, "2025-12-19")
+    assert rerun.returncode == 0
+    assert tree(tmp_path / "content") == after
+
+
+def test_two_ingests_at_once_never_interleave(tmp_path, sample_states):
+    _, after = sample_states
+    first = subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), "--root", str(tmp_path), "ingest",
+         str(SAMPLE_TEXT_DIGEST), "--date", "2025-12-12", "--today", "2025-12-20"],
+        env={**os.environ, ingest.PAUSE_ENV: "staged:2"}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    lock = tmp_path / "content" / ingest.WORK_DIR / "staging"
+    deadline = time.monotonic() + 10
+    while not lock.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    impatient = ingest_sample(tmp_path, "2025-12-19", "--lock-timeout", "0.2")
+    assert impatient.returncode == 1 and "another ingest is running" in impatient.stderr
+    patient = ingest_sample(tmp_path, "2025-12-19")
+    assert first.wait(timeout=20) == 0
+    assert patient.returncode == 0, patient.stderr
+    assert "new: 0  updated: 41" in patient.stdout
+    assert tree(tmp_path / "content") == after
