@@ -178,3 +178,22 @@ def test_reader_never_raises_on_arbitrary_text(lines, today):
     assert all(p.title and not p.truncated for p in result.papers)
     assert [p.digests[0].position for p in result.papers] == list(range(len(result.papers)))
     assert all(problem.source == "random.txt" for problem in result.problems)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=2000))
+def test_reader_never_raises_on_any_unicode_text(text):
+    result = hf_text.parse(text, source="random.txt", today=TODAY)
+    assert len(result.papers) <= result.entries_seen
+
+
+def test_same_title_with_different_arxiv_ids_stays_two_papers():
+    card = ("https://huggingface.co/papers/{id}\n\nAttention Is All You Need\n\nAbstract.\n\n"
+            "  • 2 authors\n·\nMar 1, 2024\n\n")
+    result = parse(card.format(id="1706.03762") + card.format(id="2501.00001"))
+    assert [p.id for p in result.papers] == ["1706.03762", "2501.00001"]
+
+
+def test_upvotes_before_a_title_go_to_that_card_even_between_cards_without_meta():
+    text = "[\n5\n][1]\n\nA\n\nA abstract.\n\n[\n7\n][2]\n\nB\n\nB abstract.\n"
+    assert [(p.title, p.upvotes) for p in parse(text).papers] == [("A", 5), ("B", 7)]

@@ -345,8 +345,7 @@ class _Parser:
             para = self.paras[-1]
         else:
             para = _Para(item.line)
-            if not self.paras:
-                self.take_pre(para)
+            self.take_pre(para)
             self.paras.append(para)
             self.in_para = True
         para.add(item.text, item.raw_len)
@@ -354,7 +353,10 @@ class _Parser:
             para.ids.append(item.arxiv_id)
 
     def take_pre(self, para: _Para) -> None:
+        """Hand what was seen before this paragraph (upvotes, id, repository) to it."""
         pre = self.pre
+        if not (pre.ids or pre.upvotes is not None or pre.repo):
+            return
         para.ids.extend(pre.ids)
         para.upvotes = pre.upvotes
         para.repo, para.stars = pre.repo, pre.stars
@@ -364,11 +366,6 @@ class _Parser:
         if self.meta is None:
             self.meta = _Meta(line)
         return self.meta
-
-    def meta_is_complete(self) -> bool:
-        meta = self.meta
-        return meta is not None and (meta.date is not None or meta.n_authors is not None
-                                     or meta.organization is not None)
 
     def close_if_meta(self) -> None:
         if self.meta is not None:
@@ -670,6 +667,8 @@ def parse(text: str, *, source: str, digest_date: dt.date | None = None,
     for card in parser.cards:
         keys = [f"id:{i}" for i in card.ids] + [f"title:{_title_key(card.title)}"]
         index = next((by_key[k] for k in keys if k in by_key), None)
+        if index is not None and card.ids and kept[index].ids and not set(card.ids) & set(kept[index].ids):
+            index = None  # same title, different arXiv ids: two papers
         if index is None:
             index = len(kept)
             kept.append(card)
