@@ -1,0 +1,277 @@
+"""The search index builder: shards, postings, hashing and stability across rebuilds."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import gzip
+import hashlib
+import json
+import random
+import sys
+
+import pytest
+
+from conftest import ROOT
+from site_src.search import index as search_index
+from site_src.search.index import SearchDocument, SearchTopic, build_index
+
+sys.path.insert(0, str(ROOT / "tests" / "js"))
+from build_fixture_index import fixture_corpus  # noqa: E402
+
+DATA = search_index.DATA_DIR
+
+
+# ---- a reader for the byte formats, written from docs/search.md
+
+def read_varint(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, at
+
+
+def read_vocab(data: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, int, int]]]:
+    """Files [(postings hash, positions hash)] and terms [(term, df, file)] of a vocabulary shard."""
+    n_files, at = read_varint(data, 0)
+    h = search_index.HASH_LENGTH
+    files = []
+    for _ in range(n_files):
+        files.append((data[at:at + h].decode(), data[at + h:at + 2 * h].decode()))
+        at += 2 * h
+    n, at = read_varint(data, at)
+    terms, previous = [], b""
+    for _ in range(n):
+        shared, at = read_varint(data, at)
+        length, at = read_varint(data, at)
+        current = previous[:shared] + data[at:at + length]
+        at += length
+        df, at = read_varint(data, at)
+        file, at = read_varint(data, at)
+        terms.append((current.decode(), df, file))
+        previous = current
+    return files, terms
+
+
+def read_postings(data: bytes) -> dict[str, list[dict]]:
+    """{term: [{doc, impact, in_title, has_code, title_length, comments, topics}]} of a postings file."""
+    n, at = read_varint(data, 0)
+    out = {}
+    for _ in range(n):
+        length, at = read_varint(data, at)
+        term = data[at:at + length].decode()
+        at += length
+        count, at = read_varint(data, at)
+        size, at = read_varint(data, at)
+        end = at + size
+        doc, rows = 0, []
+        for _ in range(count):
+            delta, at = read_varint(data, at)
+            doc += delta
+            impact, flags, title_length = data[at], data[at + 1], data[at + 2]
+            at += 3
+            comments, at = read_varint(data, at)
+            topics = []
+            for _ in range(flags >> 2):
+                t, at = read_varint(data, at)
+                topics.append(t)
+            rows.append({"doc": doc, "impact": impact, "in_title": flags & 1, "has_code": flags >> 1 & 1,
+                         "title_length": title_length, "comments": comments, "topics": topics})
+        assert at == end
+        out[term] = rows
+    return out
+
+
+def load(outputs: dict[str, bytes], name: str) -> bytes:
+    return gzip.decompress(outputs[f"{DATA}/{name}"])
+
+
+def manifest(outputs):
+    return json.loads(outputs[f"{DATA}/manifest.json"])
+
+
+def all_terms(outputs) -> dict[str, tuple[int, dict]]:
+    """{term: (df, postings file hash)} over every vocabulary shard."""
+    out = {}
+    for _, v in manifest(outputs)["vocab"]:
+        files, terms = read_vocab(load(outputs, f"v-{v}.bin"))
+        for term, df, file in terms:
+            out[term] = (df, files[file][0])
+    return out
+
+
+def postings_of(outputs, term):
+    df, file = all_terms(outputs)[term]
+    rows = read_postings(load(outputs, f"p-{file}.bin"))[term]
+    assert len(rows) == df
+    return rows
+
+
+def meta_of(outputs, doc_id):
+    m = manifest(outputs)
+    chunk = doc_id // m["metaChunk"]
+    directory = load(outputs, f"d-{m['dirs'][chunk // m['metaDir']]}.bin").decode()
+    h = m["hashLength"]
+    name = directory[(chunk % m["metaDir"]) * h:(chunk % m["metaDir"] + 1) * h]
+    return json.loads(load(outputs, f"m-{name}.bin"))[doc_id % m["metaChunk"]]
+
+
+@pytest.fixture(scope="module")
+def fixture_index():
+    docs, topics = fixture_corpus()
+    return docs, topics, build_index(docs, topics)
+
+
+# ---- synthetic corpora for scale-dependent behaviour
+
+WORDS = [f"w{i:04d}" for i in range(3000)]
+
+
+def synthetic(n: int, seed: int = 7) -> list[SearchDocument]:
+    rng = random.Random(seed)
+    docs = []
+    for i in range(n):
+        words = rng.choices(WORDS, weights=[1 / (k + 1) for k in range(len(WORDS))], k=120)
+        docs.append(SearchDocument(
+            url=f"papers/p{i}/", slug=f"p{i:05d}", title=" ".join(rng.sample(WORDS[:400], 6)),
+            abstract=" ".join(words), date=dt.date(2018 + i % 8, 1 + i % 12, 1 + i % 28),
+            comments=i % 5, has_code=i % 3 == 0))
+    return docs
+
+
+# ---- tests
+
+def test_every_shard_is_named_by_the_hash_of_its_content(fixture_index):
+    *_, outputs = fixture_index
+    for dest, data in outputs.items():
+        name = dest.rsplit("/", 1)[1]
+        if name == "manifest.json":
+            continue
+        raw = gzip.decompress(data)
+        assert name == f"{name[0]}-{hashlib.sha256(raw).hexdigest()[:search_index.HASH_LENGTH]}.bin"
+
+
+def test_the_same_documents_give_the_same_bytes(fixture_index):
+    docs, topics, outputs = fixture_index
+    assert build_index(list(reversed(docs)), topics) == outputs
+
+
+def test_the_manifest_lists_every_vocabulary_shard_and_directory(fixture_index):
+    docs, topics, outputs = fixture_index
+    m = manifest(outputs)
+    assert m["docs"] == len(docs)
+    assert m["root"] == "../../"
+    listed = {f"{DATA}/v-{h}.bin" for _, h in m["vocab"]} | {f"{DATA}/d-{h}.bin" for h in m["dirs"]}
+    assert listed <= outputs.keys()
+    assert [t["id"] for t in m["topics"]] == [t.id for t in topics]
+    assert m["topics"][1]["parent"] == 0
+
+
+def test_documents_are_numbered_oldest_first_with_year_ranges(fixture_index):
+    docs, _, outputs = fixture_index
+    m = manifest(outputs)
+    assert m["years"][0] == [None, 0]
+    years = [y for y, _ in m["years"]]
+    assert years[1:] == sorted(years[1:])
+    dates = [meta_of(outputs, i)["d"] for i in range(len(docs))]
+    assert dates == sorted(dates)
+
+
+def test_postings_carry_documents_impacts_and_filter_facts(fixture_index):
+    docs, topics, outputs = fixture_index
+    rows = postings_of(outputs, "adversarial")
+    by_slug = {meta_of(outputs, r["doc"])["u"]: r for r in rows}
+    free = by_slug["papers/free-adversarial-training/"]
+    assert free["in_title"] == 1 and free["has_code"] == 1 and free["comments"] == 30
+    assert [topics[t].id for t in free["topics"]] == ["adversarial-training", "efficiency"]
+    assert free["title_length"] == 3  # adversarial, training, free
+    smoothing = by_slug["papers/randomized-smoothing/"]
+    assert smoothing["in_title"] == 0
+    assert free["impact"] > smoothing["impact"], "a title match outweighs one abstract mention"
+
+
+def test_hyphenated_words_are_indexed_as_parts_and_compound(fixture_index):
+    *_, outputs = fixture_index
+    terms = all_terms(outputs)
+    assert terms["pretrained"][0] == 2  # "Pre-trained ..." and "Pretrained ..."
+    assert terms["pre"][0] == 1 and terms["trained"][0] == 1
+
+
+def test_authors_ids_and_topic_names_are_searchable_terms(fixture_index):
+    *_, outputs = fixture_index
+    terms = all_terms(outputs)
+    assert {"zoe", "muller", "2407.13168", "certified", "defenses"} <= terms.keys()
+
+
+def test_terms_are_sorted_across_shards_and_files_hold_only_their_terms():
+    outputs = build_index(synthetic(400))
+    m = manifest(outputs)
+    assert len(m["vocab"]) > 1, "a corpus this size needs several vocabulary shards"
+    seen = []
+    for first, h in m["vocab"]:
+        files, terms = read_vocab(load(outputs, f"v-{h}.bin"))
+        assert terms[0][0] == first
+        seen += [t for t, _, _ in terms]
+        for file_number, (postings, positions) in enumerate(files):
+            held = read_postings(load(outputs, f"p-{postings}.bin"))
+            assert sorted(held) == [t for t, _, f in terms if f == file_number]
+            assert f"{DATA}/q-{positions}.bin" in outputs
+    assert seen == sorted(seen) and len(seen) == len(set(seen))
+
+
+def test_no_postings_file_grows_past_its_cap_unless_one_term_fills_it():
+    outputs = build_index(synthetic(600))
+    for dest, data in outputs.items():
+        if "/p-" in dest:
+            raw = gzip.decompress(data)
+            held = read_postings(raw)
+            assert len(raw) <= search_index.POSTINGS_MAX * 2 or len(held) <= 2, dest
+
+
+def test_changing_one_paper_changes_only_the_shards_it_touches():
+    docs = synthetic(600)
+    before = build_index(docs)
+    victim = 321
+    changed = dataclasses.replace(docs[victim], abstract=docs[victim].abstract + " zyzzyva quokka")
+    after = build_index(docs[:victim] + [changed] + docs[victim + 1:])
+    new_files = set(after) - set(before)
+    gone = set(before) - set(after)
+    kinds = {}
+    for dest in new_files:
+        kinds.setdefault(dest.rsplit("/", 1)[1][0], []).append(dest)
+    # Postings change only where the paper's terms live: the new words and the ones whose
+    # impact moved with the longer abstract; everything else keeps its name and bytes.
+    postings_total = sum(1 for d in after if "/p-" in d)
+    assert len(kinds.get("p", [])) < postings_total / 2
+    assert len(kinds["m"]) == 1 and len(kinds["d"]) == 1
+    assert f"{DATA}/manifest.json" not in new_files and len(gone) == len(new_files)
+    touched_terms = {t for t, _ in search_index.index_terms(changed.abstract)[0]} | {"zyzzyva", "quokka"}
+    terms_after = all_terms(after)
+    for dest in kinds["p"]:
+        held = read_postings(gzip.decompress(after[dest]))
+        assert set(held) & touched_terms, f"{dest} changed without holding a term of the paper"
+    unchanged = sum(1 for d in after if "/p-" in d and d in before)
+    assert unchanged > 0 and terms_after["quokka"][0] == 1
+
+
+def test_adding_a_newest_paper_keeps_older_metadata_chunks():
+    docs = synthetic(200)
+    before = build_index(docs)
+    newest = SearchDocument(url="papers/new/", slug="zz-new", title="Brand new", abstract="w0001 w0002",
+                            date=dt.date(2030, 1, 1))
+    after = build_index(docs + [newest])
+    old_chunks = {d for d in before if "/m-" in d}
+    new_chunks = {d for d in after if "/m-" in d}
+    assert len(new_chunks - old_chunks) == 1  # only the last chunk (where the new paper lands)
+
+
+def test_impacts_saturate_and_stay_in_a_byte():
+    assert list(search_index.FIELDS) == ["title", "topics", "authors", "id", "abstract"]
+    lengths = [10, 0, 0, 0, 180]
+    one = search_index.impact([0, 0, 0, 0, 1], lengths)
+    many = search_index.impact([0, 0, 0, 0, 50], lengths)
+    title = search_index.impact([1, 0, 0, 0, 0], lengths)
+    assert 1 <= one < many <= 255 and title > one
