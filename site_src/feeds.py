@@ -1,0 +1,130 @@
+"""Atom feeds (RFC 4287): the whole site's latest papers, and one feed per topic.
+
+Entry ids are tag: IRIs built from config.feed_id and the paper's slug, so they
+never change when the site moves or a title is corrected. Every date comes from
+the content (digest dates), never from the clock, so feeds are reproducible.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+
+from site_src import urls
+from site_src.config import SiteConfig
+from site_src.markup import plain_text
+from site_src.model import DigestRecord, Paper
+from site_src.plan import Page, Site, sort_key_newest
+
+ATOM = "http://www.w3.org/2005/Atom"
+EPOCH = dt.date(1970, 1, 1)
+
+
+def rfc3339(date: dt.date) -> str:
+    """A date as an RFC 3339 timestamp at midnight UTC."""
+    return f"{date.isoformat()}T00:00:00Z"
+
+
+def entry_updated(paper: Paper, digest_dates: Mapping[str, dt.date | None]) -> dt.date:
+    """When an entry last changed, as far as the content tells: its latest digest, else first seen."""
+    dates = [digest_dates.get(a.digest) for a in paper.digests]
+    known = [d for d in dates if d is not None]
+    return max(known) if known else (paper.first_seen or paper.published_at or EPOCH)
+
+
+def newest_papers(papers: Iterable[Paper], digest_dates: Mapping[str, dt.date | None],
+                  limit: int) -> list[Paper]:
+    """The latest `limit` papers: most recently seen first, then newest published."""
+    def key(paper: Paper) -> tuple:
+        return (-entry_updated(paper, digest_dates).toordinal(), *sort_key_newest(paper))
+    return sorted(papers, key=key)[:limit]
+
+
+def _add(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:
+    element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrib)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def render_feed(*, config: SiteConfig, feed_url: str, page_url: str, feed_id: str, title: str,
+                subtitle: str, papers: list[Paper], digest_dates: Mapping[str, dt.date | None],
+                topic_names: Mapping[str, Mapping[str, str]] | None = None) -> bytes:
+    """Serialize one Atom feed; papers are given newest first."""
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    _add(feed, "id", feed_id)
+    _add(feed, "title", title)
+    if subtitle:
+        _add(feed, "subtitle", subtitle)
+    updates = [entry_updated(p, digest_dates) for p in papers]
+    known_dates = [d for d in digest_dates.values() if d is not None]
+    _add(feed, "updated", rfc3339(max(updates or known_dates or [EPOCH])))
+    author = _add(feed, "author")
+    _add(author, "name", config.author or config.title)
+    _add(feed, "link", rel="self", type="application/atom+xml", href=config.absolute(feed_url))
+    _add(feed, "link", rel="alternate", type="text/html", href=config.absolute(page_url))
+    _add(feed, "generator", "Paper Atlas")
+    for paper, updated in zip(papers, updates):
+        entry = _add(feed, "entry")
+        _add(entry, "id", f"{config.feed_id}/paper/{paper.slug}")
+        _add(entry, "title", paper.title)
+        _add(entry, "updated", rfc3339(updated))
+        if paper.first_seen:
+            _add(entry, "published", rfc3339(paper.first_seen))
+        if paper.authors:
+            for name in paper.authors:
+                _add(_add(entry, "author"), "name", name)
+        _add(entry, "link", rel="alternate", type="text/html",
+             href=config.absolute(urls.url_for("paper", paper.slug)))
+        if paper.id:
+            _add(entry, "link", rel="related", type="text/html", href=f"https://arxiv.org/abs/{paper.id}")
+        for topic in (topic_names or {}).get(paper.slug, {}).items():
+            _add(entry, "category", term=topic[0], label=topic[1])
+        if paper.summary:
+            _add(entry, "summary", plain_text(paper.summary), type="text")
+    ET.indent(feed, space="  ")
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def produce_feeds(site: Site, config: SiteConfig, pages: list[Page]) -> dict[str, bytes]:
+    """Output producer: the site feed and one feed per topic (dest -> bytes)."""
+    digest_dates = {d.id: d.date for d in site.digests}
+    topics = {t.id: t for t in site.topics}
+    names = {slug: {t: topics[t].name for t in ids if t in topics}
+             for slug, ids in site.paper_topics.items()}
+    outputs: dict[str, bytes] = {}
+    feed_url = urls.url_for("feed")
+    outputs[urls.dest_for(feed_url)] = render_feed(
+        config=config, feed_url=feed_url, page_url=urls.url_for("home"),
+        feed_id=f"{config.feed_id}/feed", title=config.title,
+        subtitle=f"Latest papers in {config.title}",
+        papers=newest_papers(site.papers, digest_dates, config.feed_entries),
+        digest_dates=digest_dates, topic_names=names)
+    members: dict[str, list[Paper]] = {t.id: [] for t in site.topics}
+    by_slug = {p.slug: p for p in site.papers}
+    for slug, ids in site.paper_topics.items():
+        if slug not in by_slug:
+            continue
+        seen: set[str] = set()
+        for topic_id in ids:
+            current: str | None = topic_id
+            while current is not None and current in topics and current not in seen:
+                seen.add(current)
+                current = topics[current].parent
+        for topic_id in seen:
+            members[topic_id].append(by_slug[slug])
+    for topic in site.topics:
+        url = urls.url_for("topic_feed", topic.id)
+        outputs[urls.dest_for(url)] = render_feed(
+            config=config, feed_url=url, page_url=urls.url_for("topic", topic.id),
+            feed_id=f"{config.feed_id}/topic/{topic.id}", title=f"{config.title}: {topic.name}",
+            subtitle=topic.description,
+            papers=newest_papers(members[topic.id], digest_dates, config.feed_entries),
+            digest_dates=digest_dates, topic_names=names)
+    return outputs
+
+
+def digest_dates_of(digests: Iterable[DigestRecord]) -> dict[str, dt.date | None]:
+    """Digest id -> date, the lookup entry_updated() needs."""
+    return {d.id: d.date for d in digests}

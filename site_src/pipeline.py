@@ -1,0 +1,133 @@
+"""build(config, now) -> BuildReport: the whole recipe on one screen.
+
+    site    = load_site(config)                 content/ + taxonomy -> Site
+    pages   = plan_site(site, config)           every Page(kind, url, dest, template, view)
+    outputs = render_pages(pages, config)       Jinja, one pure call per page
+            + produce_extras(site, config, pages)   feeds, sitemap, search index, …
+            + static_outputs(config)            templates/static/ (theme_dir/static/ wins)
+    report  = write_site(outputs, out_dir)      atomic swap; unchanged files untouched
+
+Extra outputs (dest -> bytes) come from OUTPUT_PRODUCERS: plain functions
+(site, config, pages) -> dict[str, bytes]. Add one to that tuple to add outputs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from site_src import feeds, sitemap
+from site_src.config import SiteConfig
+from site_src.model import Corpus, Problem
+from site_src.plan import Page, Site, TopicInfo, plan_site
+from site_src.render import make_environment, render_page
+from site_src.writer import Output, WriteReport, write_site
+
+Producer = Callable[[Site, SiteConfig, list[Page]], dict[str, bytes]]
+
+OUTPUT_PRODUCERS: tuple[tuple[str, Producer], ...] = (
+    ("feeds", feeds.produce_feeds),
+    ("sitemap", sitemap.produce_sitemap),
+)
+"""(name, producer) pairs whose outputs join the pages; the name shows in collision errors."""
+
+
+class BuildError(RuntimeError):
+    """The build failed; the previous site is left in place."""
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    """What a build made."""
+
+    pages: int
+    outputs: int
+    written: tuple[str, ...]
+    unchanged: int
+    removed: tuple[str, ...]
+    problems: tuple[Problem, ...]
+    seconds: float
+    started: dt.datetime | None = None
+
+
+def topics_from_taxonomy(taxonomy) -> tuple[TopicInfo, ...]:
+    """Read the taxonomy's topics (objects with id, name, description, parent, children, order)."""
+    topics = getattr(taxonomy, "topics", taxonomy)
+    if isinstance(topics, dict):
+        topics = topics.values()
+    return tuple(
+        TopicInfo(id=t.id, name=t.name, description=getattr(t, "description", "") or "",
+                  parent=getattr(t, "parent", None), children=tuple(getattr(t, "children", ()) or ()),
+                  order=getattr(t, "order", 0) or 0)
+        for t in topics)
+
+
+def load_topics(config: SiteConfig, corpus: Corpus) -> tuple[tuple[TopicInfo, ...], dict[str, tuple[str, ...]]]:
+    """Topics from content/taxonomy.yaml and each paper's topic ids (none without a taxonomy)."""
+    if not config.taxonomy_path.exists():
+        return (), {}
+    try:
+        from site_src import taxonomy as taxonomy_module
+    except ImportError:
+        return (), {}
+    taxonomy = taxonomy_module.load_taxonomy(config.taxonomy_path)
+    assigned = taxonomy_module.assign_topics(corpus.papers, taxonomy)
+    paper_topics = {slug: tuple(getattr(value, "topics", value)) for slug, value in assigned.items()}
+    return topics_from_taxonomy(taxonomy), paper_topics
+
+
+def load_site(config: SiteConfig) -> tuple[Site, tuple[Problem, ...]]:
+    """Read content/ (papers, digests, taxonomy, about.md) into a Site."""
+    from site_src.store import load_store
+
+    corpus = load_store(config.content_dir)
+    topics, paper_topics = load_topics(config, corpus)
+    about_path = config.content_dir / "about.md"
+    about = about_path.read_text(encoding="utf-8") if about_path.exists() else None
+    site = Site(papers=corpus.papers, digests=corpus.digests, topics=topics,
+                paper_topics=paper_topics, about=about)
+    return site, tuple(corpus.problems)
+
+
+def render_pages(pages: Iterable[Page], config: SiteConfig) -> list[Output]:
+    """Render every page (one pure call each)."""
+    env = make_environment(config)
+    return [Output(page.dest, render_page(env, page.template, page.view), page.source) for page in pages]
+
+
+def produce_extras(site: Site, config: SiteConfig, pages: list[Page],
+                   producers: Iterable[tuple[str, Producer]] = OUTPUT_PRODUCERS) -> list[Output]:
+    """Run every output producer (feeds, sitemap, search index, …)."""
+    return [Output(dest, data, name)
+            for name, produce in producers for dest, data in sorted(produce(site, config, pages).items())]
+
+
+def static_outputs(config: SiteConfig) -> list[Output]:
+    """Files of templates/static/ (overridden by theme_dir/static/), under static/."""
+    files: dict[str, Path] = {}
+    for folder in [config.templates_dir / "static"] + ([config.theme_dir / "static"] if config.theme_dir else []):
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                rel = path.relative_to(folder).as_posix()
+                if path.is_file() and not any(part.startswith(".") for part in rel.split("/")):
+                    files[rel] = path
+    return [Output(f"static/{rel}", path.read_bytes(), f"static/{rel}") for rel, path in sorted(files.items())]
+
+
+def build(config: SiteConfig, now: dt.datetime | None = None) -> BuildReport:
+    """Build the whole site into config.out_dir; raise BuildError and leave the old site on failure."""
+    clock = time.perf_counter()
+    try:
+        site, problems = load_site(config)
+        pages = plan_site(site, config)
+        outputs = render_pages(pages, config) + produce_extras(site, config, pages) + static_outputs(config)
+        written: WriteReport = write_site(outputs, config.out_dir,
+                                          protected=[config.root, config.content_dir, config.templates_dir])
+    except BuildError:
+        raise
+    except Exception as error:  # noqa: BLE001 - every failure becomes one clear message
+        raise BuildError(f"{type(error).__name__}: {error}") from error
+    return BuildReport(len(pages), len(outputs), written.written, written.unchanged, written.removed,
+                       problems, round(time.perf_counter() - clock, 3), now)

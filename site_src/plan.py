@@ -1,0 +1,575 @@
+"""plan_site(site, config) -> every Page the site has, each with a plain JSON-serializable view.
+
+Page kinds are rows of PAGE_KINDS: a name, a template and a function that
+yields (url, view, source) for that kind. Adding a kind (an overview, an
+"unsorted" triage page) is one function and one row. Views hold plain data
+only (str, int, bool, None, lists, dicts): rendering a page is then a pure
+function of (template, view, config), which caches and worker processes rely on.
+URLs in views are site-relative; templates turn them into relative links.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from site_src import urls
+from site_src.cite import bibtex_for
+from site_src.config import SiteConfig
+from site_src.markup import plain_text
+from site_src.model import DigestRecord, Paper
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+SNIPPET_CHARS = 260
+UNDATED = "undated"
+"""Year key (and URL segment) of papers without a known date."""
+
+
+class PlanError(ValueError):
+    """The site cannot be planned (two pages claim one URL, a topic is unknown, …)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopicInfo:
+    """A topic as the site shows it; the taxonomy module's topics are read into this shape."""
+
+    id: str
+    name: str
+    description: str = ""
+    parent: str | None = None
+    children: tuple[str, ...] = ()
+    """Child topic ids, in display order."""
+    order: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Everything the pages show: content, topics, and which paper is in which topic."""
+
+    papers: tuple[Paper, ...]
+    digests: tuple[DigestRecord, ...] = ()
+    topics: tuple[TopicInfo, ...] = ()
+    """Every topic, in display order (parents before their children)."""
+    paper_topics: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Paper slug -> topic ids it belongs to (curator's choice or automatic)."""
+    related: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
+    """Paper slug -> ((related slug, shared terms), …), best first; empty until computed."""
+    about: str | None = None
+    """Markdown of content/about.md, or None when there is none."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One HTML output: its kind, URL, destination file, template and view."""
+
+    kind: str
+    url: str
+    """Site-relative URL ('papers/x/', '' for home)."""
+    dest: str
+    """Relative POSIX path under the output folder."""
+    template: str
+    view: dict[str, Any] = field(hash=False, compare=False)
+    source: str = ""
+    """What the page was made from ('content/papers/x.md', 'topic adversarial'), for error messages."""
+    in_sitemap: bool = True
+
+
+# --- small pure helpers -------------------------------------------------------------
+
+def display_date(date: dt.date | None, precision: str | None = "day") -> str:
+    """'Sep 23, 2025', with ' (year inferred)' when the year came from the digest; 'Mar 2019' / '2019'
+    when the source gave only a month or a year."""
+    if date is None:
+        return ""
+    if precision == "year":
+        return str(date.year)
+    if precision == "month":
+        return f"{MONTHS[date.month - 1]} {date.year}"
+    text = f"{MONTHS[date.month - 1]} {date.day}, {date.year}"
+    return f"{text} (year inferred)" if precision == "year-inferred" else text
+
+
+def iso(date: dt.date | None) -> str | None:
+    """ISO date string or None."""
+    return date.isoformat() if date is not None else None
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """'1 paper', '3 papers'."""
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def authors_line(paper: Paper, *, limit: int | None = 3) -> str:
+    """Author names (shortened after `limit`), else 'N authors', else the organization."""
+    if paper.authors:
+        names = list(paper.authors)
+        if limit is not None and len(names) > limit:
+            return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+        return ", ".join(names)
+    if paper.n_authors:
+        text = plural(paper.n_authors, "author")
+        return f"{text} · {paper.organization}" if paper.organization else text
+    return paper.organization or ""
+
+
+def sort_key_newest(paper: Paper) -> tuple:
+    """Newest first: by date (published, else first seen), then title, then slug."""
+    date = paper.published_at or paper.first_seen or dt.date.min
+    return (-date.toordinal(), paper.title.casefold(), paper.slug)
+
+
+def year_key(paper: Paper) -> str:
+    """The year page a paper belongs on."""
+    return str(paper.published_at.year) if paper.published_at else UNDATED
+
+
+def paginate(items: list, per_page: int) -> list[list]:
+    """Split items into pages of per_page; an empty list still has one (empty) page."""
+    return [items[i:i + per_page] for i in range(0, len(items), per_page)] or [[]]
+
+
+# --- the index: everything computed once and shared by the page kinds ----------------
+
+@dataclass(slots=True)
+class SiteIndex:
+    """Lookups derived from a Site once, used by every page-kind planner."""
+
+    site: Site
+    config: SiteConfig
+    papers: dict[str, Paper]
+    topics: dict[str, TopicInfo]
+    cards: dict[str, dict[str, Any]]
+    """Slug -> the small view of a paper used in every list."""
+    topic_members: dict[str, list[str]]
+    """Topic id -> slugs of papers in it or any sub-topic, newest first."""
+    digests: dict[str, DigestRecord]
+    digests_newest: list[DigestRecord]
+    years: dict[str, list[str]]
+    updated: dt.date | None
+    common: dict[str, Any]
+
+
+def _descendants(topic_id: str, topics: Mapping[str, TopicInfo]) -> list[str]:
+    seen: list[str] = []
+    stack = [topic_id]
+    while stack:
+        current = stack.pop()
+        if current in seen or current not in topics:
+            continue
+        seen.append(current)
+        stack.extend(reversed(topics[current].children))
+    return seen
+
+
+def _topic_path(topic_id: str, topics: Mapping[str, TopicInfo]) -> list[TopicInfo]:
+    """The topic and its ancestors, root first (cycle-safe)."""
+    path: list[TopicInfo] = []
+    current: str | None = topic_id
+    while current is not None and current in topics and all(t.id != current for t in path):
+        path.append(topics[current])
+        current = topics[current].parent
+    return list(reversed(path))
+
+
+def _digest_label(record: DigestRecord) -> str:
+    name = record.title or record.source_name or record.id
+    return f"{name} · {display_date(record.date)}" if record.date else name
+
+
+def index_site(site: Site, config: SiteConfig) -> SiteIndex:
+    """Compute the lookups every page kind needs (cards, topic members, years, dates)."""
+    papers = {p.slug: p for p in site.papers}
+    topics = {t.id: t for t in site.topics}
+    members: dict[str, set[str]] = defaultdict(set)
+    for slug, topic_ids in site.paper_topics.items():
+        if slug not in papers:
+            continue
+        for topic_id in topic_ids:
+            if topic_id not in topics:
+                raise PlanError(f"paper {slug!r} is in unknown topic {topic_id!r}")
+            for ancestor in _topic_path(topic_id, topics):
+                members[ancestor.id].add(slug)
+    order = sorted(papers.values(), key=sort_key_newest)
+    rank = {p.slug: i for i, p in enumerate(order)}
+    topic_members = {t: sorted(members.get(t, ()), key=rank.__getitem__) for t in topics}
+    years: dict[str, list[str]] = defaultdict(list)
+    for paper in order:
+        years[year_key(paper)].append(paper.slug)
+    digests = {d.id: d for d in site.digests}
+    digests_newest = sorted(site.digests, key=lambda d: (d.date or dt.date.min, d.id), reverse=True)
+    dates = [d.date for d in site.digests if d.date] or [p.first_seen for p in site.papers if p.first_seen]
+    updated = max(dates) if dates else None
+
+    cards: dict[str, dict[str, Any]] = {}
+    for paper in order:
+        topic_ids = [t for t in site.paper_topics.get(paper.slug, ()) if t in topics]
+        cards[paper.slug] = {
+            "slug": paper.slug,
+            "url": urls.url_for("paper", paper.slug),
+            "title": paper.title,
+            "authors": authors_line(paper),
+            "date": display_date(paper.published_at, paper.date_precision),
+            "date_iso": iso(paper.published_at),
+            "comments": paper.comments,
+            "upvotes": paper.upvotes,
+            "has_code": bool(paper.github_repo),
+            "withdrawn": paper.withdrawn,
+            "snippet": plain_text(paper.summary, SNIPPET_CHARS),
+            "topics": [{"name": topics[t].name, "url": urls.url_for("topic", t)} for t in topic_ids],
+        }
+    nav = [{"label": label, "url": url} for label, url in config.nav
+           if url != "about/" or site.about is not None]
+    common = {
+        "updated": display_date(updated),
+        "updated_iso": iso(updated),
+        "nav": nav,
+        "feed_url": urls.url_for("feed"),
+        "search_url": urls.url_for("search"),
+        "paper_count": len(papers),
+    }
+    return SiteIndex(site, config, papers, topics, cards, topic_members, digests, digests_newest,
+                     dict(years), updated, common)
+
+
+# --- page kinds ---------------------------------------------------------------------------
+
+PageRow = tuple[str, dict[str, Any], str]
+"""(url, view, source) yielded by a page-kind planner."""
+
+
+def _view(ix: SiteIndex, kind: str, url: str, title: str, *, crumbs: list[tuple[str, str | None]],
+          description: str = "", feeds: list[dict[str, str]] | None = None, **extra: Any) -> dict:
+    """The keys every page view has, plus the kind's own."""
+    return {
+        "kind": kind,
+        "url": url,
+        "title": title,
+        "description": description or ix.config.description,
+        "breadcrumbs": [{"label": "Home", "url": ""}] + [{"label": label, "url": link}
+                                                         for label, link in crumbs],
+        "feeds": [{"title": f"{ix.config.title}: latest papers", "url": urls.url_for("feed")}]
+        + (feeds or []),
+        "common": ix.common,
+        **extra,
+    }
+
+
+def _pagination(base_url: str, page: int, pages: int) -> dict[str, Any]:
+    return {
+        "page": page,
+        "pages": pages,
+        "prev": urls.paged(base_url, page - 1) if page > 1 else None,
+        "next": urls.paged(base_url, page + 1) if page < pages else None,
+        "links": [{"n": n, "url": urls.paged(base_url, n)} for n in range(1, pages + 1)],
+    }
+
+
+def _topic_node(ix: SiteIndex, topic: TopicInfo) -> dict[str, Any]:
+    return {
+        "id": topic.id, "name": topic.name, "description": topic.description,
+        "url": urls.url_for("topic", topic.id), "count": len(ix.topic_members.get(topic.id, ())),
+        "children": [_topic_node(ix, ix.topics[c]) for c in topic.children if c in ix.topics],
+    }
+
+
+def topic_tree(ix: SiteIndex) -> list[dict[str, Any]]:
+    """Root topics with nested children and paper counts (sub-topics included)."""
+    return [_topic_node(ix, t) for t in ix.site.topics if t.parent is None or t.parent not in ix.topics]
+
+
+def plan_home(ix: SiteIndex) -> Iterable[PageRow]:
+    """The home page: what the survey is, the latest digest, the topic map, the numbers."""
+    latest = None
+    if ix.digests_newest:
+        record = ix.digests_newest[0]
+        new = [ix.cards[s] for s in record.new_papers if s in ix.cards]
+        latest = {
+            "title": _digest_label(record), "url": urls.url_for("digest", record.id),
+            "date": display_date(record.date), "count": len(record.papers),
+            "new_papers": new, "seen_count": len([s for s in record.papers if s not in set(record.new_papers)]),
+        }
+    recent = [ix.cards[p.slug] for p in sorted(ix.papers.values(), key=lambda p: (
+        -(p.first_seen or dt.date.min).toordinal(), *sort_key_newest(p)))[:10]]
+    numbers = {"papers": len(ix.papers), "topics": len(ix.topics),
+               "years": len([y for y in ix.years if y != UNDATED]), "last_update": ix.common["updated"]}
+    yield "", _view(ix, "home", "", ix.config.title, crumbs=[], latest=latest,
+                    topic_map=topic_tree(ix), numbers=numbers, recent=recent,
+                    author=ix.config.author), "home"
+
+
+def _paper_view(ix: SiteIndex, paper: Paper) -> dict[str, Any]:
+    config = ix.config
+    url = urls.url_for("paper", paper.slug)
+    absolute = config.absolute(url)
+    topic_ids = [t for t in ix.site.paper_topics.get(paper.slug, ()) if t in ix.topics]
+    appearances = []
+    for appearance in paper.digests:
+        record = ix.digests.get(appearance.digest)
+        if record is None:
+            continue
+        appearances.append({
+            "title": _digest_label(record), "url": urls.url_for("digest", record.id),
+            "date": display_date(record.date), "position": appearance.position + 1,
+            "comments": appearance.comments, "upvotes": appearance.upvotes,
+            "new": paper.slug in record.new_papers,
+        })
+    # prev/next follow the digest the paper was new in (else its first digest).
+    home_digest = next((ix.digests[a.digest] for a in paper.digests if a.digest in ix.digests
+                        and paper.slug in ix.digests[a.digest].new_papers), None) or next(
+        (ix.digests[a.digest] for a in paper.digests if a.digest in ix.digests), None)
+    neighbours: dict[str, Any] = {"digest": None, "prev": None, "next": None}
+    if home_digest is not None and paper.slug in home_digest.papers:
+        order = [s for s in home_digest.papers if s in ix.papers]
+        i = order.index(paper.slug)
+        neighbours["digest"] = {"title": _digest_label(home_digest),
+                                "url": urls.url_for("digest", home_digest.id)}
+        if i > 0:
+            neighbours["prev"] = {"title": ix.papers[order[i - 1]].title,
+                                  "url": urls.url_for("paper", order[i - 1])}
+        if i + 1 < len(order):
+            neighbours["next"] = {"title": ix.papers[order[i + 1]].title,
+                                  "url": urls.url_for("paper", order[i + 1])}
+    links = []
+    if paper.id:
+        links += [{"label": "arXiv abstract", "url": f"https://arxiv.org/abs/{paper.id}"},
+                  {"label": "PDF", "url": f"https://arxiv.org/pdf/{paper.id}"},
+                  {"label": "Hugging Face", "url": f"https://huggingface.co/papers/{paper.id}"}]
+    if paper.github_repo:
+        stars = f" ({paper.github_stars:,} stars)" if paper.github_stars else ""
+        links.append({"label": f"Code{stars}", "url": paper.github_repo})
+    if paper.project_page:
+        links.append({"label": "Project page", "url": paper.project_page})
+    if paper.doi:
+        links.append({"label": "DOI", "url": f"https://doi.org/{paper.doi}"})
+    links = [link for link in links if link["url"].startswith(("https://", "http://"))]
+    description = plain_text(paper.summary, 200)
+    jsonld: dict[str, Any] = {
+        "@context": "https://schema.org", "@type": "ScholarlyArticle",
+        "headline": paper.title[:110], "name": paper.title, "url": absolute,
+    }
+    if paper.summary:
+        jsonld["abstract"] = plain_text(paper.summary)
+    if paper.authors:
+        jsonld["author"] = [{"@type": "Person", "name": name} for name in paper.authors]
+    elif paper.organization:
+        jsonld["author"] = {"@type": "Organization", "name": paper.organization}
+    if paper.published_at:
+        jsonld["datePublished"] = (paper.published_at.isoformat() if paper.date_precision in (None, "day")
+                                   else paper.published_at.strftime("%Y-%m") if paper.date_precision == "month"
+                                   else str(paper.published_at.year))
+    if paper.id:
+        jsonld["identifier"] = f"arXiv:{paper.id}"
+        jsonld["sameAs"] = f"https://arxiv.org/abs/{paper.id}"
+    if topic_ids:
+        jsonld["keywords"] = [ix.topics[t].name for t in topic_ids]
+    meta = [("og:type", "article"), ("og:title", paper.title), ("og:url", absolute),
+            ("og:site_name", config.title)]
+    if description:
+        meta.append(("og:description", description))
+    citation: list[list[str]] = []
+    if config.citation_meta:
+        citation.append(["citation_title", paper.title])
+        citation += [["citation_author", name] for name in paper.authors]
+        if paper.published_at:
+            citation.append(["citation_publication_date", paper.published_at.strftime("%Y/%m/%d")
+                             if paper.date_precision in (None, "day") else str(paper.published_at.year)])
+        if paper.id:
+            citation.append(["citation_arxiv_id", paper.id])
+            citation.append(["citation_pdf_url", f"https://arxiv.org/pdf/{paper.id}"])
+    related = [{"title": ix.papers[slug].title, "url": urls.url_for("paper", slug),
+                "terms": list(terms)}
+               for slug, terms in ix.site.related.get(paper.slug, ()) if slug in ix.papers]
+    crumbs: list[tuple[str, str | None]] = []
+    if topic_ids:
+        crumbs = [(t.name, urls.url_for("topic", t.id)) for t in _topic_path(topic_ids[0], ix.topics)]
+    else:
+        crumbs = [("Years", urls.url_for("years")),
+                  (year_key(paper).capitalize(), urls.url_for("year", year_key(paper)))]
+    return _view(
+        ix, "paper", url, paper.title, crumbs=crumbs + [(paper.title, None)],
+        description=description,
+        paper={
+            **ix.cards[paper.slug],
+            "authors_full": list(paper.authors),
+            "authors": authors_line(paper, limit=None),
+            "n_authors": paper.n_authors,
+            "organization": paper.organization,
+            "summary": paper.summary,
+            "notes": paper.notes,
+            "ai_summary": paper.ai_summary,
+            "arxiv_id": paper.id,
+            "categories": list(paper.categories),
+            "journal_ref": paper.journal_ref,
+            "arxiv_comment": paper.arxiv_comment,
+            "submitted": display_date(paper.submitted_at),
+            "first_seen": display_date(paper.first_seen),
+            "first_seen_iso": iso(paper.first_seen),
+            "links": links,
+            "appearances": appearances,
+            "bibtex": bibtex_for(paper, url=absolute),
+        },
+        neighbours=neighbours, related=related, jsonld=jsonld,
+        meta=[list(item) for item in meta], citation=citation,
+    )
+
+
+def plan_papers(ix: SiteIndex) -> Iterable[PageRow]:
+    """One page per paper."""
+    for slug in ix.cards:
+        yield urls.url_for("paper", slug), _paper_view(ix, ix.papers[slug]), f"content/papers/{slug}.md"
+
+
+def plan_topics(ix: SiteIndex) -> Iterable[PageRow]:
+    """The topic index: the whole tree with descriptions and counts."""
+    yield urls.url_for("topics"), _view(ix, "topics", urls.url_for("topics"), "Topics",
+                                        crumbs=[("Topics", None)], tree=topic_tree(ix)), "topics"
+
+
+def plan_topic(ix: SiteIndex) -> Iterable[PageRow]:
+    """Each topic, paginated: description, sub-topics, papers newest first."""
+    for topic in ix.site.topics:
+        base = urls.url_for("topic", topic.id)
+        members = ix.topic_members.get(topic.id, [])
+        pages = paginate(members, ix.config.per_page)
+        path = _topic_path(topic.id, ix.topics)
+        feed = {"title": f"{ix.config.title}: {topic.name}", "url": urls.url_for("topic_feed", topic.id)}
+        for n, chunk in enumerate(pages, start=1):
+            url = urls.paged(base, n)
+            title = topic.name if n == 1 else f"{topic.name} (page {n})"
+            crumbs = [("Topics", urls.url_for("topics"))] + [
+                (t.name, urls.url_for("topic", t.id)) for t in path[:-1]] + [(topic.name, base if n > 1 else None)]
+            if n > 1:
+                crumbs.append((f"Page {n}", None))
+            yield url, _view(
+                ix, "topic", url, title, crumbs=crumbs, description=topic.description,
+                feeds=[feed],
+                topic={"id": topic.id, "name": topic.name, "description": topic.description,
+                       "url": base, "feed_url": feed["url"], "count": len(members)},
+                subtopics=[_topic_node(ix, ix.topics[c]) for c in topic.children if c in ix.topics],
+                papers=[ix.cards[s] for s in chunk], pagination=_pagination(base, n, len(pages)),
+            ), f"topic {topic.id}"
+
+
+def plan_years(ix: SiteIndex) -> Iterable[PageRow]:
+    """The year index, newest first, undated last."""
+    keys = sorted((y for y in ix.years if y != UNDATED), reverse=True) + (
+        [UNDATED] if UNDATED in ix.years else [])
+    years = [{"year": y.capitalize(), "url": urls.url_for("year", y), "count": len(ix.years[y])}
+             for y in keys]
+    yield urls.url_for("years"), _view(ix, "years", urls.url_for("years"), "Years",
+                                       crumbs=[("Years", None)], years=years), "years"
+
+
+def plan_year(ix: SiteIndex) -> Iterable[PageRow]:
+    """Each publication year, paginated, newest first."""
+    for year, slugs in sorted(ix.years.items()):
+        base = urls.url_for("year", year)
+        pages = paginate(slugs, ix.config.per_page)
+        label = "Undated papers" if year == UNDATED else f"Papers from {year}"
+        for n, chunk in enumerate(pages, start=1):
+            url = urls.paged(base, n)
+            crumbs = [("Years", urls.url_for("years")), (year.capitalize(), base if n > 1 else None)]
+            if n > 1:
+                crumbs.append((f"Page {n}", None))
+            yield url, _view(
+                ix, "year", url, label if n == 1 else f"{label} (page {n})", crumbs=crumbs,
+                year={"key": year, "label": label, "count": len(slugs), "url": base},
+                papers=[ix.cards[s] for s in chunk], pagination=_pagination(base, n, len(pages)),
+            ), f"year {year}"
+
+
+def plan_digests(ix: SiteIndex) -> Iterable[PageRow]:
+    """The digest index, newest first."""
+    digests = [{"title": _digest_label(d), "url": urls.url_for("digest", d.id),
+                "date": display_date(d.date), "date_iso": iso(d.date), "count": len(d.papers),
+                "new_count": len(d.new_papers)} for d in ix.digests_newest]
+    yield urls.url_for("digests"), _view(ix, "digests", urls.url_for("digests"), "Digests",
+                                         crumbs=[("Digests", None)], digests=digests), "digests"
+
+
+def plan_digest(ix: SiteIndex) -> Iterable[PageRow]:
+    """Each digest: its papers in digest order, marked new or seen before."""
+    for record in ix.site.digests:
+        url = urls.url_for("digest", record.id)
+        new = set(record.new_papers)
+        entries = [{**ix.cards[s], "new": s in new, "position": i + 1}
+                   for i, s in enumerate(record.papers) if s in ix.cards]
+        label = _digest_label(record)
+        yield url, _view(
+            ix, "digest", url, label, crumbs=[("Digests", urls.url_for("digests")), (label, None)],
+            digest={"id": record.id, "title": label, "date": display_date(record.date),
+                    "date_iso": iso(record.date), "source_name": record.source_name,
+                    "format": record.format, "count": len(entries),
+                    "new_count": sum(1 for e in entries if e["new"])},
+            papers=entries,
+        ), f"content/digests/{record.id}.yaml"
+
+
+def plan_search(ix: SiteIndex) -> Iterable[PageRow]:
+    """The search page (the no-JavaScript fallback links to topics and years)."""
+    url = urls.url_for("search")
+    yield url, _view(ix, "search", url, "Search", crumbs=[("Search", None)],
+                     tree=topic_tree(ix),
+                     years=[{"year": y.capitalize(), "url": urls.url_for("year", y)}
+                            for y in sorted(ix.years, reverse=True)]), "search"
+
+
+def plan_about(ix: SiteIndex) -> Iterable[PageRow]:
+    """content/about.md, when there is one."""
+    if ix.site.about is not None:
+        url = urls.url_for("about")
+        yield url, _view(ix, "about", url, "About", crumbs=[("About", None)],
+                         body=ix.site.about), "content/about.md"
+
+
+def plan_404(ix: SiteIndex) -> Iterable[PageRow]:
+    """The not-found page; its links start at the site root since it is served at any depth."""
+    url = urls.url_for("404")
+    yield url, {**_view(ix, "404", url, "Page not found", crumbs=[("Page not found", None)]),
+                "rooted": True}, "404"
+
+
+@dataclass(frozen=True, slots=True)
+class PageKind:
+    """A row of the page-kind table."""
+
+    name: str
+    template: str
+    plan: Callable[[SiteIndex], Iterable[PageRow]]
+    in_sitemap: bool = True
+
+
+PAGE_KINDS: tuple[PageKind, ...] = (
+    PageKind("home", "home.html", plan_home),
+    PageKind("paper", "paper.html", plan_papers),
+    PageKind("topics", "topics.html", plan_topics),
+    PageKind("topic", "topic.html", plan_topic),
+    PageKind("years", "years.html", plan_years),
+    PageKind("year", "year.html", plan_year),
+    PageKind("digests", "digests.html", plan_digests),
+    PageKind("digest", "digest.html", plan_digest),
+    PageKind("search", "search.html", plan_search),
+    PageKind("about", "about.html", plan_about),
+    PageKind("404", "404.html", plan_404, in_sitemap=False),
+)
+"""Every page kind: add a row (and a template) to add a kind of page."""
+
+
+def plan_site(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAGE_KINDS) -> list[Page]:
+    """Return every page of the site; raise PlanError when two claim one destination."""
+    ix = index_site(site, config)
+    pages: list[Page] = []
+    claimed: dict[str, Page] = {}
+    for kind in kinds:
+        for url, view, source in kind.plan(ix):
+            page = Page(kind.name, url, urls.dest_for(url), kind.template, view, source, kind.in_sitemap)
+            if not urls.is_safe_dest(page.dest):
+                raise PlanError(f"{source}: unsafe output path {page.dest!r}")
+            key = page.dest.casefold()  # two names that differ in case collide on macOS/Windows
+            if key in claimed:
+                raise PlanError(f"two pages claim {page.dest!r}: {claimed[key].source} and {source}")
+            claimed[key] = page
+            pages.append(page)
+    return pages

@@ -1,0 +1,103 @@
+"""The Jinja environment and render_page(): a page's bytes from (template, view, config) alone.
+
+autoescape=True and StrictUndefined everywhere: untrusted text is escaped by
+default and a typo in a template fails the build instead of printing nothing.
+JSON goes into HTML only through Jinja's |tojson (which escapes <, >, & and ').
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from site_src import markup, urls
+from site_src.config import SiteConfig
+
+
+class RenderError(RuntimeError):
+    """A template failed: missing, syntax error, undefined name."""
+
+
+def _current_link(context: jinja2.runtime.Context, to_url: str) -> str:
+    page = context["page"]
+    config: SiteConfig = context["config"]
+    if page.get("rooted"):
+        return urls.rooted(config.base_path, to_url, directory_links=config.directory_links)
+    return urls.relative(page["url"], to_url, directory_links=config.directory_links)
+
+
+@jinja2.pass_context
+def href(context: jinja2.runtime.Context, to_url: str) -> str:
+    """Link from the page being rendered to a site-relative URL."""
+    return _current_link(context, to_url)
+
+
+@jinja2.pass_context
+def static(context: jinja2.runtime.Context, name: str) -> str:
+    """Link from the page being rendered to a file in static/."""
+    return _current_link(context, urls.static_url(name))
+
+
+@jinja2.pass_context
+def absolute(context: jinja2.runtime.Context, url: str) -> str:
+    """Absolute URL (for canonical links and metadata)."""
+    return context["config"].absolute(url)
+
+
+def markdown_filter(text: str | None, heading_base: int = 3) -> Markup:
+    """Render untrusted Markdown safely (see site_src.markup)."""
+    return markup.render_markdown(text or "", heading_base=heading_base)
+
+
+def count_filter(n: int, word: str, words: str | None = None) -> str:
+    """'1 paper' / '3 papers'."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
+FILTERS: dict[str, Any] = {"markdown": markdown_filter, "count": count_filter}
+GLOBALS: dict[str, Any] = {"href": href, "static": static, "absolute": absolute}
+
+
+def make_environment(config: SiteConfig) -> jinja2.Environment:
+    """The Jinja environment: theme_dir templates first, then templates/."""
+    folders = [str(config.theme_dir)] if config.theme_dir else []
+    folders.append(str(config.templates_dir))
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+    env.filters.update(FILTERS)
+    env.globals.update(GLOBALS)
+    env.globals["site"] = config.template_view()
+    env.globals["config"] = config
+    return env
+
+
+def render_page(env: jinja2.Environment, template: str, view: dict[str, Any]) -> bytes:
+    """Render one page; raise RenderError naming the template and page on any failure."""
+    try:
+        text = env.get_template(template).render(page=view)
+    except Exception as error:  # noqa: BLE001 - name the template line, whatever went wrong
+        raise RenderError(f"{_template_location(error) or template} (page {view.get('url')!r}): "
+                          f"{type(error).__name__}: {error}") from error
+    return text.encode("utf-8")
+
+
+def _template_location(error: BaseException) -> str:
+    """'templates/paper.html:12' from a Jinja syntax error or the innermost template frame."""
+    if isinstance(error, jinja2.TemplateSyntaxError) and error.filename:
+        return f"{error.filename}:{error.lineno}"
+    location = ""
+    tb = error.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith((".html", ".xml", ".txt")):
+            location = f"{filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return location

@@ -1,0 +1,51 @@
+"""sitemap.xml (sitemaps.org protocol) and robots.txt.
+
+One <url> per page that belongs in a sitemap; over 50,000 URLs the sitemap
+becomes an index of numbered sitemaps, as the protocol requires.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from site_src.config import SiteConfig
+from site_src.plan import Page, Site
+
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+MAX_URLS = 50_000
+
+
+def _urlset(locs: list[str]) -> bytes:
+    ET.register_namespace("", SITEMAP_NS)
+    root = ET.Element(f"{{{SITEMAP_NS}}}urlset")
+    for loc in locs:
+        ET.SubElement(ET.SubElement(root, f"{{{SITEMAP_NS}}}url"), f"{{{SITEMAP_NS}}}loc").text = loc
+    ET.indent(root, space=" ")
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def render_sitemaps(locs: list[str], config: SiteConfig, *, max_urls: int = MAX_URLS) -> dict[str, bytes]:
+    """Return sitemap.xml (and sitemap-N.xml parts when there are more than max_urls)."""
+    if len(locs) <= max_urls:
+        return {"sitemap.xml": _urlset(locs)}
+    outputs: dict[str, bytes] = {}
+    ET.register_namespace("", SITEMAP_NS)
+    index = ET.Element(f"{{{SITEMAP_NS}}}sitemapindex")
+    for n, start in enumerate(range(0, len(locs), max_urls), start=1):
+        name = f"sitemap-{n}.xml"
+        outputs[name] = _urlset(locs[start:start + max_urls])
+        ET.SubElement(ET.SubElement(index, f"{{{SITEMAP_NS}}}sitemap"),
+                      f"{{{SITEMAP_NS}}}loc").text = config.absolute(name)
+    ET.indent(index, space=" ")
+    outputs["sitemap.xml"] = ET.tostring(index, encoding="utf-8", xml_declaration=True) + b"\n"
+    return outputs
+
+
+def render_robots(config: SiteConfig) -> bytes:
+    """robots.txt: everything may be crawled; here is the sitemap."""
+    return f"User-agent: *\nAllow: /\n\nSitemap: {config.absolute('sitemap.xml')}\n".encode()
+
+
+def produce_sitemap(site: Site, config: SiteConfig, pages: list[Page]) -> dict[str, bytes]:
+    """Output producer: sitemap.xml (every page meant for it, in plan order) and robots.txt."""
+    locs = [config.absolute(page.url) for page in pages if page.in_sitemap]
+    return {**render_sitemaps(locs, config), "robots.txt": render_robots(config)}

@@ -1,0 +1,176 @@
+"""Writing the site: every output checked, then swapped in atomically.
+
+write_site() builds the new tree in a temp folder beside the output folder and
+swaps it in with two renames, so readers (and a dev server) never see half a
+site, and a failed build leaves the previous one in place. Files whose bytes
+did not change are hard-linked from the previous build, so they keep their
+inode and mtime: nothing that watches the folder sees them change.
+write_in_place() is the incremental variant: each changed file is replaced
+atomically on its own, stale files are removed.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from site_src import urls
+
+
+class WriteError(RuntimeError):
+    """Outputs cannot be written: a collision, an unsafe path, a dangerous output folder."""
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One file of the site: where it goes, its bytes, and what made it."""
+
+    dest: str
+    """Relative POSIX path under the output folder."""
+    data: bytes
+    source: str = ""
+    """What produced it ('content/papers/x.md', 'feeds', 'static/site.css'), for error messages."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteReport:
+    """What a write changed."""
+
+    written: tuple[str, ...]
+    """Destinations whose bytes are new or changed."""
+    unchanged: int
+    removed: tuple[str, ...]
+    """Destinations of the previous build that no longer exist."""
+
+
+def check_outputs(outputs: Iterable[Output]) -> dict[str, Output]:
+    """Return outputs by destination; raise WriteError on unsafe paths or two outputs claiming one."""
+    by_dest: dict[str, Output] = {}
+    by_folded: dict[str, Output] = {}
+    for output in outputs:
+        if not urls.is_safe_dest(output.dest):
+            raise WriteError(f"{output.source or '?'}: unsafe output path {output.dest!r}")
+        folded = output.dest.casefold()  # one file on case-insensitive disks
+        if folded in by_folded:
+            other = by_folded[folded]
+            raise WriteError(f"two outputs claim {output.dest!r}: {other.source or '?'} "
+                             f"and {output.source or '?'}")
+        by_folded[folded] = output
+        by_dest[output.dest] = output
+    # A file and a folder of the same name cannot both exist ('a' and 'a/index.html').
+    folders = {"/".join(d.split("/")[:i]).casefold()
+               for d in by_dest for i in range(1, d.count("/") + 1)}
+    for folded, output in by_folded.items():
+        if folded in folders:
+            raise WriteError(f"{output.source or '?'}: output {output.dest!r} is also a folder "
+                             "of another output")
+    return by_dest
+
+
+def check_out_dir(out_dir: Path, protected: Iterable[Path] = ()) -> Path:
+    """Return out_dir resolved; refuse folders a build must never replace (a project, a non-site)."""
+    target = Path(out_dir).resolve()
+    for path in protected:
+        path = Path(path).resolve()
+        if target == path or path.is_relative_to(target):
+            raise WriteError(f"refusing to use {out_dir} as the output folder: it holds {path}")
+    if target.exists():
+        if not target.is_dir():
+            raise WriteError(f"output {out_dir} exists and is not a folder")
+        if any(target.iterdir()) and not (target / "index.html").exists():
+            raise WriteError(f"refusing to replace {out_dir}: it is not empty and holds no "
+                             "index.html, so it does not look like a built site")
+    return target
+
+
+def _inside(root: Path, dest: str) -> Path:
+    path = (root / dest).resolve()
+    if not path.is_relative_to(root):
+        raise WriteError(f"output {dest!r} would be written outside {root}")
+    return path
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(data) and path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def existing_files(root: Path) -> set[str]:
+    """Relative POSIX paths of every file under root (empty if root is missing)."""
+    if not root.is_dir():
+        return set()
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink()}
+
+
+def write_site(outputs: Iterable[Output], out_dir: Path, *, protected: Iterable[Path] = ()) -> WriteReport:
+    """Write every output into a fresh tree beside out_dir and swap it in with two renames."""
+    by_dest = check_outputs(outputs)
+    target = check_out_dir(out_dir, protected)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.new-", dir=target.parent)).resolve()
+    written: list[str] = []
+    try:
+        for dest in sorted(by_dest):
+            data = by_dest[dest].data
+            path = _inside(staging, dest)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            previous = target / dest
+            if _same_bytes(previous, data):
+                try:
+                    os.link(previous, path)
+                    continue
+                except OSError:
+                    pass  # a file system without hard links: copying is still correct
+            path.write_bytes(data)
+            if not previous.exists() or not _same_bytes(previous, data):
+                written.append(dest)
+        removed = sorted(existing_files(target) - set(by_dest))
+        os.chmod(staging, 0o755)  # mkdtemp makes it 0700; a web server must read it
+        if target.exists():
+            aside = Path(tempfile.mkdtemp(prefix=f"{target.name}.old-", dir=target.parent))
+            aside.rmdir()
+            os.rename(target, aside)
+            os.rename(staging, target)
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return WriteReport(tuple(written), len(by_dest) - len(written), tuple(removed))
+
+
+def write_in_place(outputs: Iterable[Output], out_dir: Path, *, protected: Iterable[Path] = ()) -> WriteReport:
+    """Replace only changed files (each atomically) and remove stale ones: for incremental rebuilds."""
+    by_dest = check_outputs(outputs)
+    target = check_out_dir(out_dir, protected)
+    target.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    for dest in sorted(by_dest):
+        data = by_dest[dest].data
+        path = _inside(target, dest)
+        if _same_bytes(path, data):
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        written.append(dest)
+    removed = sorted(existing_files(target) - set(by_dest))
+    for dest in removed:
+        (target / dest).unlink(missing_ok=True)
+    for folder in sorted({p for p in target.rglob("*") if p.is_dir()}, key=lambda p: -len(p.parts)):
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    return WriteReport(tuple(written), len(by_dest) - len(written), tuple(removed))

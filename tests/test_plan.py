@@ -1,0 +1,166 @@
+"""plan_site: every page of the site with a plain view, computed from values only."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from site_src.config import SiteConfig
+from site_src.model import Appearance, DigestRecord, Paper
+from site_src.plan import (PAGE_KINDS, PageKind, PlanError, Site, TopicInfo, authors_line,
+                           display_date, plan_site)
+
+CONFIG = SiteConfig(title="Test Atlas", base_url="https://example.org/atlas/", per_page=50,
+                    feed_id="tag:example.org,2025:test")
+
+
+def paper(n: int, *, year: int = 2024, digest: str = "d1", position: int = 0, **fields) -> Paper:
+    return Paper(slug=f"p{n:03d}", title=f"Paper {n:03d}", summary=f"Abstract {n}.",
+                 published_at=dt.date(year, 1, 1) + dt.timedelta(days=n), date_precision="day",
+                 first_seen=dt.date(2025, 12, 12), n_authors=3,
+                 digests=(Appearance(digest=digest, position=position),), **fields)
+
+
+TOPICS = (
+    TopicInfo("robustness", "Robustness", "Models that hold up.", None, ("adversarial",)),
+    TopicInfo("adversarial", "Adversarial training", "Min-max training.", "robustness"),
+    TopicInfo("efficiency", "Efficiency", "Cheaper training."),
+)
+
+
+def make_site(n_papers: int = 5, **overrides) -> Site:
+    papers = tuple(paper(i, position=i) for i in range(n_papers))
+    digest = DigestRecord(id="d1", date=dt.date(2025, 12, 12), format="hf-text", source_name="d1.txt",
+                          raw_file="d1.txt", sha256="0" * 64, papers=tuple(p.slug for p in papers),
+                          new_papers=tuple(p.slug for p in papers[1:]))
+    fields = dict(papers=papers, digests=(digest,), topics=TOPICS,
+                  paper_topics={"p000": ("adversarial",), "p001": ("robustness",),
+                                "p002": ("efficiency", "adversarial")},
+                  about="About **this**.")
+    fields.update(overrides)
+    return Site(**fields)
+
+
+def pages_by_url(site: Site, config: SiteConfig = CONFIG):
+    return {page.url: page for page in plan_site(site, config)}
+
+
+def test_every_paper_gets_exactly_one_page():
+    pages = plan_site(make_site(5), CONFIG)
+    assert sorted(p.url for p in pages if p.kind == "paper") == [f"papers/p{i:03d}/" for i in range(5)]
+
+
+def test_every_view_survives_a_json_round_trip():
+    for page in plan_site(make_site(5), CONFIG):
+        assert json.loads(json.dumps(page.view)) == page.view, page.url
+
+
+def test_destinations_are_index_files_under_the_url():
+    pages = pages_by_url(make_site(1))
+    assert pages[""].dest == "index.html"
+    assert pages["papers/p000/"].dest == "papers/p000/index.html"
+    assert pages["404.html"].dest == "404.html" and not pages["404.html"].in_sitemap
+
+
+def test_a_topic_lists_its_own_and_its_subtopics_papers_newest_first():
+    pages = pages_by_url(make_site(5))
+    listed = [card["slug"] for card in pages["topics/robustness/"].view["papers"]]
+    assert listed == ["p002", "p001", "p000"]
+    assert [c["slug"] for c in pages["topics/adversarial/"].view["papers"]] == ["p002", "p000"]
+    assert [c["slug"] for c in pages["topics/efficiency/"].view["papers"]] == ["p002"]
+
+
+def test_long_topics_are_paginated_at_stable_urls():
+    site = make_site(120, paper_topics={f"p{i:03d}": ("efficiency",) for i in range(120)})
+    pages = pages_by_url(site)
+    first, second, third = (pages["topics/efficiency/"], pages["topics/efficiency/page/2/"],
+                            pages["topics/efficiency/page/3/"])
+    assert [len(p.view["papers"]) for p in (first, second, third)] == [50, 50, 20]
+    assert first.view["papers"][0]["slug"] == "p119" and third.view["papers"][-1]["slug"] == "p000"
+    assert first.view["pagination"]["next"] == "topics/efficiency/page/2/"
+    assert third.view["pagination"]["prev"] == "topics/efficiency/page/2/"
+    assert "topics/efficiency/page/4/" not in pages
+
+
+def test_year_pages_split_papers_by_publication_year_and_keep_undated_ones():
+    papers = (paper(1, year=2023), paper(2, year=2024), Paper(slug="nodate", title="No date"))
+    pages = pages_by_url(make_site(paper_topics={}, papers=papers))
+    assert [c["slug"] for c in pages["years/2023/"].view["papers"]] == ["p001"]
+    assert [c["slug"] for c in pages["years/undated/"].view["papers"]] == ["nodate"]
+    assert [y["year"] for y in pages["years/"].view["years"]] == ["2024", "2023", "Undated"]
+
+
+def test_a_digest_page_keeps_digest_order_and_marks_new_papers():
+    view = pages_by_url(make_site(3))["digests/d1/"].view
+    assert [(e["slug"], e["new"]) for e in view["papers"]] == [("p000", False), ("p001", True), ("p002", True)]
+
+
+def test_paper_pages_link_to_their_neighbours_in_the_digest():
+    pages = pages_by_url(make_site(3))
+    middle = pages["papers/p001/"].view["neighbours"]
+    assert middle["prev"]["url"] == "papers/p000/" and middle["next"]["url"] == "papers/p002/"
+    assert pages["papers/p000/"].view["neighbours"]["prev"] is None
+
+
+def test_two_pages_claiming_one_url_fail_naming_both_sources():
+    topics = (TopicInfo("Label Noise", "Label noise"), TopicInfo("label-noise", "Label noise again"))
+    with pytest.raises(PlanError) as caught:
+        plan_site(make_site(1, topics=topics, paper_topics={}), CONFIG)
+    assert "topic Label Noise" in str(caught.value) and "topic label-noise" in str(caught.value)
+
+
+def test_a_paper_in_an_unknown_topic_fails_the_plan():
+    with pytest.raises(PlanError, match="unknown topic"):
+        plan_site(make_site(1, paper_topics={"p000": ("nope",)}), CONFIG)
+
+
+def test_a_new_page_kind_is_one_row():
+    def plan_unsorted(ix):
+        yield "unsorted/", {"kind": "unsorted", "url": "unsorted/", "papers": []}, "unsorted"
+
+    kinds = PAGE_KINDS + (PageKind("unsorted", "unsorted.html", plan_unsorted),)
+    assert "unsorted/" in {p.url for p in plan_site(make_site(1), CONFIG, kinds)}
+
+
+def test_no_about_page_without_about_md_and_no_nav_link_to_it():
+    pages = pages_by_url(make_site(1, about=None))
+    assert "about/" not in pages
+    assert "about/" not in [item["url"] for item in pages[""].view["common"]["nav"]]
+
+
+def test_the_footer_date_comes_from_the_latest_digest_not_the_clock():
+    assert pages_by_url(make_site(1))[""].view["common"]["updated"] == "Dec 12, 2025"
+
+
+@pytest.mark.parametrize("precision, expected", [
+    ("day", "Sep 23, 2025"), ("year-inferred", "Sep 23, 2025 (year inferred)"),
+    ("month", "Sep 2025"), ("year", "2025"), (None, "Sep 23, 2025"),
+])
+def test_dates_are_shown_with_honest_precision(precision, expected):
+    assert display_date(dt.date(2025, 9, 23), precision) == expected
+
+
+def test_authors_are_names_else_a_count_else_the_organization():
+    assert authors_line(Paper(slug="a", title="t", authors=("A", "B", "C", "D", "E"))) == "A, B, C and 2 more"
+    assert authors_line(Paper(slug="a", title="t", n_authors=1)) == "1 author"
+    assert authors_line(Paper(slug="a", title="t", organization="Google")) == "Google"
+
+
+def test_scholar_tags_only_when_the_site_opts_in():
+    site = make_site(1)
+    off = pages_by_url(site)["papers/p000/"].view["citation"]
+    on = pages_by_url(site, SiteConfig(**{**_fields(CONFIG), "citation_meta": True}))["papers/p000/"]
+    assert off == [] and ["citation_title", "Paper 000"] in on.view["citation"]
+
+
+def _fields(config: SiteConfig) -> dict:
+    return {name: getattr(config, name) for name in config.__dataclass_fields__}
+
+
+def test_json_ld_describes_a_scholarly_article_with_an_absolute_url():
+    view = pages_by_url(make_site(1, papers=(paper(0, id="2407.13168", authors=("Ann Lee",)),)))[
+        "papers/p000/"].view
+    assert view["jsonld"]["@type"] == "ScholarlyArticle"
+    assert view["jsonld"]["url"] == "https://example.org/atlas/papers/p000/"
+    assert view["jsonld"]["author"] == [{"@type": "Person", "name": "Ann Lee"}]

@@ -1,0 +1,43 @@
+"""urls: the only place that decides paths; links are relative so any sub-path and file:// work."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, strategies as st
+
+from site_src import urls
+
+
+@pytest.mark.parametrize("from_url, to_url, expected", [
+    ("", "topics/x/", "topics/x/index.html"),
+    ("papers/a/", "topics/x/", "../../topics/x/index.html"),
+    ("papers/a/", "", "../../index.html"),
+    ("topics/x/page/2/", "topics/x/", "../../index.html"),
+    ("papers/a/", "feed.xml", "../../feed.xml"),
+    ("papers/a/", "papers/a/#cite", "index.html#cite"),
+    ("papers/a/", "#cite", "#cite"),
+    ("404.html", "topics/", "topics/index.html"),
+])
+def test_links_are_relative_and_open_from_disk(from_url, to_url, expected):
+    assert urls.relative(from_url, to_url) == expected
+
+
+def test_directory_links_drop_index_html():
+    assert urls.relative("papers/a/", "topics/x/", directory_links=True) == "../../topics/x/"
+    assert urls.relative("papers/a/", "", directory_links=True) == "../../"
+    assert urls.relative("", "", directory_links=True) == "./"
+
+
+def test_rooted_links_serve_the_404_page_at_any_depth():
+    assert urls.rooted("/survey/", "topics/") == "/survey/topics/index.html"
+
+
+def test_paginated_urls_are_stable():
+    assert urls.url_for("topic", "label-noise", 1) == "topics/label-noise/"
+    assert urls.url_for("topic", "label-noise", 3) == "topics/label-noise/page/3/"
+
+
+@given(st.text())
+def test_segments_from_any_key_stay_inside_one_folder(key):
+    segment = urls.segment(key)
+    assert segment and "/" not in segment and segment not in (".", "..")
+    assert urls.is_safe_dest(urls.dest_for(urls.url_for("topic", key)))
