@@ -20,7 +20,7 @@ from pathlib import Path
 
 from site_src import feeds, sitemap
 from site_src.config import SiteConfig
-from site_src.model import Corpus, Problem
+from site_src.model import Corpus, Paper, Problem
 from site_src.plan import Page, Site, TopicInfo, plan_site
 from site_src.render import make_environment, render_page
 from site_src.writer import Output, WriteReport, write_site
@@ -64,26 +64,30 @@ def topics_from_taxonomy(taxonomy) -> tuple[TopicInfo, ...]:
         for t in topics)
 
 
-def load_topics(config: SiteConfig, corpus: Corpus) -> tuple[tuple[TopicInfo, ...], dict[str, tuple[str, ...]]]:
+def load_topics(config: SiteConfig, papers: Iterable[Paper], *,
+                assign: Callable | None = None) -> tuple[tuple[TopicInfo, ...], dict[str, tuple[str, ...]]]:
     """Topics from content/taxonomy.yaml and each paper's topic ids (none without a taxonomy)."""
     if not config.taxonomy_path.exists():
         return (), {}
-    try:
-        from site_src import taxonomy as taxonomy_module
-    except ImportError:
-        return (), {}
+    from site_src import taxonomy as taxonomy_module
+
     taxonomy = taxonomy_module.load_taxonomy(config.taxonomy_path)
-    assigned = taxonomy_module.assign_topics(corpus.papers, taxonomy)
+    assigned = (assign or taxonomy_module.assign_topics)(tuple(papers), taxonomy)
     paper_topics = {slug: tuple(getattr(value, "topics", value)) for slug, value in assigned.items()}
     return topics_from_taxonomy(taxonomy), paper_topics
 
 
-def load_site(config: SiteConfig) -> tuple[Site, tuple[Problem, ...]]:
-    """Read content/ (papers, digests, taxonomy, about.md) into a Site."""
-    from site_src.store import load_store
+def load_site(config: SiteConfig, *, load_corpus: Callable[[Path], Corpus] | None = None,
+              assign: Callable | None = None) -> tuple[Site, tuple[Problem, ...]]:
+    """Read content/ (papers, digests, taxonomy, about.md) into a Site.
 
-    corpus = load_store(config.content_dir)
-    topics, paper_topics = load_topics(config, corpus)
+    load_corpus (content_dir -> Corpus) and assign ((papers, taxonomy) -> {slug: Assignment})
+    default to store.load_store and taxonomy.assign_topics; a build cache passes memoised ones.
+    """
+    if load_corpus is None:
+        from site_src.store import load_store as load_corpus
+    corpus = load_corpus(config.content_dir)
+    topics, paper_topics = load_topics(config, corpus.papers, assign=assign)
     about_path = config.content_dir / "about.md"
     about = about_path.read_text(encoding="utf-8") if about_path.exists() else None
     site = Site(papers=corpus.papers, digests=corpus.digests, topics=topics,

@@ -44,6 +44,8 @@ class WriteReport:
     unchanged: int
     removed: tuple[str, ...]
     """Destinations of the previous build that no longer exist."""
+    old_tree: Path | None = None
+    """The previous build, moved aside, when write_site(remove_old=False) left it for the caller."""
 
 
 def check_outputs(outputs: Iterable[Output]) -> dict[str, Output]:
@@ -107,8 +109,13 @@ def existing_files(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() or p.is_symlink()}
 
 
-def write_site(outputs: Iterable[Output], out_dir: Path, *, protected: Iterable[Path] = ()) -> WriteReport:
-    """Write every output into a fresh tree beside out_dir and swap it in with two renames."""
+def write_site(outputs: Iterable[Output], out_dir: Path, *, protected: Iterable[Path] = (),
+               remove_old: bool = True) -> WriteReport:
+    """Write every output into a fresh tree beside out_dir and swap it in with two renames.
+
+    With remove_old=False the previous tree is left beside out_dir (report.old_tree)
+    for the caller to delete later: removing 100k files is slow on some disks.
+    """
     by_dest = check_outputs(outputs)
     target = check_out_dir(out_dir, protected)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -131,18 +138,21 @@ def write_site(outputs: Iterable[Output], out_dir: Path, *, protected: Iterable[
                 written.append(dest)
         removed = sorted(existing_files(target) - set(by_dest))
         os.chmod(staging, 0o755)  # mkdtemp makes it 0700; a web server must read it
+        aside: Path | None = None
         if target.exists():
             aside = Path(tempfile.mkdtemp(prefix=f"{target.name}.old-", dir=target.parent))
             aside.rmdir()
             os.rename(target, aside)
             os.rename(staging, target)
-            shutil.rmtree(aside, ignore_errors=True)
+            if remove_old:
+                shutil.rmtree(aside, ignore_errors=True)
+                aside = None
         else:
             os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return WriteReport(tuple(written), len(by_dest) - len(written), tuple(removed))
+    return WriteReport(tuple(written), len(by_dest) - len(written), tuple(removed), aside)
 
 
 def write_in_place(outputs: Iterable[Output], out_dir: Path, *, protected: Iterable[Path] = ()) -> WriteReport:
