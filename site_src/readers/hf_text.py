@@ -284,6 +284,8 @@ class _Card:
     repo: str | None
     stars: int | None
     truncated: bool = False
+    organization: str | None = None
+    """An organization byline found without a meta block."""
 
 
 class _Parser:
@@ -386,7 +388,7 @@ class _Parser:
             return
         if len(self.paras) % 2 == 1 and len(self.paras) >= 3:
             org = self.paras[-1]
-            name = re.sub(r"^\[[^\]]*\]\s+(?=\S)", "", org.text())
+            name = _organization_name(org.text())
             if len(name) <= 120:
                 self.paras.pop()
                 meta.organization = name
@@ -489,18 +491,17 @@ class _Parser:
                 self.problem(meta.line, "skipped a byline/date block that has no title above it",
                              "error")
             return
-        cards: list[_Card] = []
-        if len(paras) == 1:
-            cards.append(self.card(paras[0], None, meta))
-            paras = []
-        elif len(paras) % 2 == 1:
-            orphan = paras.pop(0)
+        groups, orphans = _group_cards(paras)
+        for orphan in orphans:
             self.problem(orphan.line, "skipped text that pairs with no title or abstract: "
                          f"{_excerpt(orphan.text())!r}", "error")
-        pairs = [(paras[i], paras[i + 1]) for i in range(0, len(paras), 2)]
-        for index, (title, text) in enumerate(pairs):
-            is_last = index == len(pairs) - 1
-            cards.append(self.card(title, text, meta if is_last else None))
+        cards: list[_Card] = []
+        for index, (title, text, org) in enumerate(groups):
+            card = self.card(title, text, meta if index == len(groups) - 1 else None)
+            if org is not None:
+                card.organization = _organization_name(org.text())
+                card.ids.extend(org.ids)
+            cards.append(card)
         if final and cards:
             last = cards[-1]
             if (self.truncated_marker is not None or _looks_cut(last)
@@ -527,6 +528,49 @@ class _Parser:
             self.close_segment(final=True)
         elif self.truncated_marker is not None and self.cards:
             self.cards[-1].truncated = True
+
+
+def _is_sentence(text: str) -> bool:
+    """Tell abstract-like text (long, or ending a sentence) from a title or an organization name."""
+    # Titles end in '?' or '!' often, in '.' almost never; abstracts and AI summaries end in '.'.
+    return len(text) > 200 or text.rstrip("\"')]”’ ").endswith(".")
+
+
+def _group_cards(paras: list[_Para]) -> tuple[list[tuple[_Para, _Para | None, _Para | None]], list[_Para]]:
+    """Split a run of paragraphs into (title, abstract, organization) cards and orphans."""
+    kinds = "".join("S" if _is_sentence(p.text()) else "N" for p in paras)
+    if len(paras) == 2 or (len(paras) % 2 == 0 and re.fullmatch(r"(?:NS)*", kinds)):
+        return [(paras[i], paras[i + 1], None) for i in range(0, len(paras), 2)], []
+    if len(paras) == 1:
+        return [(paras[0], None, None)], []
+    # Irregular: walk title/abstract pairs; a name between an abstract and the next title is
+    # that card's organization (captures that dropped '·' and the date), a name before the
+    # first title, or an abstract with no title, is skipped.
+    groups: list[list] = []
+    orphans: list[_Para] = []
+    i, n = 0, len(paras)
+    while i < n:
+        if kinds[i] == "S":
+            orphans.append(paras[i])
+            i += 1
+        elif kinds[i + 1: i + 3] == "NS":
+            if groups and groups[-1][1] is not None and groups[-1][2] is None:
+                groups[-1][2] = paras[i]
+            else:
+                orphans.append(paras[i])
+            i += 1
+        elif i + 1 == n:
+            groups.append([paras[i], None, None])
+            i += 1
+        else:
+            groups.append([paras[i], paras[i + 1], None])
+            i += 2
+    return [tuple(g) for g in groups], orphans  # type: ignore[misc]
+
+
+def _organization_name(text: str) -> str:
+    """Drop a lynx logo alt text ('[microsoft] Microsoft') from an organization byline."""
+    return re.sub(r"^\[[^\]]*\]\s+(?=\S)", "", text)
 
 
 def _looks_cut(card: _Card) -> bool:
@@ -617,7 +661,7 @@ def _paper(card: _Card, position: int, digest: dt.date | None, today: dt.date, p
         summary=summary,
         id=ids[0] if ids else None,
         n_authors=meta.n_authors if meta else None,
-        organization=meta.organization if meta else None,
+        organization=(meta.organization if meta else None) or card.organization,
         published_at=published_at,
         date_precision=precision,  # type: ignore[arg-type]
         upvotes=card.upvotes,
@@ -647,6 +691,7 @@ def _merge_duplicate(kept: _Card, dup: _Card) -> _Card:
         kept, meta=meta, ids=kept.ids + [i for i in dup.ids if i not in kept.ids],
         upvotes=kept.upvotes if kept.upvotes is not None else dup.upvotes,
         repo=kept.repo or dup.repo, stars=kept.stars if kept.repo else dup.stars,
+        organization=kept.organization or dup.organization,
         text=kept.text if len(kept.text) >= len(dup.text) else dup.text,
     )
 
