@@ -1,0 +1,36 @@
+"""Client-side search: the index builder (Python); its browser half is templates/static/search.js.
+
+`produce_search_index(site, config, pages)` is the pipeline's output producer:
+it turns the site model into SearchDocuments and returns the index files.
+"""
+from __future__ import annotations
+
+from site_src import urls
+from site_src.search.index import SearchDocument, SearchTopic, build_index
+
+__all__ = ["SearchDocument", "SearchTopic", "build_index", "documents_from_site", "produce_search_index"]
+
+
+def _link(url: str, directory_links: bool) -> str:
+    """A page URL as the site links to it (folder links end in index.html so disk copies work)."""
+    return url if directory_links or not url.endswith("/") else url + "index.html"
+
+
+def documents_from_site(site, *, directory_links: bool = False) -> tuple[list[SearchDocument], list[SearchTopic]]:
+    """The search documents and topics of a site model (plan.Site)."""
+    topics = [SearchTopic(id=t.id, name=t.name, parent=t.parent,
+                          url=_link(urls.url_for("topic", t.id), directory_links)) for t in site.topics]
+    docs = []
+    for paper in site.papers:
+        docs.append(SearchDocument(
+            url=_link(urls.url_for("paper", paper.slug), directory_links), slug=paper.slug,
+            title=paper.title, abstract=paper.summary, authors=tuple(paper.authors),
+            arxiv_id=paper.id, topics=tuple(site.paper_topics.get(paper.slug, ())),
+            date=paper.published_at, comments=paper.comments, has_code=bool(paper.github_repo)))
+    return docs, topics
+
+
+def produce_search_index(site, config, pages) -> dict[str, bytes]:
+    """Pipeline producer: every search index file, keyed by destination."""
+    docs, topics = documents_from_site(site, directory_links=getattr(config, "directory_links", False))
+    return build_index(docs, topics)

@@ -759,13 +759,11 @@ class SearchPage {
     this.result = null;
     this.pushTimer = 0;
     this.lastPushed = location.search;
-    root.classList.add("search-ready");
-    for (const node of root.querySelectorAll("[data-needs-js]")) node.hidden = false;
   }
 
   async start() {
     this.readURL();
-    this.input.addEventListener("input", () => this.schedule());
+    this.input.addEventListener("input", () => { this.mirror(this.input); this.schedule(); });
     for (const control of [this.topic, this.year, this.code, this.sort]) {
       control.addEventListener("change", () => { this.run(); this.writeURL(true); });
     }
@@ -777,13 +775,13 @@ class SearchPage {
     this.more.addEventListener("click", () => this.showMore(true));
     this.root.addEventListener("keydown", (event) => this.onKey(event));
     window.addEventListener("popstate", () => { this.readURL(); this.run(); });
-    // The header box on this page is the same search: mirror it into the page's box.
-    const header = document.getElementById("site-search");
-    if (header && header !== this.input) {
-      header.addEventListener("input", () => { this.input.value = header.value; this.schedule(); });
-      header.closest("form")?.addEventListener("submit", (event) => {
+    // On this page the header box is the same search: typing in either drives both.
+    this.header = document.getElementById("site-search");
+    if (this.header) {
+      this.header.value = this.input.value;
+      this.header.addEventListener("input", () => { this.mirror(this.header); this.schedule(); });
+      this.header.closest("form")?.addEventListener("submit", (event) => {
         event.preventDefault();
-        this.input.value = header.value;
         this.run();
         this.writeURL(true);
       });
@@ -791,16 +789,24 @@ class SearchPage {
     try {
       await this.index.open();
     } catch (error) {
-      this.say("The search index could not be loaded.");
+      this.say("The search index could not be loaded; browse by topic or year below.");
       throw error;
     }
+    this.root.classList.add("search-ready");
+    for (const node of this.root.querySelectorAll("[data-needs-js]")) node.hidden = false;
     this.fillTopics();
     await this.run();
+  }
+
+  mirror(from) {
+    const other = from === this.input ? this.header : this.input;
+    if (other && other.value !== from.value) other.value = from.value;
   }
 
   readURL() {
     const params = new URLSearchParams(location.search);
     this.input.value = params.get("q") || "";
+    if (this.header) this.header.value = this.input.value;
     this.wantTopic = params.get("topic") || "";
     this.wantYear = params.get("year") || "";
     this.code.checked = params.get("code") === "1";
@@ -942,26 +948,32 @@ class SearchPage {
     const topics = this.index.manifest.topics;
     const link = el("a", { href: new URL(meta.u, this.siteRoot).href, class: "result-link" });
     link.append(...highlight(meta.t, terms));
-    const info = el("p", { class: "result-meta" });
+    const info = el("p", { class: "card-meta" });
     if (meta.d) info.append(el("time", { datetime: meta.d, text: formatDate(meta.d) }));
-    for (const t of meta.p) {
-      const topic = topics[t];
-      if (!topic) continue;
-      info.append(" · ");
-      info.append(topic.url ? el("a", { href: new URL(topic.url, this.siteRoot).href, class: "result-topic",
-        tabindex: "-1", text: topic.name }) : topic.name);
+    const names = meta.p.map((t) => topics[t]).filter(Boolean);
+    if (names.length) {
+      const span = el("span", { class: "result-topics" });
+      names.forEach((topic, i) => {
+        if (i) span.append(", ");
+        span.append(topic.url ? el("a", { href: new URL(topic.url, this.siteRoot).href, tabindex: "-1",
+          text: topic.name }) : topic.name);
+      });
+      info.append(span);
     }
-    if (meta.c) info.append(` · ${meta.c} ${meta.c === 1 ? "comment" : "comments"}`);
-    if (meta.g) info.append(" · code");
-    const parts = [];
+    if (meta.c) info.append(el("span", { text: `${meta.c} ${meta.c === 1 ? "comment" : "comments"}` }));
+    if (meta.g) info.append(el("span", { class: "badge badge-code", text: "Code" }));
+    const extra = [];
     if (meta.a && meta.a.length) {
       const more = (meta.n || meta.a.length) - meta.a.length;
-      parts.push(el("p", { class: "result-authors", text: meta.a.join(", ") + (more > 0 ? ` and ${more} more` : "") }));
+      const authors = el("p", { class: "result-authors" });
+      authors.append(...highlight(meta.a.join(", ") + (more > 0 ? ` and ${more} more` : ""), terms));
+      extra.push(authors);
     }
-    const snip = el("p", { class: "result-snippet" });
+    if (meta.x) info.append(el("span", { class: "result-id" }, ...highlight(`arXiv:${meta.x}`, terms)));
+    const snip = el("p", { class: "card-snippet" });
     for (const [text, hit] of snippet(meta.s || "", terms)) snip.append(hit ? el("mark", { text }) : text);
-    return el("li", { class: "result", "data-doc": String(doc) },
-      el("h2", { class: "result-title" }, link), info, ...parts, snip);
+    return el("li", { class: "card result", "data-doc": String(doc) },
+      el("h2", { class: "card-title" }, link), info, ...extra, snip);
   }
 
   onKey(event) {
