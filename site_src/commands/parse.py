@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     """Read one file and print the result as JSON or as a short summary."""
     import datetime as dt
     import json
+    import os
     import sys
 
     from site_src.cli import WorkError
@@ -55,8 +56,13 @@ def run(args: argparse.Namespace) -> int:
         raise WorkError(f"cannot read {args.file}: {error.strerror or error}") from None
 
     if args.json:
-        json.dump(result_as_json(result), sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        try:
+            json.dump(result_as_json(result), sys.stdout, ensure_ascii=False, indent=2)
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # `parse --json | head` closed the pipe early: not an error of ours.
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the exit-time flush
         return 0
     digest = result.digest
     date = digest.date.isoformat() if digest.date else "unknown"
