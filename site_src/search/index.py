@@ -48,14 +48,17 @@ K1 = 1.2
 """BM25 term-frequency saturation."""
 
 # field: (weight, typical length in terms, length normalisation b). Title > topics > abstract;
-# authors and the arXiv id are there to be found, weighted like topics and title.
+# authors and the arXiv id are there to be found. Each field saturates on its own and the
+# weighted scores add up, so one title hit outweighs many abstract mentions.
 FIELDS: dict[str, tuple[float, float, float]] = {
-    "title": (4.0, 10.0, 0.5),
-    "topics": (2.5, 4.0, 0.3),
+    "title": (3.0, 10.0, 0.5),
+    "topics": (1.5, 4.0, 0.3),
     "authors": (2.0, 12.0, 0.3),
-    "id": (4.0, 1.0, 0.0),
+    "id": (3.0, 1.0, 0.0),
     "abstract": (1.0, 180.0, 0.75),
 }
+IMPACT_SCALE = 16.0
+"""Impact byte 255 stands for this score; higher scores are clipped (it takes several fields)."""
 FIELD_ORDER = ("title", "abstract", "authors", "topics", "id")
 FIELD_GAP = 50
 """Positions left empty between fields (and between authors) so phrases never span two."""
@@ -114,13 +117,17 @@ def compress(raw: bytes) -> bytes:
 
 
 def impact(field_tfs: Sequence[float], field_lengths: Sequence[int]) -> int:
-    """Quantise the BM25F term weight of one term in one document to 1..255."""
-    weighted = 0.0
+    """Quantise the field-weighted BM25 term weight of one term in one document to 1..255.
+
+    The browser multiplies it by the term's idf at query time (idf changes with every
+    paper added; impacts do not, which keeps rebuilds local).
+    """
+    score = 0.0
     for (weight, typical, b), tf, length in zip(FIELDS.values(), field_tfs, field_lengths):
         if tf:
-            weighted += weight * tf / (1.0 - b + b * length / typical)
-    score = weighted * (K1 + 1.0) / (weighted + K1)
-    return max(1, min(255, round(score / (K1 + 1.0) * 255)))
+            norm = 1.0 - b + b * length / typical
+            score += weight * tf * (K1 + 1.0) / (tf + K1 * norm)
+    return max(1, min(255, round(score / IMPACT_SCALE * 255)))
 
 
 def order_documents(documents: Iterable[SearchDocument]) -> list[SearchDocument]:
@@ -318,7 +325,7 @@ def build_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTopi
         "metaChunk": META_CHUNK,
         "metaDir": META_DIR,
         "hashLength": HASH_LENGTH,
-        "k1": K1,
+        "impactScale": IMPACT_SCALE,
         "years": _year_starts(ordered),
         "topics": [{"id": t.id, "name": t.name, "url": t.url,
                     "parent": topic_index.get(t.parent) if t.parent else None} for t in topics],

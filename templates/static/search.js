@@ -469,10 +469,10 @@ export class SearchIndex {
   async _slotMatches(slot) {
     const scores = new Float32Array(this.n);
     const title = new Uint8Array(this.n);
-    const k1 = this.manifest.k1;
+    const scale = this.manifest.impactScale / 255;
     for (const [e, weight] of slot.entries) {
       const p = await this.postings(e);
-      const w = weight * this.idf(e.df) * (k1 + 1) / 255;
+      const w = weight * this.idf(e.df) * scale;
       for (let k = 0; k < p.docs.length; k++) {
         const d = p.docs[k];
         const s = w * p.impacts[k];
