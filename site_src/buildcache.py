@@ -1,0 +1,681 @@
+"""Incremental builds: remember what made every output, redo only what changed.
+
+The cache lives in `<root>/.cache/build-<hash of the output folder>/` (git-ignored):
+
+- `corpus.pickle`: every paper and digest file parsed, keyed by its stat
+  (mtime_ns, size, inode), so a rebuild re-parses only edited files;
+- `topics.pickle`: each paper's automatic topics, keyed by the paper's text and
+  the taxonomy, so a rebuild re-scores only edited papers;
+- `manifest.pickle`: for every output, the key of the inputs that made it (page:
+  view + template closure; other outputs: their bytes) and the (size, mtime_ns)
+  it had when written; plus a stat snapshot of every input, for the no-op path.
+
+Every file starts with a format line and a BLAKE2 digest of its payload; the
+whole cache also carries the code version (a hash of site_src/ and the versions
+of Jinja2, markdown-it-py and PyYAML) and the site settings (config, taxonomy,
+templates). Anything that does not match, fails to load, or disagrees with the
+output tree (a file edited, added or removed behind our back) makes the build a
+full one: the cache is never trusted, only checked.
+
+How a build proceeds (`build`):
+
+1. no-op check: same code, same inputs (stat snapshot of content/ and templates/),
+   same output tree -> nothing to do;
+2. load the corpus through the memo, assign topics through the memo;
+3. plan every page (plan.plan_site), key each page by its view and template
+   closure; render only pages whose key changed (in worker processes when many);
+4. produce feeds, sitemap, search files and static files, keep those whose bytes changed;
+5. write: with a trusted cache, changed files are replaced in place, each
+   atomically (temp file + rename), and stale files removed; without one, the
+   whole site goes through writer.write_site (a fresh tree swapped in).
+
+Why in place rather than a staging tree for incremental builds: on this kind of
+disk a 100k-page staging tree costs ~9 s of hard links and ~50 s to delete the
+old tree, against milliseconds for the few dozen files an edit changes. A kill
+during the in-place phase leaves some files new and some old; the manifest is
+only saved after the last write, so the next build sees the mismatch and does a
+full build.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib.metadata
+import json
+import os
+import pickle
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from site_src.model import Corpus, DigestRecord, Paper, Problem
+
+CACHE_FORMAT = "paper-atlas-cache 3"
+"""Bumped whenever the layout of the cache files changes."""
+CACHE_DIR = ".cache"
+PARSE_IN_PARALLEL = 3000
+"""Papers to parse before worker processes pay off (fork + pickling back ~ 40 ms each)."""
+RENDER_IN_PARALLEL = 600
+"""Pages to render before worker processes pay off."""
+RACY_NS = 2_000_000_000
+"""Files modified this close to a snapshot are re-read: a second write within the file
+system's timestamp granularity would otherwise look unchanged (git's "racy clean")."""
+
+
+# ------------------------------------------------------------------ hashing
+
+def digest(data: bytes) -> str:
+    """A short, stable content hash (BLAKE2b, 128 bits, hex)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot hash a {type(value).__name__} in a page view")
+
+
+def view_key(view: Any) -> str:
+    """Hash of a page view: equal views give equal keys, whatever the dict order."""
+    text = json.dumps(view, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=_json_default)
+    return digest(text.encode("utf-8"))
+
+
+_CODE_VERSION: str | None = None
+
+
+def code_version() -> str:
+    """Hash of everything that turns inputs into outputs: our code and the libraries' versions."""
+    global _CODE_VERSION
+    if _CODE_VERSION is None:
+        h = hashlib.blake2b(digest_size=16)
+        h.update(CACHE_FORMAT.encode())
+        h.update(sys.version.encode())
+        for name in ("jinja2", "markdown-it-py", "pyyaml", "markupsafe", "latex2mathml"):
+            try:
+                h.update(f"{name}={importlib.metadata.version(name)}".encode())
+            except importlib.metadata.PackageNotFoundError:
+                h.update(f"{name}=?".encode())
+        package = Path(__file__).resolve().parent
+        for path in sorted(package.rglob("*.py")):
+            h.update(path.relative_to(package).as_posix().encode())
+            h.update(path.read_bytes())
+        _CODE_VERSION = h.hexdigest()
+    return _CODE_VERSION
+
+
+# ------------------------------------------------------------------ cache files
+
+def cache_dir_for(root: Path, out_dir: Path) -> Path:
+    """The cache folder of one output folder (two output folders never share a manifest)."""
+    key = digest(str(Path(out_dir).resolve()).encode())[:12]
+    return Path(root) / CACHE_DIR / f"build-{key}"
+
+
+def save_blob(path: Path, value: Any) -> None:
+    """Pickle value to path atomically, behind a format line and a digest of the payload."""
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    header = f"{CACHE_FORMAT}\n{digest(payload)}\n".encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(header)
+            handle.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_blob(path: Path) -> Any | None:
+    """Load what save_blob wrote; None when missing, of another format, truncated or corrupted."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1)
+    if first < 0 or second < 0 or data[:first].decode("ascii", "replace") != CACHE_FORMAT:
+        return None
+    payload = data[second + 1:]
+    if data[first + 1:second].decode("ascii", "replace") != digest(payload):
+        return None
+    try:
+        return pickle.loads(payload)
+    except Exception:  # noqa: BLE001 - a cache that does not load is simply not used
+        return None
+
+
+# ------------------------------------------------------------------ stat snapshots
+
+StatKey = tuple[int, int, int]
+
+
+def stat_key(st: os.stat_result) -> StatKey:
+    """What we compare to decide a file is unchanged: mtime in ns, size, inode."""
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def scan_tree(root: Path, *, skip_hidden: bool = True) -> dict[str, StatKey]:
+    """Relative POSIX path -> stat key of every file under root (empty when root is missing)."""
+    out: dict[str, StatKey] = {}
+    root = Path(root)
+    stack = [("", str(root))]
+    while stack:
+        prefix, folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if skip_hidden and entry.name.startswith("."):
+                continue
+            rel = prefix + entry.name
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((rel + "/", entry.path))
+            else:
+                out[rel] = stat_key(entry.stat(follow_symlinks=False))
+    return out
+
+
+# ------------------------------------------------------------------ memoised corpus
+
+def _parse_paper_file(job: tuple[str, str, str]) -> tuple[Paper | None, tuple[Problem, ...]]:
+    from site_src import store
+
+    path, slug, source = job
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return None, (Problem(source, None, f"cannot read: {error}", "error"),)
+    return store.parse_paper(text, slug=slug, source=source)
+
+
+def _parse_digest_file(job: tuple[str, str]) -> tuple[DigestRecord | None, tuple[Problem, ...]]:
+    from site_src import store
+
+    path, source = job
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return None, (Problem(source, None, f"cannot read: {error}", "error"),)
+    return store.parse_digest(text, source=source)
+
+
+def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = True,
+                jobs: int | None = None) -> tuple[Corpus, dict]:
+    """Load content/ like store.load_store, re-parsing only files whose stat changed.
+
+    Returns the corpus and the new memo ({'papers': {name: (stat, paper, problems)},
+    'digests': {...}}). Big cold loads parse in worker processes.
+    """
+    from site_src import store
+    from site_src.parallel import parallel_map
+
+    content_dir = Path(content_dir)
+    if recover:
+        from site_src import ingest as _ingest
+
+        _ingest.recover(content_dir)
+    memo = memo if isinstance(memo, dict) else {}
+    # An entry is reused only if its file was last modified well before the memo's
+    # snapshot: a second edit within the timestamp granularity would look unchanged.
+    trusted_before = memo.get("scanned_ns", 0) - RACY_NS
+    old_papers: Mapping = {k: v for k, v in (memo.get("papers") or {}).items() if v[0][0] < trusted_before}
+    old_digests: Mapping = {k: v for k, v in (memo.get("digests") or {}).items() if v[0][0] < trusted_before}
+    new_memo: dict[str, Any] = {"papers": {}, "digests": {}, "scanned_ns": time.time_ns()}
+    # (taken before any stat below, so a file changed during the listing is never trusted)
+
+    def listing(folder: Path, suffix: str) -> list[tuple[str, StatKey]]:
+        try:
+            entries = [e for e in os.scandir(folder) if e.name.endswith(suffix) and e.is_file()]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return sorted((e.name, stat_key(e.stat())) for e in entries)
+
+    papers_dir = content_dir / store.PAPERS_DIR
+    paper_files = listing(papers_dir, ".md")
+    todo = [(name, key) for name, key in paper_files
+            if not (name in old_papers and old_papers[name][0] == key)]
+    jobs_list = [(str(papers_dir / name), name[:-3], f"{content_dir.name}/{store.PAPERS_DIR}/{name}")
+                 for name, _ in todo]
+    parsed = dict(zip((name for name, _ in todo),
+                      parallel_map(_parse_paper_file, jobs_list, min_items=PARSE_IN_PARALLEL, jobs=jobs)))
+    papers: list[Paper] = []
+    problems: list[Problem] = []
+    for name, key in paper_files:
+        if name in parsed:
+            paper, found = parsed[name]
+        else:
+            _, paper, found = old_papers[name]
+        new_memo["papers"][name] = (key, paper, found)
+        problems.extend(found)
+        if paper is not None:
+            papers.append(paper)
+
+    digests_dir = content_dir / store.DIGESTS_DIR
+    digests: list[DigestRecord] = []
+    for name, key in listing(digests_dir, ".yaml"):
+        if name in old_digests and old_digests[name][0] == key:
+            _, record, found = old_digests[name]
+        else:
+            record, found = _parse_digest_file(
+                (str(digests_dir / name), f"{content_dir.name}/{store.DIGESTS_DIR}/{name}"))
+        new_memo["digests"][name] = (key, record, found)
+        problems.extend(found)
+        if record is not None:
+            digests.append(record)
+    papers.sort(key=lambda p: p.slug)
+    digests.sort(key=lambda d: d.id)
+    return Corpus(papers=tuple(papers), digests=tuple(digests), problems=tuple(problems)), new_memo
+
+
+# ------------------------------------------------------------------ memoised topics
+
+def paper_text_key(paper: Paper) -> str:
+    """Hash of the fields topic assignment reads."""
+    return digest(repr((paper.title, paper.summary, paper.topics, paper.topics_exclude)).encode())
+
+
+def assign_topics(papers: Iterable[Paper], taxonomy, memo: dict | None = None) -> tuple[dict, dict]:
+    """taxonomy.assign_topics with a memo: only papers whose text changed are scored again."""
+    from site_src import taxonomy as taxonomy_module
+
+    papers = list(papers)
+    tax_key = digest(repr(taxonomy.topics).encode())
+    memo = memo if isinstance(memo, dict) and memo.get("taxonomy") == tax_key else {}
+    known: Mapping = memo.get("papers") or {}
+    keys = {p.slug: paper_text_key(p) for p in papers}
+    todo = [p for p in papers if not (p.slug in known and known[p.slug][0] == keys[p.slug])]
+    fresh = taxonomy_module.assign_topics(todo, taxonomy) if todo else {}
+    out: dict = {}
+    new_memo: dict[str, Any] = {"taxonomy": tax_key, "papers": {}}
+    for paper in papers:
+        assignment = fresh[paper.slug] if paper.slug in fresh else known[paper.slug][1]
+        out[paper.slug] = assignment
+        new_memo["papers"][paper.slug] = (keys[paper.slug], assignment)
+    return out, new_memo
+
+
+# ------------------------------------------------------------------ templates
+
+def template_keys(env, names: Iterable[str]) -> dict[str, str]:
+    """Template name -> hash of its source and of every template it extends, includes or imports.
+
+    A template that names another dynamically (a variable) depends on all of them.
+    """
+    import jinja2
+    from jinja2 import meta
+
+    sources: dict[str, str | None] = {}
+    deps: dict[str, set[str] | None] = {}
+
+    def load(name: str) -> None:
+        if name in sources:
+            return
+        try:
+            source, _, _ = env.loader.get_source(env, name)
+        except jinja2.TemplateNotFound:
+            sources[name], deps[name] = None, set()
+            return
+        sources[name] = source
+        try:
+            found = set(meta.find_referenced_templates(env.parse(source)))
+        except jinja2.TemplateSyntaxError:
+            found = set()  # rendering reports the error; the key just has to differ
+        deps[name] = None if None in found else {n for n in found if n}
+        for child in deps[name] or ():
+            load(child)
+
+    for name in names:
+        load(name)
+    everything = None
+
+    def closure(name: str) -> set[str]:
+        nonlocal everything
+        seen: set[str] = set()
+        stack = [name]
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            children = deps.get(current)
+            if children is None:  # dynamic reference: depend on every template there is
+                if everything is None:
+                    everything = set(env.loader.list_templates())
+                    for other in everything:
+                        load(other)
+                stack.extend(everything)
+            else:
+                stack.extend(children)
+        return seen
+
+    out = {}
+    for name in names:
+        parts = sorted((n, sources.get(n) or "") for n in closure(name))
+        out[name] = digest(json.dumps(parts).encode())
+    return out
+
+
+# ------------------------------------------------------------------ the manifest
+
+@dataclass
+class Manifest:
+    """What the last build produced, from which inputs, and what the output tree looked like."""
+
+    code: str = ""
+    settings: str = ""
+    """Hash of config, taxonomy and templates: a change re-keys every page."""
+    inputs: dict[str, StatKey] = field(default_factory=dict)
+    """Stat of every input file at the last build (for the no-op check)."""
+    outputs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """dest -> (input key, content hash)."""
+    tree: dict[str, StatKey] = field(default_factory=dict)
+    """dest -> stat of the file as written (to notice edits behind our back)."""
+    scanned_ns: int = 0
+    """When `inputs` was taken (files modified just before it are not trusted)."""
+
+
+@dataclass(frozen=True)
+class CacheState:
+    """The cache as loaded: the memos and a manifest that may be trusted (or None)."""
+
+    folder: Path
+    corpus_memo: dict
+    topics_memo: dict
+    manifest: Manifest | None
+    reason: str
+    """Why the manifest is not trusted ('' when it is)."""
+
+
+def load_state(folder: Path, out_dir: Path, settings: str) -> CacheState:
+    """Load the cache and decide whether its manifest describes out_dir as it is now."""
+    folder = Path(folder)
+    code = code_version()
+    corpus_memo = load_blob(folder / "corpus.pickle")
+    topics_memo = load_blob(folder / "topics.pickle")
+    if not (isinstance(corpus_memo, dict) and corpus_memo.get("code") == code):
+        corpus_memo = {}
+    if not (isinstance(topics_memo, dict) and topics_memo.get("code") == code):
+        topics_memo = {}
+    manifest = load_blob(folder / "manifest.pickle")
+    reason = ""
+    if not isinstance(manifest, Manifest):
+        reason = "no usable cache"
+    elif manifest.code != code:
+        reason = "the code changed"
+    elif manifest.settings != settings:
+        reason = ""  # config/taxonomy/templates changed: keys decide, the tree is still known
+    if not reason and isinstance(manifest, Manifest):
+        if scan_tree(out_dir, skip_hidden=False) != manifest.tree:
+            reason = "the output folder was changed outside the build"
+    return CacheState(folder, corpus_memo, topics_memo, manifest if not reason else None, reason)
+
+
+def save_state(folder: Path, manifest: Manifest, corpus_memo: dict, topics_memo: dict) -> None:
+    """Write the memos, then the manifest last (it vouches for the output tree)."""
+    folder = Path(folder)
+    code = code_version()
+    save_blob(folder / "corpus.pickle", {**corpus_memo, "code": code})
+    save_blob(folder / "topics.pickle", {**topics_memo, "code": code})
+    save_blob(folder / "manifest.pickle", manifest)
+
+
+def forget(folder: Path) -> None:
+    """Drop the manifest (before touching the output tree, so a kill cannot leave it trusted)."""
+    (Path(folder) / "manifest.pickle").unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------ writing
+
+def write_changed(out_dir: Path, changed: Mapping[str, bytes], stale: Iterable[str]) -> None:
+    """Replace changed files in place (each atomically) and delete stale ones."""
+    out_dir = Path(out_dir)
+    root = out_dir.resolve()
+    for dest in sorted(changed):
+        path = out_dir / dest
+        if not path.resolve().is_relative_to(root):
+            raise ValueError(f"output {dest!r} would be written outside {out_dir}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(changed[dest])
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    folders: set[Path] = set()
+    for dest in sorted(stale):
+        path = out_dir / dest
+        path.unlink(missing_ok=True)
+        folders.update(p for p in path.parents if p != out_dir and p.is_relative_to(out_dir))
+    for folder in sorted(folders, key=lambda p: -len(p.parts)):
+        try:
+            folder.rmdir()  # only succeeds when empty, which is what we want
+        except OSError:
+            pass
+
+
+def timed(log: dict[str, float], name: str):
+    """Context manager adding the elapsed seconds of a block to log[name]."""
+    class _Timer:
+        def __enter__(self):
+            self.start = time.perf_counter()
+
+        def __exit__(self, *exc):
+            log[name] = round(log.get(name, 0.0) + time.perf_counter() - self.start, 4)
+    return _Timer()
+
+
+__all__ = [
+    "CacheState", "Manifest", "assign_topics", "cache_dir_for", "code_version", "digest",
+    "forget", "load_blob", "load_corpus", "load_state", "save_blob", "save_state",
+    "scan_tree", "stat_key", "template_keys", "view_key", "write_changed",
+]
+
+
+# ------------------------------------------------------------------ the build
+
+def settings_key(config) -> str:
+    """Hash of the configuration every page sees (env globals `site` and `config`)."""
+    return digest(json.dumps(config.fingerprint(), sort_keys=True, default=str).encode())
+
+
+def snapshot_inputs(config) -> dict[str, StatKey]:
+    """Stat of every file a build reads: content/ (minus work folders) and the templates."""
+    out: dict[str, StatKey] = {}
+    folders = [("content/", config.content_dir), ("templates/", config.templates_dir)]
+    if config.theme_dir:
+        folders.append(("theme/", config.theme_dir))
+    for prefix, folder in folders:
+        for rel, key in scan_tree(folder).items():
+            out[prefix + rel] = key
+    return out
+
+
+def _is_racy(inputs: Mapping[str, StatKey], scanned_ns: int) -> bool:
+    return any(key[0] >= scanned_ns - RACY_NS for key in inputs.values())
+
+
+_RENDER: tuple | None = None
+
+
+def _render_one(page) -> bytes:
+    from site_src.render import render_page
+
+    assert _RENDER is not None
+    env = _RENDER[0]
+    return render_page(env, page.template, page.view)
+
+
+@dataclass(frozen=True)
+class IncrementalReport:
+    """What an incremental build did, on top of the pipeline's BuildReport fields."""
+
+    mode: str
+    """'no-op', 'incremental' or 'full' (with the reason in `why`)."""
+    why: str
+    rendered: int
+    timings: dict[str, float]
+
+
+def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: int | None = None):
+    """Build the site incrementally (see the module docstring); return a pipeline.BuildReport.
+
+    The report carries an extra attribute `incremental` (IncrementalReport).
+    """
+    global _RENDER
+    from site_src import pipeline
+    from site_src.parallel import parallel_map
+    from site_src.plan import Site, plan_site
+    from site_src.render import make_environment
+    from site_src.writer import Output, check_outputs, write_site
+
+    clock = time.perf_counter()
+    timings: dict[str, float] = {}
+    folder = cache_dir_for(config.root, config.out_dir)
+    settings = settings_key(config)
+    protected = [config.root, config.content_dir, config.templates_dir]
+    try:
+        with timed(timings, "check"):
+            if full:
+                state = CacheState(folder, {}, {}, None, "asked for a full build")
+            else:
+                state = load_state(folder, config.out_dir, settings)
+            scanned_ns = time.time_ns()
+            inputs = snapshot_inputs(config)
+        manifest = state.manifest
+        if (manifest is not None and manifest.settings == settings and manifest.inputs == inputs
+                and not _is_racy(inputs, manifest.scanned_ns)):
+            report = pipeline.BuildReport(len(manifest.outputs), len(manifest.outputs), (),
+                                          len(manifest.outputs), (), (), 0.0, now)
+            return _finish(report, IncrementalReport("no-op", "nothing changed", 0, timings), clock)
+
+        with timed(timings, "load"):
+            corpus, corpus_memo = load_corpus(config.content_dir, state.corpus_memo, jobs=jobs)
+        with timed(timings, "topics"):
+            topics, paper_topics, topics_memo = _topics(config, corpus, state.topics_memo)
+        about_path = config.content_dir / "about.md"
+        about = about_path.read_text(encoding="utf-8") if about_path.exists() else None
+        site = Site(papers=corpus.papers, digests=corpus.digests, topics=topics,
+                    paper_topics=paper_topics, about=about)
+        with timed(timings, "plan"):
+            pages = plan_site(site, config)
+        env = make_environment(config)
+        with timed(timings, "keys"):
+            tkeys = template_keys(env, sorted({p.template for p in pages}))
+            keys = {p.dest: digest((settings + tkeys[p.template] + view_key(p.view)).encode())
+                    for p in pages}
+        old = manifest.outputs if manifest is not None else {}
+        todo = [p for p in pages if old.get(p.dest, ("",))[0] != keys[p.dest]]
+        with timed(timings, "render"):
+            _RENDER = (env,)
+            try:
+                rendered = parallel_map(_render_one, todo, min_items=RENDER_IN_PARALLEL, jobs=jobs)
+            finally:
+                _RENDER = None
+        with timed(timings, "extras"):
+            extras = pipeline.produce_extras(site, config, pages) + pipeline.static_outputs(config)
+        page_outputs = {p.dest: Output(p.dest, data, p.source) for p, data in zip(todo, rendered)}
+        outputs: dict[str, tuple[str, str]] = {}
+        changed: dict[str, bytes] = {}
+        for page in pages:
+            if page.dest in page_outputs:
+                content = digest(page_outputs[page.dest].data)
+                if old.get(page.dest, ("", ""))[1] != content:
+                    changed[page.dest] = page_outputs[page.dest].data
+            else:
+                content = old[page.dest][1]
+            outputs[page.dest] = (keys[page.dest], content)
+        for output in extras:
+            if output.dest in outputs:
+                raise pipeline.BuildError(f"two outputs claim {output.dest!r}: a page and {output.source}")
+            content = digest(output.data)
+            outputs[output.dest] = (content, content)
+            if old.get(output.dest, ("", ""))[1] != content:
+                changed[output.dest] = output.data
+        stale = sorted(set(old) - set(outputs))
+
+        with timed(timings, "write"):
+            if manifest is None:
+                all_outputs = list(page_outputs.values()) + list(extras)
+                forget(folder)
+                written = write_site(all_outputs, config.out_dir, protected=protected)
+                written_dests, removed = written.written, written.removed
+                tree = scan_tree(config.out_dir, skip_hidden=False)
+            else:
+                check_outputs(Output(dest, b"", "") for dest in outputs)
+                forget(folder)
+                write_changed(config.out_dir, changed, stale)
+                tree = dict(manifest.tree)
+                for dest in stale:
+                    tree.pop(dest, None)
+                for dest in changed:
+                    tree[dest] = stat_key(os.stat(config.out_dir / dest))
+                written_dests, removed = tuple(sorted(changed)), tuple(stale)
+        with timed(timings, "save"):
+            new_manifest = Manifest(code_version(), settings, inputs, outputs, tree, scanned_ns)
+            save_state(folder, new_manifest, corpus_memo, topics_memo)
+    except pipeline.BuildError:
+        raise
+    except Exception as error:  # noqa: BLE001 - one clear message, the old site stays
+        raise pipeline.BuildError(str(error) or type(error).__name__) from error
+    report = pipeline.BuildReport(len(pages), len(outputs), written_dests,
+                                  len(outputs) - len(written_dests), removed,
+                                  tuple(corpus.problems), 0.0, now)
+    mode = "full" if manifest is None else "incremental"
+    return _finish(report, IncrementalReport(mode, state.reason if manifest is None else "",
+                                             len(todo), timings), clock)
+
+
+def _topics(config, corpus: Corpus, memo: dict):
+    """Topics and each paper's topic ids, like pipeline.load_topics, through the memo."""
+    from site_src import pipeline
+
+    if not config.taxonomy_path.exists():
+        return (), {}, {}
+    from site_src import taxonomy as taxonomy_module
+
+    taxonomy = taxonomy_module.load_taxonomy(config.taxonomy_path)
+    assigned, new_memo = assign_topics(corpus.papers, taxonomy, memo)
+    paper_topics = {slug: tuple(getattr(value, "topics", value)) for slug, value in assigned.items()}
+    return pipeline.topics_from_taxonomy(taxonomy), paper_topics, new_memo
+
+
+def _finish(report, incremental: IncrementalReport, clock: float) -> "_Report":
+    import dataclasses
+
+    return _Report(dataclasses.replace(report, seconds=round(time.perf_counter() - clock, 3)), incremental)
+
+
+@dataclass(frozen=True)
+class _Report:
+    """A pipeline.BuildReport plus what the incremental build did."""
+
+    base: Any
+    incremental: IncrementalReport
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.base, name)
+
+    def summary(self) -> str:
+        """One line: what was rendered, written and removed."""
+        b, i = self.base, self.incremental
+        if i.mode == "no-op":
+            return f"nothing changed ({b.outputs} files up to date)"
+        why = f" ({i.why})" if i.why else ""
+        return (f"{i.mode}{why}: {i.rendered} of {b.pages} pages rendered, {len(b.written)} files "
+                f"written, {len(b.removed)} removed, {b.unchanged} unchanged")

@@ -1,0 +1,215 @@
+"""Incremental builds give exactly the site a clean full build gives, after every kind of change.
+
+One small synthetic project (bench/corpus.py) is built incrementally into one folder
+after each change, and from scratch (pipeline.build, no cache) into another; the two
+trees must be byte-identical every time.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from site_src import buildcache, parallel, pipeline, store
+from site_src.config import load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+N_PAPERS = 60
+
+
+def _load_bench_corpus():
+    spec = importlib.util.spec_from_file_location("bench_corpus", ROOT / "bench" / "corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_corpus"] = module  # dataclasses look their module up while loading
+    spec.loader.exec_module(module)
+    return module
+
+
+corpus_tools = _load_bench_corpus()
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under folder: relative path -> bytes."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_same_tree(got: Path, want: Path) -> None:
+    a, b = tree(got), tree(want)
+    missing, extra = sorted(set(b) - set(a)), sorted(set(a) - set(b))
+    differ = sorted(k for k in set(a) & set(b) if a[k] != b[k])
+    assert not (missing or extra or differ), (
+        f"incremental vs full build: missing {missing[:5]}, extra {extra[:5]}, differ {differ[:5]}")
+
+
+def full_build(project: Path, out: Path) -> None:
+    """A clean build with the pipeline alone: no cache, fresh output folder."""
+    if out.exists():
+        shutil.rmtree(out)
+    pipeline.build(load_config(project, out_dir=out))
+
+
+def incremental_build(project: Path, out: Path, **kwargs):
+    return buildcache.build(load_config(project, out_dir=out), **kwargs)
+
+
+def age_everything(folder: Path) -> None:
+    """Pretend every file was written minutes ago, so the 'racy clean' guard stays out of the way."""
+    past = (dt.datetime.now() - dt.timedelta(minutes=5)).timestamp()
+    for path in folder.rglob("*"):
+        os.utime(path, (past, past))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("incremental") / "project"
+    corpus_tools.write_corpus(folder, N_PAPERS, project=ROOT)
+    age_everything(folder)
+    return folder
+
+
+def first_paper(project: Path) -> Path:
+    return sorted((project / "content" / "papers").glob("*.md"))[0]
+
+
+def edit_paper(path: Path, **changes) -> None:
+    paper = store.loads(path.read_text(encoding="utf-8"), slug=path.stem, source=path.name)
+    import dataclasses
+
+    path.write_text(store.dumps(dataclasses.replace(paper, **changes)), encoding="utf-8")
+
+
+def change_note(project: Path) -> None:
+    path = first_paper(project)
+    edit_paper(path, notes="Edited note: **compare** with the baseline.")
+
+
+def change_title(project: Path) -> None:
+    path = sorted((project / "content" / "papers").glob("*.md"))[3]
+    edit_paper(path, title="A Corrected Title About Label Noise")
+
+
+def add_digest(project: Path) -> None:
+    from site_src import ingest
+
+    digest = project / "next-digest.txt"
+    day = corpus_tools.write_update_digest(digest, project, n_new=5, n_seen=1)
+    ingest.ingest([digest], project / "content", today=day + dt.timedelta(days=1), digest_date=day)
+
+
+def add_topic(project: Path) -> None:
+    path = project / "content" / "taxonomy.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + (
+        "\n  - id: synthetic-new-topic\n    name: A new topic\n"
+        "    description: Added by the incremental test.\n    match: [ablation study]\n"),
+        encoding="utf-8")
+
+
+def delete_paper(project: Path) -> None:
+    sorted((project / "content" / "papers").glob("*.md"))[5].unlink()
+
+
+def edit_template(project: Path) -> None:
+    path = project / "templates" / "paper.html"
+    text = path.read_text(encoding="utf-8")
+    assert "</article>" in text or "{% endblock" in text
+    marker = "</article>" if "</article>" in text else "{% endblock"
+    path.write_text(text.replace(marker, "<p>Template edited.</p>" + marker, 1), encoding="utf-8")
+
+
+def edit_config(project: Path) -> None:
+    path = project / "content" / "site.yaml"
+    text = path.read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if not line.startswith("title:")]
+    path.write_text("title: Renamed Atlas\n" + "\n".join(lines) + "\n", encoding="utf-8")
+
+
+CHANGES = [
+    ("nothing", lambda project: None),
+    ("edited note", change_note),
+    ("edited title", change_title),
+    ("new digest", add_digest),
+    ("new topic", add_topic),
+    ("deleted paper", delete_paper),
+    ("template edit", edit_template),
+    ("config edit", edit_config),
+]
+
+
+def test_every_kind_of_change_builds_the_same_site_as_a_clean_build(project, tmp_path):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    first = incremental_build(project, live)
+    assert first.incremental.mode == "full"
+    full_build(project, clean)
+    assert_same_tree(live, clean)
+    for name, change in CHANGES:
+        change(project)
+        report = incremental_build(project, live)
+        full_build(project, clean)
+        assert_same_tree(live, clean)
+        assert report.incremental.mode in ("incremental", "no-op"), name
+        if name == "nothing":
+            assert report.written == () and report.removed == ()
+        if name == "edited note":
+            assert report.incremental.rendered < report.pages / 2, "an edited note re-rendered most pages"
+        if name == "deleted paper":
+            assert report.removed, "the deleted paper's page was not removed"
+
+
+def test_a_corrupted_cache_is_ignored_and_the_build_is_full(project, tmp_path):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(project, live)
+    folder = buildcache.cache_dir_for(project, live)
+    for name in ("manifest.pickle", "corpus.pickle", "topics.pickle"):
+        data = (folder / name).read_bytes()
+        (folder / name).write_bytes(data[: len(data) // 2] + b"garbage")
+    report = incremental_build(project, live)
+    assert report.incremental.mode == "full"
+    full_build(project, clean)
+    assert_same_tree(live, clean)
+
+
+def test_an_output_edited_behind_the_builds_back_is_restored(project, tmp_path):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(project, live)
+    (live / "index.html").write_text("vandalised")
+    (live / "extra.html").write_text("not ours")
+    report = incremental_build(project, live)
+    assert report.incremental.mode == "full"
+    full_build(project, clean)
+    assert_same_tree(live, clean)
+
+
+def test_a_cache_from_other_code_is_not_trusted(project, tmp_path, monkeypatch):
+    live = tmp_path / "live"
+    incremental_build(project, live)
+    monkeypatch.setattr(buildcache, "_CODE_VERSION", "something-else")
+    report = incremental_build(project, live)
+    assert report.incremental.mode == "full" and "code" in report.incremental.why
+
+
+def test_parallel_build_is_byte_identical_to_a_single_process_build(project, tmp_path, monkeypatch):
+    monkeypatch.setattr(buildcache, "RENDER_IN_PARALLEL", 1)
+    monkeypatch.setattr(buildcache, "PARSE_IN_PARALLEL", 1)
+    incremental_build(project, tmp_path / "one", full=True, jobs=1)
+    incremental_build(project, tmp_path / "two", full=True, jobs=2)
+    assert_same_tree(tmp_path / "two", tmp_path / "one")
+
+
+def test_the_memoised_corpus_equals_the_stores(project):
+    content = project / "content"
+    cold, memo = buildcache.load_corpus(content)
+    warm, _ = buildcache.load_corpus(content, memo)
+    assert cold == store.load_store(content) == warm
+
+
+def test_parallel_map_keeps_order_and_falls_back_for_small_inputs():
+    items = list(range(1000))
+    assert parallel.parallel_map(lambda x: x * x, items, min_items=10, jobs=2) == [x * x for x in items]
+    assert parallel.parallel_map(str, [1, 2], min_items=10, jobs=2) == ["1", "2"]
+    assert parallel.chunk_bounds(10, 3) == [(0, 4), (4, 7), (7, 10)]
