@@ -468,14 +468,19 @@ def paper_path(content_dir: Path, slug: str) -> Path:
 def load_store(content_dir: Path, *, recover: bool = True) -> Corpus:
     """Read content/: papers sorted by slug, digest records by id, and every problem found."""
     content_dir = Path(content_dir)
+    papers: list[Paper] = []
+    problems: list[Problem] = []
     if recover:
         # A journal left by a killed ingest is completed (or its staging discarded) before
         # anything is read, so a build never sees half a digest.
         from site_src import ingest as _ingest
 
-        _ingest.recover(content_dir)
-    papers: list[Paper] = []
-    problems: list[Problem] = []
+        try:
+            _ingest.recover(content_dir)
+        except _ingest.IngestError as error:
+            problems.append(Problem(f"{content_dir.name}/{_ingest.WORK_DIR}", None,
+                                    f"an interrupted ingest could not be finished: {error}",
+                                    "error"))
     papers_dir = content_dir / PAPERS_DIR
     if papers_dir.is_dir():
         for path in sorted(papers_dir.glob("*.md")):
