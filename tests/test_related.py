@@ -1,0 +1,135 @@
+"""Related papers: TF-IDF neighbours with the shared terms that explain them."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from conftest import SAMPLE_TEXT_DIGEST
+from site_src.model import Paper
+from site_src.readers import read_file
+from site_src.related import prune, related_papers, top_k_similar
+from site_src.slugs import slugify
+
+
+def paper(slug: str, title: str, summary: str) -> Paper:
+    return Paper(slug=slug, title=title, summary=summary)
+
+
+SMALL = [
+    paper("noisy-a", "Learning with label noise by sample reweighting",
+          "We reweight samples to resist label noise in web-crawled datasets."),
+    paper("noisy-b", "Sample reweighting against noisy labels",
+          "Label noise hurts classifiers; sample reweighting by a meta network helps."),
+    paper("sparse-a", "Dynamic sparse training for continual learning",
+          "Sparse training grows and prunes connections during continual learning."),
+    paper("sparse-b", "Energy-efficient sparse training of autoencoders",
+          "Sparse training with sparse evolutionary connectivity for feature selection."),
+    paper("lonely", "Satisfiability of natural language rule reasoning",
+          "Propositional SAT instances written as English sentences."),
+]
+
+
+def test_papers_on_the_same_subject_are_each_others_first_neighbour():
+    result = related_papers(SMALL)
+    assert result["noisy-a"][0].slug == "noisy-b"
+    assert result["noisy-b"][0].slug == "noisy-a"
+    assert result["sparse-a"][0].slug == "sparse-b"
+
+
+def test_shared_terms_explain_the_match_with_phrases_first():
+    first = related_papers(SMALL)["noisy-a"][0]
+    assert set(first.terms) & {"label noise", "sample reweighting"}
+    # A phrase replaces the single words it is made of.
+    assert "label" not in first.terms and "reweighting" not in first.terms
+
+
+def test_a_paper_sharing_no_subject_has_no_related_papers():
+    assert related_papers(SMALL)["lonely"] == ()
+    assert all(r.slug != "lonely" for rs in related_papers(SMALL).values() for r in rs)
+
+
+def test_a_paper_is_never_related_to_itself_and_k_is_respected():
+    result = related_papers(SMALL, k=1)
+    for slug, related in result.items():
+        assert len(related) <= 1
+        assert all(r.slug != slug for r in related)
+
+
+def test_output_does_not_depend_on_input_order():
+    assert related_papers(SMALL) == related_papers(list(reversed(SMALL)))
+
+
+def test_ties_are_broken_by_slug():
+    twins = [paper(s, "Label noise", "Label noise and sample reweighting.") for s in ("c", "b", "a", "d")]
+    result = related_papers(twins, k=2)
+    assert [r.slug for r in result["a"]] == ["b", "c"]
+    assert [r.slug for r in result["d"]] == ["a", "b"]
+
+
+def test_fewer_than_two_papers_have_nothing_related():
+    assert related_papers([]) == {}
+    assert related_papers(SMALL[:1]) == {"noisy-a": ()}
+
+
+def test_chunked_top_k_equals_the_full_similarity_matrix():
+    rng = np.random.default_rng(3)
+    dense = rng.random((37, 60)) * (rng.random((37, 60)) < 0.15)
+    dense /= np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-12)
+    matrix = sparse.csr_matrix(dense.astype(np.float32))
+    full = dense @ dense.T
+    np.fill_diagonal(full, -1)
+    chunked = top_k_similar(matrix, k=3, min_score=0.01, chunk=4)
+    for i, pairs in enumerate(chunked):
+        expected = sorted(((round(float(full[i, j]), 4), j) for j in range(37)
+                           if full[i, j] >= 0.01), key=lambda p: (-p[0], p[1]))[:3]
+        assert [(j, s) for s, j in expected] == pairs
+
+
+def test_pruning_keeps_the_heaviest_terms_and_unit_length():
+    matrix = sparse.csr_matrix(np.array([[0.1, 0.5, 0.2, 0.9], [0.3, 0.0, 0.0, 0.4]], dtype=np.float32))
+    pruned = prune(matrix, keep=2, df_cap=10).toarray()
+    assert np.count_nonzero(pruned[0]) == 2 and pruned[0][1] > 0 and pruned[0][3] > 0
+    assert np.allclose(np.linalg.norm(pruned, axis=1), 1.0)
+
+
+def test_terms_in_too_many_papers_are_dropped_by_the_cap():
+    matrix = sparse.csr_matrix(np.array([[1, 1, 0], [1, 0, 1], [1, 0, 1]], dtype=np.float32))
+    pruned = prune(matrix, keep=5, df_cap=2).toarray()
+    assert not pruned[:, 0].any()
+
+
+@pytest.fixture(scope="module")
+def shipped_related():
+    result = read_file(SAMPLE_TEXT_DIGEST, today=dt.date(2025, 12, 31))
+    papers = [dataclasses.replace(p, slug=slugify(p.title)) for p in result.papers]
+    return related_papers(papers)
+
+
+@pytest.mark.parametrize("title, expected", [
+    # Checked by hand: both study what adversarially robust ImageNet CNNs learn.
+    ("How explainable are adversarially-robust CNNs?",
+     "The shape and simplicity biases of adversarially robust ImageNet-trained CNNs"),
+    # Both make adversarial training cheaper.
+    ("AccelAT: A Framework for Accelerating the Adversarial Training of Deep Neural Networks "
+     "through Accuracy Gradient",
+     "Efficient Adversarial Training in LLMs with Continuous Attacks"),
+    # Both train classifiers on noisy labels (web noise; meta loss rescaling).
+    ("An accurate detection is not all you need to combat label noise in web-noisy datasets",
+     "Learning from Noisy Labels via Self-Taught On-the-Fly Meta Loss Rescaling"),
+    # Both are sparse-training papers.
+    ("Continual Learning with Dynamic Sparse Training: Exploring Algorithms for Effective "
+     "Model Updates",
+     "Quick and Robust Feature Selection: the Strength of Energy-efficient Sparse Training for "
+     "Autoencoders"),
+    # Both study robust classifiers and their accuracy-robustness trade-off.
+    ("Improving the Accuracy-Robustness Trade-Off of Classifiers via Adaptive Smoothing",
+     "Shedding More Light on Robust Classifiers under the lens of Energy-based Models"),
+])
+def test_hand_checked_shipped_papers_have_the_expected_top_neighbour(shipped_related, title, expected):
+    related = shipped_related[slugify(title)]
+    assert related, f"{title} has no related papers"
+    assert related[0].slug == slugify(expected)
