@@ -88,11 +88,16 @@ def load_site(config: SiteConfig, *, load_corpus: Callable[[Path], Corpus] | Non
         from site_src.store import load_store as load_corpus
     corpus = load_corpus(config.content_dir)
     topics, paper_topics = load_topics(config, corpus.papers, assign=assign)
+    return site_from_corpus(config, corpus, topics, paper_topics), tuple(corpus.problems)
+
+
+def site_from_corpus(config: SiteConfig, corpus: Corpus, topics: tuple[TopicInfo, ...],
+                     paper_topics: dict[str, tuple[str, ...]]) -> Site:
+    """Assemble the Site from loaded parts (the one place a new whole-site input is added)."""
     about_path = config.content_dir / "about.md"
     about = about_path.read_text(encoding="utf-8") if about_path.exists() else None
-    site = Site(papers=corpus.papers, digests=corpus.digests, topics=topics,
+    return Site(papers=corpus.papers, digests=corpus.digests, topics=topics,
                 paper_topics=paper_topics, about=about)
-    return site, tuple(corpus.problems)
 
 
 def render_pages(pages: Iterable[Page], config: SiteConfig) -> list[Output]:
