@@ -884,6 +884,8 @@ class SearchPage {
     await this.showMore(false);
     if (generation !== this.generation) return;
     this.announce(q, result);
+    // What is on screen, for tests and scripts that wait on it: query and filters.
+    this.root.dataset.rendered = [q, options.topic, options.year, options.code ? "1" : "", options.sort].join("|");
     document.title = (q.trim() ? `${q.trim()} · ` : "") + this.baseTitle();
   }
 
