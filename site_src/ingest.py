@@ -106,7 +106,7 @@ class Plan:
     """The outcome of an ingest, computed in memory: files to write and the report."""
 
     files: dict[str, bytes] = field(default_factory=dict)
-    """Relative path under content/ -> new bytes (only files whose bytes change)."""
+    """Relative path under content/ -> new bytes (changed papers and records, raw archives)."""
     report: IngestReport = IngestReport()
 
 
@@ -137,14 +137,13 @@ def _appearance(record: Paper, digest: str, position: int) -> Appearance:
 
 
 def plan_ingest(corpus: Corpus, inputs: Sequence[DigestInput], *, today: dt.date,
-                digest_date: dt.date | None = None,
-                current: dict[str, bytes] | None = None) -> Plan:
-    """Work out every file an ingest changes and the report, without touching the disk.
+                digest_date: dt.date | None = None) -> Plan:
+    """Work out the files an ingest writes and the report, without touching the disk.
 
-    `current` maps relative paths to their bytes on disk (to skip unchanged writes); papers
-    and digest records are compared as values, so a curator's formatting survives.
+    Papers and digest records are compared as values, so an unchanged paper is not
+    rewritten (a curator's formatting survives); raw archives are always listed and
+    the caller drops files whose bytes are already on disk.
     """
-    current = current or {}
     index = merge.PaperIndex(corpus.papers)
     originals = {paper.slug: paper for paper in corpus.papers}
     records_by_id = {record.id: record for record in corpus.digests}
@@ -237,11 +236,7 @@ def plan_ingest(corpus: Corpus, inputs: Sequence[DigestInput], *, today: dt.date
     for ident, record in new_records.items():
         if records_by_id.get(ident) != record:
             files[f"{store.DIGESTS_DIR}/{ident}.yaml"] = store.dumps_digest(record).encode("utf-8")
-    for rel, data in raw_files.items():
-        if current.get(rel) != data:
-            files[rel] = data
-    # A file the store could read but whose bytes are already right needs no write.
-    files = {rel: data for rel, data in files.items() if current.get(rel) != data}
+    files.update(raw_files)
     report = IngestReport(
         entries_seen=entries_seen, new=tuple(new), updated=tuple(updated),
         unchanged=tuple(unchanged), skipped=skipped, possible_duplicates=tuple(duplicates),
@@ -377,16 +372,12 @@ def write_files(content_dir: Path, files: dict[str, bytes]) -> None:
 
 # --------------------------------------------------------------------- the command's core
 
-def _current_bytes(content_dir: Path, corpus: Corpus, inputs: Sequence[DigestInput]) -> dict[str, bytes]:
-    """Bytes on disk of the files an ingest might rewrite."""
-    current: dict[str, bytes] = {}
-    candidates = [f"{store.PAPERS_DIR}/{p.slug}.md" for p in corpus.papers]
-    candidates += [f"{store.DIGESTS_DIR}/{d.id}.yaml" for d in corpus.digests]
-    candidates += [f"{store.DIGESTS_DIR}/{d.raw_file}" for d in corpus.digests]
-    for rel in candidates:
-        with contextlib.suppress(OSError):
-            current[rel] = (content_dir / rel).read_bytes()
-    return current
+def _unchanged_on_disk(content_dir: Path, rel: str, data: bytes) -> bool:
+    """Whether a file already holds exactly these bytes (then it is not rewritten)."""
+    try:
+        return (content_dir / rel).read_bytes() == data
+    except OSError:
+        return False
 
 
 def ingest(paths: Sequence[str | Path], content_dir: Path, *, today: dt.date,
@@ -418,13 +409,14 @@ def ingest(paths: Sequence[str | Path], content_dir: Path, *, today: dt.date,
             except UnknownFormat as error:
                 raise IngestError(str(error)) from None
             inputs.append(DigestInput(path, data, result))
-        plan = plan_ingest(corpus, inputs, today=today, digest_date=digest_date,
-                           current=_current_bytes(content_dir, corpus, inputs))
-        report = dataclasses.replace(plan.report, dry_run=dry_run)
+        plan = plan_ingest(corpus, inputs, today=today, digest_date=digest_date)
+        files = {rel: data for rel, data in plan.files.items()
+                 if not _unchanged_on_disk(content_dir, rel, data)}
+        report = dataclasses.replace(plan.report, dry_run=dry_run, written=tuple(sorted(files)))
         if strict and (report.problems or report.possible_duplicates):
             raise StrictFailure(report)
         if not dry_run:
-            write_files(content_dir, plan.files)
+            write_files(content_dir, files)
         return report
 
 
