@@ -6,9 +6,11 @@ add wrapped lines, duplicated cards, URL and link lines, upvote counts, lynx ref
 brackets and truncated tails; docs/formats.md lists every variant and what we do with it.
 
 The reader works in two passes: `_classify` names each line (blank, text, authors, dot,
-date, url, ...), then `_Parser` groups text paragraphs into cards. Card text is paired
-title/abstract from the meta block backwards, which is what makes a card with no meta block
-(the sample's "ROOT: ...") its own paper instead of part of its neighbour.
+date, url, ...), then `_Parser` groups text paragraphs into cards. Each meta block closes a
+run of paragraphs; the run is split into title/abstract pairs and the meta block belongs to the
+last pair. That is what makes a card with no meta block (the sample's "ROOT: ...") its own
+paper instead of part of its neighbour. Runs that do not alternate title/abstract are split by
+the shape of each paragraph (see `_group_cards`).
 """
 from __future__ import annotations
 
@@ -49,7 +51,6 @@ _DATE = re.compile(
     rf"^(?:·\s*)?(?:Published\s+on\s+)?(?P<mon>{MONTH_PATTERN})\.?\s+(?P<day>\d{{1,2}})"
     rf"(?:,\s*(?P<year>\d{{4}}))?(?:\s+(?P<comments>\d{{1,7}}))?$",
 )
-_INLINE_DOT = re.compile(r"^·\s*\S")
 _NUMBER = re.compile(r"^\d{1,7}$")
 _BRACKET_UPVOTES = re.compile(r"^\[(\d{1,7}|-)\](?:\s+\d{1,7})?$")
 _UPVOTE_LINK_TAIL = re.compile(r"^(\d{1,7}|-)\]\((\S+)\)$")
@@ -76,8 +77,8 @@ def looks_like(text: str) -> bool:
 @dataclass(slots=True)
 class _Item:
     kind: str
-    """blank, text, skip, authors, dot, date, number, upvotes, upvote-label, url, link,
-    submitted, truncated, heading"""
+    """blank, text, skip, authors, dot, date, number, upvotes, upvote-tail, upvote-label, url,
+    link, submitted, truncated, heading"""
     line: int
     text: str = ""
     raw_len: int = 0
