@@ -35,7 +35,7 @@ from site_src.readers.common import (
     ("https://huggingface.co/papers/2407.13168", "2407.13168"),
     ("https://huggingface.co/papers/2407.13168#community", "2407.13168"),
     ("https://huggingface.co/login?next=%2Fpapers%2F2509.07980", "2509.07980"),
-    ("https%3A%2F%2Farxiv.org%2Fabs%2F2407.13168", None),
+    ("https%3A%2F%2Farxiv.org%2Fabs%2F2407.13168", "2407.13168"),
     ("arXiv%3A2407.13168", "2407.13168"),
 ])
 def test_normalize_arxiv_id_accepts_every_wrapper(text, expected):

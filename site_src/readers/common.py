@@ -94,6 +94,8 @@ def normalize_arxiv_id(text: str) -> str | None:
     text = clean_text(text)
     if not text:
         return None
+    if re.match(r"^https?%3A%2F%2F", text, re.IGNORECASE):
+        text = unquote(text)  # a whole URL that was URL-encoded once more
     if "://" in text or re.match(r"^(?:www\.|export\.)?(?:arxiv\.org|huggingface\.co|hf\.co)/", text, re.I):
         return arxiv_id_from_url(text)
     text = unquote(text)
