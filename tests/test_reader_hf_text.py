@@ -197,3 +197,10 @@ def test_same_title_with_different_arxiv_ids_stays_two_papers():
 def test_upvotes_before_a_title_go_to_that_card_even_between_cards_without_meta():
     text = "[\n5\n][1]\n\nA\n\nA abstract.\n\n[\n7\n][2]\n\nB\n\nB abstract.\n"
     assert [(p.title, p.upvotes) for p in parse(text).papers] == [("A", 5), ("B", 7)]
+
+
+def test_truncation_marker_before_the_last_card_does_not_drop_it():
+    text = ("Daily Papers\n\nDec 12\n\n[Content truncated]\n\nA\n\nA abstract.\n\n"
+            "  • 2 authors\n·\nMar 1, 2024\n")
+    result = parse(text)
+    assert [p.title for p in result.papers] == ["A"] and result.problems == ()

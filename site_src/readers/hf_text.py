@@ -505,7 +505,8 @@ class _Parser:
             cards.append(card)
         if final and cards:
             last = cards[-1]
-            if (self.truncated_marker is not None or _looks_cut(last)
+            marker = self.truncated_marker
+            if ((marker is not None and marker > last.line) or _looks_cut(last)
                     or (meta is not None and meta.dot and meta.date is None)):
                 last.truncated = True
         for card in cards:
@@ -527,7 +528,8 @@ class _Parser:
     def finish(self) -> None:
         if self.paras or self.meta is not None:
             self.close_segment(final=True)
-        elif self.truncated_marker is not None and self.cards:
+        elif (self.truncated_marker is not None and self.cards
+              and self.truncated_marker > self.cards[-1].line):
             self.cards[-1].truncated = True
 
 
