@@ -204,3 +204,10 @@ def test_truncation_marker_before_the_last_card_does_not_drop_it():
             "  • 2 authors\n·\nMar 1, 2024\n")
     result = parse(text)
     assert [p.title for p in result.papers] == ["A"] and result.problems == ()
+
+
+def test_linked_comment_count_after_a_date_is_read_with_its_arxiv_id():
+    text = ("T\n\nAn abstract.\n\n* 2 authors\n"
+            "· May 2, 2025 [3](https://huggingface.co/papers/2505.01234#community)\n")
+    paper = parse(text).papers[0]
+    assert (paper.published_at, paper.comments, paper.id) == (dt.date(2025, 5, 2), 3, "2505.01234")

@@ -51,6 +51,7 @@ _DATE = re.compile(
     rf"^(?:·\s*)?(?:Published\s+on\s+)?(?P<mon>{MONTH_PATTERN})\.?\s+(?P<day>\d{{1,2}})"
     rf"(?:,\s*(?P<year>\d{{4}}))?(?:\s+(?P<comments>\d{{1,7}}))?$",
 )
+_LINKED_COUNT = re.compile(r"\[(\d{1,7})\]\((\S*)\)$")
 _NUMBER = re.compile(r"^\d{1,7}$")
 _BRACKET_UPVOTES = re.compile(r"^\[(\d{1,7}|-)\](?:\s+\d{1,7})?$")
 _UPVOTE_LINK_TAIL = re.compile(r"^(\d{1,7}|-)\]\((\S+)\)$")
@@ -153,13 +154,16 @@ def _classify(raw: str, number: int) -> _Item:
         return _Item("dot", number)
     if match := _AUTHORS.match(text):
         return _Item("authors", number, text, number=int(match[1]))
-    if match := _DATE.match(text):
+    # Markdown dumps link the comment count: 'May 2 [3](https://huggingface.co/papers/<id>#community)'.
+    linked = _LINKED_COUNT.search(text)
+    if match := _DATE.match(text[: linked.start()] + linked[1] if linked else text):
         month = month_number(match["mon"])
         assert month is not None
         year = int(match["year"]) if match["year"] else None
         comments = int(match["comments"]) if match["comments"] else None
         return _Item("date", number, text, date=(month, int(match["day"]), year),
-                     comments=comments, inline_dot=text.startswith("·"))
+                     comments=comments, inline_dot=text.startswith("·"),
+                     arxiv_id=arxiv_id_from_url(_absolute(linked[2])) if linked else None)
     if _NUMBER.match(text):
         return _Item("number", number, text, number=int(text))
     if match := _BRACKET_UPVOTES.match(text):
@@ -419,6 +423,8 @@ class _Parser:
         meta.dot = meta.dot or item.inline_dot
         self.take_organization()
         meta.date, meta.date_line, meta.comments = item.date, item.line, item.comments
+        if item.arxiv_id:
+            meta.ids.append(item.arxiv_id)
 
     def is_page_date(self, item: _Item) -> bool:
         assert item.date is not None
