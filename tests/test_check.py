@@ -155,3 +155,10 @@ def test_check_exits_1_on_errors_and_0_on_warnings_unless_strict(tmp_path):
     assert run("--strict").returncode == 1
     (content / "digests" / "2025-12-12-d.txt").unlink()
     assert run().returncode == 1
+
+
+def test_the_shipped_content_passes_check():
+    result = subprocess.run([sys.executable, str(ROOT / "build.py"), "--root", str(ROOT), "check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "checked 41 papers and 1 digests: 0 error(s)" in result.stdout

@@ -183,3 +183,9 @@ def test_a_coarser_publication_date_never_replaces_a_finer_one():
                                                 date_precision="day"),
                                appearance=A2, digest_date=DAY2)
     assert (merged.published_at, merged.date_precision) == (dt.date(2024, 12, 1), "day")
+
+
+def test_a_spelling_variant_of_a_short_title_is_only_a_possible_duplicate():
+    match = merge.PaperIndex([stored("Robust Optimisation for Training")]).match(
+        record("Robust Optimization for Training"))
+    assert match.slug is None and match.possible == (("stored", 96.6),)
