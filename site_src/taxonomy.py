@@ -607,3 +607,116 @@ def papers_by_topic(assignments: Mapping[str, Assignment], taxonomy: Taxonomy) -
 def unsorted_papers(assignments: Mapping[str, Assignment]) -> tuple[str, ...]:
     """Return the slugs of papers with no topic, in input order."""
     return tuple(slug for slug, a in assignments.items() if a.unsorted)
+
+
+# ---------------------------------------------------------------------------
+# Growing the taxonomy: candidate topics from frequent key phrases
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A candidate topic: a key phrase, its near-duplicates, and the papers it would take."""
+
+    id: str
+    name: str
+    phrases: tuple[str, ...]
+    """The phrase first, then the near-duplicates merged into it."""
+    papers: tuple[str, ...]
+    """Slugs of the papers that use any of the phrases, most-used first."""
+    unsorted: tuple[str, ...]
+    """Those of them that are unsorted today."""
+
+
+MAX_SUGGEST_SHARE = 0.2
+"""Phrases used by more than this share of all papers are too generic to suggest."""
+_SUGGEST_STOP = frozenset("""
+    a an and are as at be been being both but by can could do does for from had has have how
+    however in into is it its of on or our over such than that the their them then there these
+    they this those through to under up upon via was we were what when where which while who
+    whose why will with within without would you your also only more most much many other
+    some each every any all not no new novel propose proposed approach method methods result
+    results show shows paper work study first existing various different recent prior based using
+    use used well significant significantly extensive experiment experiments state art sota
+    performance improve improved improves improvement achieve achieves demonstrate demonstrates
+    introduce present further furthermore moreover thus key large small high low better best
+    effective efficient two three one several across between among compared like even still often
+    however e g i http https www github com org code available against toward towards
+""".split())
+# Words that end a phrase well ('language model') but never start one ('model robust').
+_SUGGEST_NOT_FIRST = frozenset({"model", "network", "training", "data", "learning", "task", "trained"})
+_URL_RE = re.compile(r"https?://\S+|www\.\S+")
+
+
+def _candidate_phrases(tokens: tuple[str, ...], sizes: tuple[int, ...] = (2, 3)) -> set[str]:
+    """Return the 2- and 3-word phrases of a text that neither start nor end with a stop word."""
+    found: set[str] = set()
+    for n in sizes:
+        for i in range(len(tokens) - n + 1):
+            gram = tokens[i:i + n]
+            if gram[0] in _SUGGEST_STOP or gram[-1] in _SUGGEST_STOP or gram[0] in _SUGGEST_NOT_FIRST:
+                continue
+            if any(w in _FUNCTION_WORDS or w.isdigit() or len(w) < 2 for w in gram):
+                continue
+            found.add(" ".join(gram))
+    return found
+
+
+def suggest_topics(papers: Sequence[Paper], taxonomy: Taxonomy,
+                   assignments: Mapping[str, Assignment], *, limit: int = 10,
+                   min_papers: int = 2) -> tuple[Suggestion, ...]:
+    """Mine candidate topics: key phrases frequent among unsorted (and all) papers.
+
+    Phrases the taxonomy already matches are skipped; near-duplicates ('noisy
+    label' / 'noisy labels' / 'label noisy') and phrases that occur only inside a
+    longer candidate are merged into one suggestion.
+    """
+    known = {normalize(p) for t in taxonomy.topics for p in t.match}
+    unsorted = {slug for slug, a in assignments.items() if a.unsorted}
+    docs: dict[str, set[str]] = {}
+    for paper in sorted(papers, key=lambda p: p.slug):
+        tokens = (normalize_tokens(_URL_RE.sub(" ", paper.title)) + ("|",)
+                  + normalize_tokens(_URL_RE.sub(" ", paper.summary)))
+        for phrase in _candidate_phrases(tokens):
+            if "|" in phrase.split() or phrase in known:
+                continue
+            docs.setdefault(phrase, set()).add(paper.slug)
+
+    def weight(phrase: str) -> tuple:
+        slugs = docs[phrase]
+        # Unsorted papers count three times: the point is to give them a home.
+        return (-(3 * len(slugs & unsorted) + len(slugs)), -len(phrase.split()), phrase)
+
+    # A phrase in a large share of all papers ('neural network') names the
+    # corpus, not a topic in it.
+    ceiling = max(min_papers, int(MAX_SUGGEST_SHARE * len(papers)))
+    ranked = sorted((p for p, s in docs.items() if min_papers <= len(s) <= ceiling), key=weight)
+    chosen: list[tuple[str, list[str], set[str]]] = []
+    for phrase in ranked:
+        slugs = docs[phrase]
+        merged = False
+        for head, variants, covered in chosen:
+            same_words = sorted(phrase.split()) == sorted(head.split())
+            close = fuzz.ratio(phrase, head) >= 88 or same_words
+            nested = (f" {phrase} " in f" {head} " or f" {head} " in f" {phrase} ") \
+                and len(slugs & covered) >= 0.8 * min(len(slugs), len(covered))
+            if close or nested:
+                variants.append(phrase)
+                covered |= slugs
+                merged = True
+                break
+        if not merged:
+            chosen.append((phrase, [], set(slugs)))
+        if len(chosen) >= limit and not merged:
+            # Keep scanning only to merge variants into what is chosen.
+            continue
+    taken = set(taxonomy.ids)
+    out = []
+    for head, variants, covered in chosen[:limit]:
+        base = re.sub(r"[^a-z0-9]+", "-", head).strip("-")
+        topic_id, n = base, 2
+        while topic_id in taken:
+            topic_id, n = f"{base}-{n}", n + 1
+        taken.add(topic_id)
+        order = sorted(covered, key=lambda s: (s not in unsorted, s))
+        out.append(Suggestion(topic_id, head[:1].upper() + head[1:], (head, *variants),
+                              tuple(order), tuple(s for s in order if s in unsorted)))
+    return tuple(out)
