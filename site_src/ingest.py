@@ -27,7 +27,7 @@ import re
 import shutil
 import signal
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -388,17 +388,20 @@ def _unchanged_on_disk(content_dir: Path, rel: str, data: bytes) -> bool:
 def ingest(paths: Sequence[str | Path], content_dir: Path, *, today: dt.date,
            digest_date: dt.date | None = None, format: str | None = None,  # noqa: A002
            dry_run: bool = False, strict: bool = False,
-           lock_timeout: float = LOCK_TIMEOUT) -> IngestReport:
+           lock_timeout: float = LOCK_TIMEOUT,
+           load: Callable[[Path], Corpus] | None = None) -> IngestReport:
     """Ingest digest files into content/ all or nothing; raise IngestError on failed work.
 
     With `strict`, any problem (even a warning) fails the ingest before anything is written.
+    `load` replaces `store.load_store(content_dir, recover=False)` (e.g. a memoised loader
+    returning the same Corpus); it is called with the lock held, after recovery.
     """
     from site_src.readers import UnknownFormat, read_file
 
     content_dir = Path(content_dir)
     with store_lock(content_dir, timeout=lock_timeout):
         _recover_locked(content_dir)
-        corpus = store.load_store(content_dir, recover=False)
+        corpus = load(content_dir) if load else store.load_store(content_dir, recover=False)
         errors = [p for p in corpus.problems if p.severity == "error"]
         if errors:
             listed = "\n  ".join(str(p) for p in errors[:20])

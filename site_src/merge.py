@@ -207,13 +207,13 @@ def new_paper(record: Paper, *, slug: str, appearance: Appearance,
 _PRECISION_RANK = {"day": 3, "year-inferred": 2, "month": 1, "year": 0}
 
 
-def _finer_date(record: Paper, existing: Paper) -> bool:
-    """Whether the record's publication date is at least as precise as the stored one."""
+def _finer_date(record: Paper, existing: Paper, *, strictly: bool = False) -> bool:
+    """Whether the record's publication date is as precise as the stored one (or more, if strictly)."""
     if record.published_at is None:
         return False
     old = _PRECISION_RANK.get(existing.date_precision or "", -1)
     new = _PRECISION_RANK.get(record.date_precision or "", -1)
-    return existing.published_at is None or new >= old
+    return existing.published_at is None or new > old or (new == old and not strictly)
 
 
 def merge_paper(existing: Paper, record: Paper, *, appearance: Appearance,
@@ -222,7 +222,8 @@ def merge_paper(existing: Paper, record: Paper, *, appearance: Appearance,
 
     A record from a digest older than the paper's latest appearance only fills
     fields that are empty; a newer (or the same) digest also refreshes the rest.
-    A publication date is only replaced by one at least as precise.
+    A publication date is only replaced by one at least as precise, and a strictly more
+    precise one is taken even from an older digest.
     """
     edited = set(hand_edited_fields(existing))
     latest = max((d for d in (digest_date_of(a.digest) for a in existing.digests) if d),
@@ -234,10 +235,15 @@ def merge_paper(existing: Paper, record: Paper, *, appearance: Appearance,
             continue
         new = getattr(record, name)
         old = getattr(existing, name)
-        if _is_empty(name, new) or (not refresh and not _is_empty(name, old)):
+        if _is_empty(name, new):
             continue
-        if name in ("published_at", "date_precision") and not _finer_date(record, existing):
-            continue  # a BibTeX year never replaces a day another source gave
+        if name in ("published_at", "date_precision"):
+            # A BibTeX year never replaces a day another source gave; a finer date fills
+            # in a coarser one even from an older digest.
+            if not (_finer_date(record, existing, strictly=not refresh)):
+                continue
+        elif not refresh and not _is_empty(name, old):
+            continue
         written[name] = new
     appearances = [a for a in existing.digests if a.digest != appearance.digest]
     appearances.append(appearance)

@@ -184,6 +184,19 @@ def test_ingest_refuses_a_store_with_files_that_do_not_fit_the_schema(tmp_path):
         run(digest(tmp_path, "d.txt", FIRST), content)
 
 
+def test_a_caller_may_supply_the_store_loader(tmp_path):
+    content = tmp_path / "content"
+    run(digest(tmp_path, "d.txt", FIRST), content)
+    calls = []
+
+    def loader(folder):
+        calls.append(folder)
+        return store.load_store(folder, recover=False)
+
+    report = run(digest(tmp_path, "d.txt", FIRST), content, load=loader)
+    assert calls == [content] and len(report.unchanged) == 2
+
+
 def test_the_digest_id_comes_from_date_and_file_stem():
     assert ingest.digest_id(dt.date(2025, 12, 12), "HF Papers (robust).TXT") == \
         "2025-12-12-hf-papers-robust"

@@ -189,3 +189,15 @@ def test_a_spelling_variant_of_a_short_title_is_only_a_possible_duplicate():
     match = merge.PaperIndex([stored("Robust Optimisation for Training")]).match(
         record("Robust Optimization for Training"))
     assert match.slug is None and match.possible == (("stored", 96.6),)
+
+
+def test_a_finer_publication_date_from_an_older_digest_fills_in_a_coarser_one():
+    paper = merge.new_paper(record("Mamba", published_at=dt.date(2023, 1, 1),
+                                   date_precision="year", comments=7),
+                            slug="stored", appearance=A2, digest_date=DAY2)
+    merged = merge.merge_paper(paper, record("Mamba", published_at=dt.date(2023, 12, 1),
+                                             date_precision="day", comments=2),
+                               appearance=A1, digest_date=DAY1)
+    assert (merged.published_at, merged.date_precision) == (dt.date(2023, 12, 1), "day")
+    assert merged.comments == 7
+    assert merge.hand_edited_fields(merged) == ()
