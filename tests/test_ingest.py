@@ -343,3 +343,17 @@ def test_two_ingests_at_once_never_interleave(tmp_path, sample_states):
     assert patient.returncode == 0, patient.stderr
     assert "new: 0  updated: 41" in patient.stdout
     assert tree(tmp_path / "content") == after
+
+
+def test_a_hand_written_paper_keeps_every_value_the_curator_set(tmp_path):
+    content = tmp_path / "content"
+    (content / "papers").mkdir(parents=True)
+    hand = ROOT / "tests" / "fixtures" / "store" / "hand-written.md"
+    (content / "papers" / "mamba.md").write_bytes(hand.read_bytes())
+    before = store.loads(hand.read_text(), slug="mamba", source="x")
+    report = run(digest(tmp_path, "d.txt", "Mamba | 2312.00752 | 4\n"), content)
+    assert report.updated == ("mamba",) and report.new == ()
+    after = store.load_store(content).papers[0]
+    assert (after.title, after.summary, after.authors, after.topics, after.notes) == \
+        (before.title, before.summary, before.authors, before.topics, before.notes)
+    assert after.comments == 4 and after.first_seen == dt.date(2025, 12, 12)

@@ -192,3 +192,17 @@ papers = st.builds(
 @given(papers)
 def test_loads_inverts_dumps_for_any_paper(paper):
     assert store.loads(store.dumps(paper), slug="p", source="x") == paper
+
+
+def test_a_hand_written_paper_file_loads_with_everything_the_curator_wrote(root):
+    path = root / "tests" / "fixtures" / "store" / "hand-written.md"
+    paper = store.loads(path.read_text(encoding="utf-8"), slug="mamba", source=path.name)
+    assert paper.id == "2312.00752"
+    assert paper.title == "Mamba: Linear-Time Sequence Modeling with Selective State Spaces"
+    assert paper.authors == ("Albert Gu", "Tri Dao")
+    assert paper.published_at == dt.date(2023, 12, 1)
+    assert paper.topics == ("sequence-models",) and paper.ingested == ()
+    assert paper.summary.startswith("Foundation models, now powering")
+    assert paper.notes == ('Read section 3 first.\n\n## Notes\n\n'
+                           '(A second "Notes" heading is just part of the notes.)')
+    assert store.loads(store.dumps(paper), slug="mamba", source="x") == paper
