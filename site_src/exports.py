@@ -1,0 +1,99 @@
+"""Exports for writing the survey: BibTeX of all papers or one topic, a Markdown outline of the taxonomy.
+
+Pure functions returning text. BibTeX entries come from site_src.cite (which
+escapes BibTeX specials); the outline escapes Markdown so a title can never
+become a link, an image, HTML or a heading.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from site_src.cite import bibtex_for
+from site_src.model import Paper
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&])")
+
+
+def escape_markdown(text: str) -> str:
+    """Escape characters Markdown (CommonMark) would read as markup; fold whitespace to spaces."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def _sorted_papers(papers: Iterable[Paper]) -> list[Paper]:
+    """Oldest first by date, then title: the order a survey discusses them."""
+    return sorted(papers, key=lambda p: (p.published_at is None, p.published_at or 0, p.title.casefold(),
+                                         p.slug))
+
+
+def bibtex_file(papers: Iterable[Paper], *, url_for: Callable[[str], str] | None = None,
+                heading: str = "") -> str:
+    """Return one .bib text with an entry per paper (keys are slugs, so unique)."""
+    lines = [f"% {line}" for line in heading.splitlines() if line.strip()]
+    entries = [bibtex_for(p, url=url_for(p.slug) if url_for else None) for p in _sorted_papers(papers)]
+    return "\n".join(lines + ([""] if lines else []) + entries)
+
+
+def topic_papers(topic_id: str, topics: Sequence[Any],
+                 paper_topics: Mapping[str, Iterable[str]]) -> set[str]:
+    """Return the slugs of papers in a topic or any of its subtopics."""
+    children: dict[str | None, list[str]] = {}
+    for topic in topics:
+        children.setdefault(topic.parent, []).append(topic.id)
+    subtree, stack = set(), [topic_id]
+    while stack:
+        current = stack.pop()
+        if current not in subtree:
+            subtree.add(current)
+            stack.extend(children.get(current, []))
+    return {slug for slug, ids in paper_topics.items() if subtree & set(ids)}
+
+
+def markdown_outline(title: str, topics: Sequence[Any], papers: Sequence[Paper],
+                     paper_topics: Mapping[str, Iterable[str]], *,
+                     url_for: Callable[[str], str] | None = None,
+                     root: str | None = None) -> str:
+    """Return the taxonomy as a Markdown outline with each topic's own papers (a survey skeleton).
+
+    Headings follow the tree (## roots, ### children, …); each paper is listed
+    under the topics it was given, with its citation key for the .bib file.
+    With `root`, only that topic's subtree is outlined.
+    """
+    by_slug = {p.slug: p for p in papers}
+    own: dict[str, list[Paper]] = {t.id: [] for t in topics}
+    for slug, ids in paper_topics.items():
+        for topic_id in ids:
+            if topic_id in own and slug in by_slug:
+                own[topic_id].append(by_slug[slug])
+    children: dict[str | None, list[Any]] = {}
+    for topic in topics:
+        children.setdefault(topic.parent, []).append(topic)
+    lines = [f"# {escape_markdown(title)}", ""]
+
+    def emit(topic: Any, level: int) -> None:
+        lines.append(f"{'#' * min(level, 6)} {escape_markdown(topic.name)}")
+        lines.append("")
+        if getattr(topic, "description", ""):
+            lines.extend([escape_markdown(topic.description), ""])
+        listed = _sorted_papers(own[topic.id])
+        for paper in listed:
+            year = f" ({paper.published_at.year})" if paper.published_at else ""
+            name = escape_markdown(paper.title)
+            link = f"[{name}](<{url_for(paper.slug)}>)" if url_for else name
+            lines.append(f"- {link}{year} \\[{escape_markdown(paper.slug)}\\]")
+        if listed:
+            lines.append("")
+        for child in children.get(topic.id, []):
+            emit(child, level + 1)
+
+    starts = [t for t in topics if t.id == root] if root else children.get(None, [])
+    for topic in starts:
+        emit(topic, 2)
+    unsorted = [p for p in papers if not any(True for _ in paper_topics.get(p.slug, ()))]
+    if unsorted and root is None:
+        lines += ["## Unsorted", ""]
+        lines += [f"- {escape_markdown(p.title)} \\[{escape_markdown(p.slug)}\\]"
+                  for p in _sorted_papers(unsorted)]
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,72 @@
+"""Exports: BibTeX of the survey or one topic, a Markdown outline of the taxonomy."""
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import bibtexparser
+from markdown_it import MarkdownIt
+
+from site_src.exports import bibtex_file, escape_markdown, markdown_outline, topic_papers
+from site_src.model import Paper
+
+
+def topic(id_, name, parent=None, description=""):
+    return SimpleNamespace(id=id_, name=name, parent=parent, description=description)
+
+
+TOPICS = [topic("robust", "Robustness", description="Models that *hold* up."),
+          topic("at", "Adversarial training", "robust"), topic("opt", "Optimizers")]
+PAPERS = [
+    Paper(slug="evil", title="50% of {models} & $x_1$ ~ #1 \\cite", authors=("Ann O'Neil", "Bo_Li"),
+          published_at=dt.date(2023, 2, 1), id="2302.00001"),
+    Paper(slug="plain", title="Plain <script>alert(1)</script> [link](javascript:x) ![i](y)",
+          published_at=dt.date(2021, 1, 1)),
+    Paper(slug="lost", title="# Not a heading"),
+]
+ASSIGNED = {"evil": ("at",), "plain": ("opt",), "lost": ()}
+
+
+def test_bibtex_file_parses_back_with_escaped_fields_and_unique_keys():
+    text = bibtex_file(PAPERS, url_for=lambda s: f"https://example.org/papers/{s}/",
+                       heading="Robust training survey\nall papers")
+    assert text.startswith("% Robust training survey\n% all papers\n")
+    library = bibtexparser.parse_string(text)
+    assert not library.failed_blocks
+    keys = [e.key for e in library.entries]
+    assert keys == ["plain", "evil", "lost"]  # dated oldest first, undated last
+    evil = library.entries[1]
+    assert evil["title"] == r"{50\% of \{models\} \& \$x\_1\$ \textasciitilde{} \#1 \textbackslash{}cite}"
+    assert evil["eprint"] == "2302.00001"
+
+
+def test_topic_papers_include_the_subtopics():
+    assert topic_papers("robust", TOPICS, ASSIGNED) == {"evil"}
+    assert topic_papers("opt", TOPICS, ASSIGNED) == {"plain"}
+
+
+def test_outline_follows_the_tree_and_lists_unsorted_papers():
+    text = markdown_outline("My survey", TOPICS, PAPERS, ASSIGNED, url_for=lambda s: f"papers/{s}/")
+    tokens = MarkdownIt("commonmark").parse(text)
+    headings = [(t.tag, tokens[i + 1].content) for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings == [("h1", "My survey"), ("h2", "Robustness"), ("h3", "Adversarial training"),
+                        ("h2", "Optimizers"), ("h2", "Unsorted")]
+
+
+def test_outline_escapes_titles_so_nothing_becomes_markup():
+    text = markdown_outline("S", TOPICS, PAPERS, ASSIGNED, url_for=lambda s: f"papers/{s}/")
+    html = MarkdownIt("commonmark").render(text)
+    assert "<script>" not in html and "<img" not in html
+    links = [chunk.split('"')[0] for chunk in html.split('href="')[1:]]
+    assert links == ["papers/evil/", "papers/plain/"]
+    assert "<h1># Not a heading" not in html and "# Not a heading" in html
+    assert "Models that *hold* up." in html  # the description's stars stay literal
+
+
+def test_outline_of_one_topic_has_only_its_subtree():
+    text = markdown_outline("S", TOPICS, PAPERS, ASSIGNED, root="opt")
+    assert "Optimizers" in text and "Robustness" not in text and "Unsorted" not in text
+
+
+def test_escape_markdown_escapes_every_special():
+    assert escape_markdown("a*b_c[d](e)<f>#g") == r"a\*b\_c\[d\]\(e\)\<f\>\#g"
