@@ -309,7 +309,15 @@ def _recover_locked(content_dir: Path) -> str | None:
     staging = work / "staging"
     done = None
     if journal.exists():
-        moves = json.loads(journal.read_text(encoding="utf-8"))["moves"]
+        try:
+            moves = json.loads(journal.read_text(encoding="utf-8"))["moves"]
+            if not all(isinstance(m, list) and len(m) == 2 and all(isinstance(x, str) for x in m)
+                       and not Path(m[1]).is_absolute() and ".." not in Path(m[1]).parts
+                       for m in moves):
+                raise ValueError("unexpected entries")
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise IngestError(f"the ingest journal {journal} is unreadable ({error}); "
+                              "move it away and run `build.py check`") from None
         _apply_moves(content_dir, moves)
         journal.unlink()
         _fsync_dir(work)

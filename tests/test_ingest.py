@@ -232,6 +232,18 @@ def test_a_committed_journal_is_completed_by_the_next_load(tmp_path):
     assert not (work / "journal.json").exists() and not (work / "staging").exists()
 
 
+def test_an_unreadable_journal_is_a_store_problem_not_a_crash(tmp_path):
+    content = tmp_path / "content"
+    run(digest(tmp_path, "d.txt", FIRST), content)
+    (content / ingest.WORK_DIR / "journal.json").write_text('{"moves": [["a", "../../x"]]}')
+    corpus = store.load_store(content)
+    assert len(corpus.papers) == 2
+    assert [p.severity for p in corpus.problems] == ["error"]
+    assert "journal" in corpus.problems[0].reason
+    with pytest.raises(ingest.IngestError, match="journal"):
+        run(digest(tmp_path, "d.txt", FIRST), content)
+
+
 def test_a_second_ingest_waits_for_the_lock_then_fails_clearly(tmp_path):
     content = tmp_path / "content"
     with ingest.store_lock(content):
