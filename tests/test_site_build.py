@@ -327,3 +327,18 @@ def test_a_project_without_digests_or_topics_still_builds(tmp_path):
         check_atom(out / "feed.xml", "https://example.org/atlas/")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_theme_folder_overrides_templates_and_static_files(tmp_path):
+    project = _tiny_project(tmp_path / "project")
+    site_yaml = project / "content" / "site.yaml"
+    site_yaml.write_text(site_yaml.read_text() + "theme_dir: theme\n")
+    (project / "theme" / "static").mkdir(parents=True)
+    (project / "theme" / "static" / "site.css").write_text("body { color: teal; }\n")
+    (project / "theme" / "years.html").write_text(
+        '{% extends "base.html" %}{% block main %}<h1 id="themed">Themed years</h1>{% endblock %}\n')
+    out = build_site(project, tmp_path / "site")
+    assert (out / "static" / "site.css").read_text() == "body { color: teal; }\n"
+    assert (out / "static" / "site.js").is_file()  # files the theme does not override still ship
+    assert "themed" in parse_page(out / "years" / "index.html").ids
+    assert "themed" not in parse_page(out / "topics" / "index.html").ids
