@@ -61,6 +61,8 @@ PARSE_IN_PARALLEL = 3000
 """Papers to parse before worker processes pay off (fork + pickling back ~ 40 ms each)."""
 RENDER_IN_PARALLEL = 600
 """Pages to render before worker processes pay off."""
+ASSIGN_IN_PARALLEL = 1000
+"""Papers to score for topics before worker processes pay off."""
 RACY_NS = 2_000_000_000
 """Files modified this close to a snapshot are re-read: a second write within the file
 system's timestamp granularity would otherwise look unchanged (git's "racy clean")."""
@@ -73,21 +75,14 @@ def digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot hash a {type(value).__name__} in a page view")
-
-
 def view_key(view: Any) -> str:
-    """Hash of a page view: equal views give equal keys, whatever the dict order."""
-    text = json.dumps(view, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=_json_default)
-    return digest(text.encode("utf-8"))
+    """Hash of a page view.
+
+    repr() is deterministic for the plain data views hold (dicts keep the order the
+    planning code inserted, which only changes when the code does, and a code change
+    re-keys everything anyway) and several times faster than sorted JSON.
+    """
+    return digest(repr(view).encode("utf-8", "surrogatepass"))
 
 
 _CODE_VERSION: str | None = None
@@ -287,9 +282,20 @@ def paper_text_key(paper: Paper) -> str:
     return digest(repr((paper.title, paper.summary, paper.topics, paper.topics_exclude)).encode())
 
 
-def assign_topics(papers: Iterable[Paper], taxonomy, memo: dict | None = None) -> tuple[dict, dict]:
-    """taxonomy.assign_topics with a memo: only papers whose text changed are scored again."""
+_TAXONOMY = None
+
+
+def _assign_one(paper: Paper):
     from site_src import taxonomy as taxonomy_module
+
+    return taxonomy_module.assign_topics([paper], _TAXONOMY)[paper.slug]
+
+
+def assign_topics(papers: Iterable[Paper], taxonomy, memo: dict | None = None, *,
+                  jobs: int | None = None) -> tuple[dict, dict]:
+    """taxonomy.assign_topics with a memo: only papers whose text changed are scored again."""
+    global _TAXONOMY
+    from site_src.parallel import parallel_map
 
     papers = list(papers)
     tax_key = digest(repr(taxonomy.topics).encode())
@@ -297,7 +303,13 @@ def assign_topics(papers: Iterable[Paper], taxonomy, memo: dict | None = None) -
     known: Mapping = memo.get("papers") or {}
     keys = {p.slug: paper_text_key(p) for p in papers}
     todo = [p for p in papers if not (p.slug in known and known[p.slug][0] == keys[p.slug])]
-    fresh = taxonomy_module.assign_topics(todo, taxonomy) if todo else {}
+    _TAXONOMY = taxonomy
+    try:
+        # Assignment is a pure function of one paper and the taxonomy: split across workers.
+        fresh = dict(zip((p.slug for p in todo),
+                         parallel_map(_assign_one, todo, min_items=ASSIGN_IN_PARALLEL, jobs=jobs)))
+    finally:
+        _TAXONOMY = None
     out: dict = {}
     new_memo: dict[str, Any] = {"taxonomy": tax_key, "papers": {}}
     for paper in papers:
@@ -567,7 +579,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         with timed(timings, "load"):
             corpus, corpus_memo = load_corpus(config.content_dir, state.corpus_memo, jobs=jobs)
         with timed(timings, "topics"):
-            topics, paper_topics, topics_memo = _topics(config, corpus, state.topics_memo)
+            topics, paper_topics, topics_memo = _topics(config, corpus, state.topics_memo, jobs)
         about_path = config.content_dir / "about.md"
         about = about_path.read_text(encoding="utf-8") if about_path.exists() else None
         site = Site(papers=corpus.papers, digests=corpus.digests, topics=topics,
@@ -641,7 +653,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                                              len(todo), timings), clock)
 
 
-def _topics(config, corpus: Corpus, memo: dict):
+def _topics(config, corpus: Corpus, memo: dict, jobs: int | None = None):
     """Topics and each paper's topic ids, like pipeline.load_topics, through the memo."""
     from site_src import pipeline
 
@@ -650,7 +662,7 @@ def _topics(config, corpus: Corpus, memo: dict):
     from site_src import taxonomy as taxonomy_module
 
     taxonomy = taxonomy_module.load_taxonomy(config.taxonomy_path)
-    assigned, new_memo = assign_topics(corpus.papers, taxonomy, memo)
+    assigned, new_memo = assign_topics(corpus.papers, taxonomy, memo, jobs=jobs)
     paper_topics = {slug: tuple(getattr(value, "topics", value)) for slug, value in assigned.items()}
     return pipeline.topics_from_taxonomy(taxonomy), paper_topics, new_memo
 

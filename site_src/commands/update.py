@@ -1,17 +1,89 @@
-"""`build.py update`: not written yet."""
+"""`build.py update DIGEST...`: ingest digests, then rebuild only what they changed."""
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
 
-HELP = "(update: not available yet)"
+HELP = "ingest digest files and rebuild the site incrementally, with a summary of what changed"
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date like 2025-12-12: {value!r}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
+    parser.add_argument("files", nargs="+", metavar="DIGEST", help="digest files to ingest")
+    parser.add_argument("--date", type=_date, metavar="YYYY-MM-DD",
+                        help="the digest's date (default: from the digest, else its file name)")
+    parser.add_argument("--format", metavar="F", help="reader to use (default: detected)")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail, writing nothing, if any entry has a problem")
+    parser.add_argument("--today", type=_date, metavar="YYYY-MM-DD",
+                        help="the day to resolve yearless dates against (default: today)")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="output folder (default: _site under --root)")
+    parser.add_argument("--base-url", default=None, metavar="URL",
+                        help="absolute URL the site is served from (default: from site.yaml)")
+    parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+
+
+def summary_lines(ingested, built, ingest_seconds: float, build_seconds: float) -> list[str]:
+    """The curator's summary: what the digests brought and what the site changed."""
+    removed = len(built.removed)
+    return [
+        f"digests: {', '.join(ingested.digests) or '-'}",
+        f"papers: {len(ingested.new)} new, {len(ingested.updated)} updated, "
+        f"{len(ingested.unchanged)} unchanged, {ingested.skipped} skipped",
+        f"pages: {len(built.written)} written, {removed} removed, {built.unchanged} unchanged "
+        f"({built.incremental.rendered} of {built.pages} pages rendered)",
+        f"took {ingest_seconds + build_seconds:.2f} s (ingest {ingest_seconds:.2f} s, "
+        f"build {build_seconds:.2f} s)",
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the command."""
-    from site_src.cli import WorkError
+    from site_src import buildcache
+    from site_src.cli import UsageError, WorkError
+    from site_src.config import ConfigError, load_config
+    from site_src.ingest import IngestError, StrictFailure, ingest
+    from site_src.pipeline import BuildError
+    from site_src.readers import READERS
 
-    raise WorkError("'update' is not available yet")
+    if args.format is not None and args.format not in READERS:
+        raise UsageError(f"unknown format {args.format!r}; known formats: {', '.join(sorted(READERS))}")
+    try:
+        config = load_config(args.root, out_dir=args.out, base_url=args.base_url)
+    except ConfigError as error:
+        raise WorkError(str(error)) from error
+    started = time.perf_counter()
+    try:
+        ingested = ingest(args.files, config.content_dir, today=args.today or dt.date.today(),
+                          digest_date=args.date, format=args.format, strict=args.strict)
+    except StrictFailure as failure:
+        raise WorkError(f"{failure}; the site was not rebuilt") from None
+    except IngestError as error:
+        raise WorkError(f"{error}; the site was not rebuilt") from None
+    ingest_seconds = time.perf_counter() - started
+    for problem in ingested.problems:
+        print(f"  {problem}", file=sys.stderr)
+    for duplicate in ingested.possible_duplicates:
+        print(f"  {duplicate}", file=sys.stderr)
+    try:
+        built = buildcache.build(config, dt.datetime.now(dt.timezone.utc))
+    except BuildError as error:
+        raise WorkError(f"the digests were ingested, but the build failed (the previous site "
+                        f"is left in place): {error}") from error
+    build_seconds = time.perf_counter() - started - ingest_seconds
+    for problem in built.problems:
+        print(problem, file=sys.stderr)
+    if not args.quiet:
+        print("\n".join(summary_lines(ingested, built, ingest_seconds, build_seconds)))
+    return 0
