@@ -260,8 +260,30 @@ def blocking(violations: list[AxeViolation]) -> list[AxeViolation]:
     return [v for v in violations if v.impact in BLOCKING_IMPACTS]
 
 
+def group_html_errors(errors: list[HtmlError], shown: int = 3) -> list[str]:
+    """One line per distinct message with where it occurs: a template bug repeats on every page."""
+    by_message: dict[str, list[HtmlError]] = {}
+    for error in errors:
+        by_message.setdefault(error.message, []).append(error)
+    lines = []
+    for message, found in sorted(by_message.items(), key=lambda item: -len(item[1])):
+        places = ", ".join(f"{e.file}:{e.line}" for e in found[:shown])
+        more = f" and {len(found) - shown} more" if len(found) > shown else ""
+        extract = " ".join(found[0].extract.split())
+        lines.append(f"{message} ×{len(found)} — {places}{more}" + (f"  [{extract}]" if extract else ""))
+    return lines
+
+
 def report(title: str, problems: list) -> str:
     """Format problems as a numbered, readable list for an assertion message."""
     lines = [f"{title}: {len(problems)}"]
     lines += [f"  {i}. {p}" for i, p in enumerate(problems, 1)]
     return "\n".join(lines)
+
+
+def assert_none(title: str, problems: list, lines: list[str] | None = None) -> None:
+    """Fail the current test with a readable numbered list when there are problems."""
+    if problems:
+        import pytest
+
+        pytest.fail(report(title, lines if lines is not None else problems), pytrace=False)

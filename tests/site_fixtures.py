@@ -116,6 +116,16 @@ def sample_pages(site: Path) -> dict[str, str]:
     return {kind: path for kind, path in pages.items() if path is not None}
 
 
+def type_query(page, text: str) -> None:
+    """Type into the search page's box (else the header's) key by key, and let the results render."""
+    box = page.locator("main input[type=search]")
+    if not box.count():
+        box = page.locator("input[type=search]")
+    box.first.press_sequentially(text, delay=20)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(150)
+
+
 @pytest.fixture(scope="session")
 def built_site():
     """The shipped content/ built once per session into a world-readable temp folder."""

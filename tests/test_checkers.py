@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from checkers import blocking, check_links, report, run_axe, run_linkchecker, run_vnu
+from checkers import assert_none, blocking, check_links, group_html_errors, report, run_axe, run_linkchecker, run_vnu
+from site_fixtures import PAGE_KINDS, sample_pages, type_query
 
 GOOD_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Good page</title></head>
@@ -138,3 +139,50 @@ def test_axe_runs_under_a_strict_content_security_policy(tmp_path, bare_page):
     bare_page.goto((tmp_path / "index.html").as_uri())
     assert {v.rule for v in run_axe(bare_page)} >= {"image-alt"}
 
+
+# --- the real build ------------------------------------------------------------
+
+@pytest.mark.checkers
+def test_the_built_site_has_no_html_errors(built_site):
+    errors = run_vnu(built_site)
+    assert_none(f"Nu HTML checker: {len(errors)} errors; distinct messages", errors,
+                group_html_errors(errors))
+
+
+@pytest.fixture(scope="module")
+def built_links(built_site):
+    """One LinkChecker crawl of the shipped site, from its home page."""
+    return check_links(built_site)
+
+
+@pytest.mark.checkers
+def test_every_link_and_anchor_in_the_built_site_resolves(built_links):
+    assert_none("broken links", list(built_links.broken))
+
+
+@pytest.mark.checkers
+def test_every_paper_topic_year_and_digest_page_is_reachable_from_home(built_site, built_links):
+    pages = {path.relative_to(built_site).as_posix() for section in
+             ("papers", "topics", "years", "digests") for path in
+             (built_site / section).rglob("index.html")}
+    assert any(p.startswith("papers/") for p in pages), "the build has paper pages"
+    unreached = sorted(pages - built_links.visited)
+    assert_none("pages no link leads to", unreached)
+
+
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("kind", PAGE_KINDS)
+def test_no_serious_accessibility_violations(built_site, site_url, page, kind, viewport):
+    pages = sample_pages(built_site)
+    assert kind in pages, f"the build has no {kind} page"
+    page.set_viewport_size(VIEWPORTS[viewport])
+    page.goto(site_url + pages[kind], wait_until="load")
+    if kind == "search":
+        # Results are rendered by script: check them, not the empty page.
+        type_query(page, "attention")
+    violations = blocking(run_axe(page))
+    assert_none(f"serious or critical axe violations on {pages[kind]} ({viewport})", violations)
