@@ -95,6 +95,19 @@ def test_reingesting_the_same_digest_changes_no_byte(tmp_path):
     assert tree(content) == before
 
 
+def test_reingesting_an_older_digest_after_a_newer_one_changes_no_byte(tmp_path):
+    content = tmp_path / "content"
+    older = digest(tmp_path, "a.txt", FIRST)
+    run(older, content, date="2025-12-12")
+    run(digest(tmp_path, "b.txt", "Graph Attention Networks | 1710.10903 | 8\n"), content,
+        date="2025-12-19")
+    before = tree(content)
+    report = run(older, content, date="2025-12-12")
+    assert report.written == () and tree(content) == before
+    gat = store.load_store(content).papers[0]
+    assert gat.comments == 8 and [a.comments for a in gat.digests] == [3, 8]
+
+
 def test_a_dry_run_writes_nothing_but_reports_the_plan(tmp_path):
     content = tmp_path / "content"
     report = run(digest(tmp_path, "d.txt", FIRST), content, dry_run=True)
