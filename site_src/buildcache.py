@@ -544,7 +544,8 @@ class IncrementalReport:
     timings: dict[str, float]
 
 
-def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: int | None = None):
+def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: int | None = None,
+          quiet: bool = True):
     """Build the site incrementally (see the module docstring); return a pipeline.BuildReport.
 
     The report carries an extra attribute `incremental` (IncrementalReport).
@@ -553,6 +554,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
     from site_src import pipeline
     from site_src.parallel import parallel_map
     from site_src.plan import Site, plan_site
+    from site_src.progress import Progress
     from site_src.render import make_environment
     from site_src.writer import Output, check_outputs, write_site
 
@@ -593,10 +595,11 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                     for p in pages}
         old = manifest.outputs if manifest is not None else {}
         todo = [p for p in pages if old.get(p.dest, ("",))[0] != keys[p.dest]]
-        with timed(timings, "render"):
+        with timed(timings, "render"), Progress("render", len(todo), quiet=quiet or len(todo) < 200) as bar:
             _RENDER = (env,)
             try:
-                rendered = parallel_map(_render_one, todo, min_items=RENDER_IN_PARALLEL, jobs=jobs)
+                rendered = parallel_map(_render_one, todo, min_items=RENDER_IN_PARALLEL, jobs=jobs,
+                                        done=bar.advance)
             finally:
                 _RENDER = None
         with timed(timings, "extras"):

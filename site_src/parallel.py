@@ -57,20 +57,36 @@ def chunk_bounds(n: int, chunks: int) -> list[tuple[int, int]]:
     return out
 
 
+def _serial(fn: Callable[[T], R], items: Sequence[T], done: Callable[[int], None] | None) -> list[R]:
+    out = []
+    for item in items:
+        out.append(fn(item))
+        if done is not None:
+            done(1)
+    return out
+
+
 def parallel_map(fn: Callable[[T], R], items: Sequence[T], *, min_items: int = 500,
-                 jobs: int | None = None) -> list[R]:
-    """Return [fn(item) for item in items], using forked workers when items are many."""
+                 jobs: int | None = None, done: Callable[[int], None] | None = None) -> list[R]:
+    """Return [fn(item) for item in items], using forked workers when items are many.
+
+    `done(n)` is called as items finish (per item in-process, per chunk with workers).
+    """
     global _TASK
     jobs = available_jobs() if jobs is None else max(1, jobs)
     if jobs == 1 or len(items) < min_items or "fork" not in multiprocessing.get_all_start_methods():
-        return [fn(item) for item in items]
+        return _serial(fn, items, done)
     if _TASK is not None:  # nested call inside a worker: stay in this process
-        return [fn(item) for item in items]
+        return _serial(fn, items, done)
     _TASK = (fn, items)
+    parts = []
     try:
         context = multiprocessing.get_context("fork")
         with context.Pool(jobs) as pool:
-            parts = pool.map(_run_chunk, chunk_bounds(len(items), jobs * CHUNKS_PER_WORKER), chunksize=1)
+            for part in pool.imap(_run_chunk, chunk_bounds(len(items), jobs * CHUNKS_PER_WORKER)):
+                parts.append(part)
+                if done is not None:
+                    done(len(part))
     finally:
         _TASK = None
     return [result for part in parts for result in part]

@@ -155,3 +155,117 @@ def test_server_serves_injected_pages_and_refuses_paths_outside_the_site(tmp_pat
     finally:
         holder["loop"].add_callback(holder["loop"].stop)
         thread.join(5)
+
+
+# ------------------------------------------------------------------ the real command
+
+def _load_bench_corpus():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_corpus", ROOT / "bench" / "corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_corpus"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses with a socket listening on port, from /proc/net/tcp{,6}."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.split(":")
+            if state == "0A" and int(port_hex, 16) == port:  # 0A = LISTEN
+                found.add(address)
+    return found
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture()
+def served_project(tmp_path):
+    """A small synthetic project served by `build.py serve --port 0`; yields (project, base URL, port)."""
+    project = tmp_path / "project"
+    _load_bench_corpus().write_corpus(project, 24, project=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), "--root", str(project), "serve", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+    lines: list[str] = []
+
+    def reader():
+        for line in proc.stdout:
+            lines.append(line)
+
+    threading.Thread(target=reader, daemon=True).start()
+    try:
+        url = wait_for(lambda: next((m.group(1) for line in lines
+                                     if (m := re.search(r"on (http://\S+/)", line))), None),
+                       120, "serve to start")
+        port = int(url.rsplit(":", 1)[1].strip("/"))
+        yield project, url, port, lines
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def paper_text(url: str) -> str:
+    status, body = fetch(url)
+    assert status == 200, (status, url)
+    doc = parse(body)
+    return " ".join("".join(doc.text).split())
+
+
+def test_serve_binds_loopback_and_shows_an_edited_note_after_a_rebuild(served_project):
+    project, url, port, lines = served_project
+    assert url.startswith("http://127.0.0.1:")
+    assert listening_addresses(port) == {"0100007F"}, "serve must listen on 127.0.0.1 only"
+    paper = sorted((project / "content" / "papers").glob("*.md"))[2]
+    page = f"{url}papers/{paper.stem}/"
+    assert "Freshly edited note" not in paper_text(page)
+    with paper.open("a", encoding="utf-8") as handle:
+        handle.write("\nFreshly edited note about the baseline.\n")
+    wait_for(lambda: "Freshly edited note about the baseline." in paper_text(page), 30,
+             "the edited note to be served")
+    assert b"livereload" not in (project / "_site" / "papers" / paper.stem / "index.html").read_bytes()
+
+
+def test_a_broken_template_shows_the_error_over_the_last_good_pages(served_project):
+    project, url, port, lines = served_project
+    paper = sorted((project / "content" / "papers").glob("*.md"))[1]
+    page = f"{url}papers/{paper.stem}/"
+    before = paper_text(page)
+    template = project / "templates" / "paper.html"
+    template.write_text(template.read_text(encoding="utf-8") + "{% if %}\n", encoding="utf-8")
+
+    def overlay():
+        status, body = fetch(page)
+        doc = parse(body)
+        boxes = [a for t, a in doc.tags if t == "div" and a.get("id") == "atlas-build-error"]
+        return (status, doc) if boxes else None
+
+    status, doc = wait_for(overlay, 30, "the build error overlay")
+    assert status == 200
+    text = " ".join("".join(doc.text).split())
+    assert "paper.html" in text and "Build failed" in text
+    from site_src import store
+
+    title = store.loads(paper.read_text(encoding="utf-8"), slug=paper.stem, source=paper.name).title
+    assert title in before and title in text  # the last good page is still the one served
+    assert any("build failed" in line for line in lines)
