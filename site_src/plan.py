@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from site_src import urls
+from site_src.authors import Author, author_urls, group_authors, sort_key
 from site_src.cite import bibtex_for
 from site_src.config import SiteConfig
 from site_src.markup import plain_text
@@ -149,6 +150,10 @@ class SiteIndex:
     years: dict[str, list[str]]
     updated: dt.date | None
     common: dict[str, Any]
+    authors: tuple[Author, ...] = ()
+    """Named authors, sorted by surname; their papers newest first (see site_src/authors.py)."""
+    author_urls: dict[str, str] = field(default_factory=dict)
+    """Author name, as papers spell it (spacing collapsed) -> author page URL."""
 
 
 def _descendants(topic_id: str, topics: Mapping[str, TopicInfo]) -> list[str]:
@@ -229,8 +234,10 @@ def index_site(site: Site, config: SiteConfig) -> SiteIndex:
         "search_url": urls.url_for("search"),
         "paper_count": len(papers),
     }
+    people = group_authors(order)
     return SiteIndex(site, config, papers, topics, cards, topic_members, digests, digests_newest,
-                     dict(years), updated, common)
+                     dict(years), updated, common, people,
+                     author_urls(people, lambda slug: urls.url_for("author", slug)))
 
 
 # --- page kinds ---------------------------------------------------------------------------
@@ -393,6 +400,8 @@ def _paper_view(ix: SiteIndex, paper: Paper) -> dict[str, Any]:
         paper={
             **ix.cards[paper.slug],
             "authors_full": list(paper.authors),
+            "author_links": [{"name": name, "url": ix.author_urls.get(" ".join(name.split()))}
+                             for name in paper.authors],
             "authors": authors_line(paper, limit=None),
             "n_authors": paper.n_authors,
             "organization": paper.organization,
@@ -531,6 +540,56 @@ def plan_404(ix: SiteIndex) -> Iterable[PageRow]:
                 "rooted": True}, "404"
 
 
+AUTHORS_PER_PAGE = 500
+"""Names per page of the author index."""
+
+
+def plan_authors(ix: SiteIndex) -> Iterable[PageRow]:
+    """The author index: every named author by surname, grouped by initial, with paper counts."""
+    base = urls.url_for("authors")
+    pages = paginate(list(ix.authors), AUTHORS_PER_PAGE)
+    for n, chunk in enumerate(pages, start=1):
+        groups: list[dict[str, Any]] = []
+        for author in chunk:
+            initial = (sort_key(author.name)[0][:1] or "#").upper()
+            initial = initial if initial.isalpha() and initial.isascii() else "#"
+            if not groups or groups[-1]["initial"] != initial:
+                anchor = f"initial-{initial.lower()}" if initial != "#" else "initial-other"
+                groups.append({"initial": initial, "anchor": anchor, "authors": []})
+            groups[-1]["authors"].append({
+                "name": author.name, "url": urls.url_for("author", author.slug),
+                "count": len(author.papers), "spellings": list(author.spellings)})
+        url = urls.paged(base, n)
+        crumbs = [("Authors", base if n > 1 else None)] + ([(f"Page {n}", None)] if n > 1 else [])
+        yield url, _view(
+            ix, "authors", url, "Authors" if n == 1 else f"Authors (page {n})", crumbs=crumbs,
+            description=f"The {plural(len(ix.authors), 'named author')} of {ix.config.title}.",
+            count=len(ix.authors), groups=groups, pagination=_pagination(base, n, len(pages)),
+            unnamed=sum(1 for p in ix.papers.values() if not p.authors),
+        ), "authors"
+
+
+def plan_author(ix: SiteIndex) -> Iterable[PageRow]:
+    """Each author: their papers in this survey, newest first, paginated."""
+    for author in ix.authors:
+        base = urls.url_for("author", author.slug)
+        pages = paginate([s for s in author.papers if s in ix.cards], ix.config.per_page)
+        for n, chunk in enumerate(pages, start=1):
+            url = urls.paged(base, n)
+            crumbs = [("Authors", urls.url_for("authors")), (author.name, base if n > 1 else None)]
+            if n > 1:
+                crumbs.append((f"Page {n}", None))
+            yield url, _view(
+                ix, "author", url, author.name if n == 1 else f"{author.name} (page {n})",
+                crumbs=crumbs,
+                description=f"{plural(len(author.papers), 'paper')} by {author.name} in "
+                            f"{ix.config.title}.",
+                author={"name": author.name, "url": base, "count": len(author.papers),
+                        "spellings": list(author.spellings)},
+                papers=[ix.cards[s] for s in chunk], pagination=_pagination(base, n, len(pages)),
+            ), f"author {author.key}"
+
+
 @dataclass(frozen=True, slots=True)
 class PageKind:
     """A row of the page-kind table."""
@@ -552,6 +611,8 @@ PAGE_KINDS: tuple[PageKind, ...] = (
     PageKind("digest", "digest.html", plan_digest),
     PageKind("search", "search.html", plan_search),
     PageKind("about", "about.html", plan_about),
+    PageKind("authors", "authors.html", plan_authors),
+    PageKind("author", "author.html", plan_author),
     PageKind("404", "404.html", plan_404, in_sitemap=False),
 )
 """Every page kind: add a row (and a template) to add a kind of page."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 import unicodedata
+from functools import lru_cache
 
 _SAFE_SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)*")
 
@@ -50,9 +51,10 @@ def url_for(kind: str, key: str | int | None = None, page: int = 1) -> str:
 
 _LISTS = {
     "topics": "topics/", "years": "years/", "digests": "digests/", "search": "search/",
-    "about": "about/", "papers": "papers/", "404": "404.html",
+    "about": "about/", "papers": "papers/", "404": "404.html", "authors": "authors/",
 }
-_KEYED = {"paper": "papers/", "topic": "topics/", "year": "years/", "digest": "digests/"}
+_KEYED = {"paper": "papers/", "topic": "topics/", "year": "years/", "digest": "digests/",
+          "author": "authors/"}
 _FILES = {"feed": "feed.xml", "topic_feed": "feed.xml", "sitemap": "sitemap.xml",
           "robots": "robots.txt"}
 
@@ -89,11 +91,24 @@ def relative(from_url: str, to_url: str, *, directory_links: bool = False) -> st
     target, hash_mark, fragment = to_url.partition("#")
     if not directory_links and (target == "" or target.endswith("/")):
         target += "index.html"
-    from_dir = posixpath.dirname(dest_for(from_url))
-    link = posixpath.relpath(target or ".", from_dir or ".")
-    if (target == "" or target.endswith("/")) and not link.endswith("/"):
-        link = "./" if link == "." else link + "/"
+    from_dir = from_url if from_url == "" or from_url.endswith("/") else posixpath.dirname(from_url) + "/"
+    link = _relative_path(from_dir, target) or "./"
     return link + (hash_mark + fragment if hash_mark else "")
+
+
+@lru_cache(maxsize=1 << 16)
+def _relative_path(from_dir: str, target: str) -> str:
+    """Path from folder from_dir ('papers/a/', '' for the root) to target, by string work only.
+
+    posixpath.relpath would call os.getcwd() twice per link; a site has millions of links.
+    """
+    from_parts = [part for part in from_dir.split("/") if part]
+    to_parts = target.split("/")
+    common = 0
+    while (common < len(from_parts) and common < len(to_parts) - 1
+           and from_parts[common] == to_parts[common]):
+        common += 1
+    return "../" * (len(from_parts) - common) + "/".join(to_parts[common:])
 
 
 def rooted(base_path: str, to_url: str, *, directory_links: bool = False) -> str:
