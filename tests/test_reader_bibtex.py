@@ -151,3 +151,8 @@ def test_variant_parses_to_its_golden_file(digest, expected, update_golden):
     if update_golden:
         expected.write_text(json.dumps(actual, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     assert actual == json.loads(expected.read_text(encoding="utf-8"))
+
+
+def test_parse_failures_are_reported_once_as_problems_not_also_on_stderr(capfd):
+    parse_file(HERE / "broken.bib")
+    assert capfd.readouterr().err == ""

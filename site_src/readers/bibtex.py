@@ -8,6 +8,7 @@ the venue as journal reference, and the abstract. Pure: no I/O.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import replace
 
@@ -32,6 +33,10 @@ from site_src.readers.common import (
 )
 
 FORMAT = "bibtex"
+
+# bibtexparser logs every block it cannot parse; each one is already a Problem with its line,
+# so its log lines would only repeat them on stderr (Python's last-resort handler prints them).
+logging.getLogger("bibtexparser").addHandler(logging.NullHandler())
 
 _ENTRY_START = re.compile(r"^\s*@(?!comment|string|preamble)[A-Za-z]+\s*[{(]", re.IGNORECASE | re.MULTILINE)
 _DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
