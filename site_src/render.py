@@ -59,11 +59,23 @@ FILTERS: dict[str, Any] = {"markdown": markdown_filter, "count": count_filter}
 GLOBALS: dict[str, Any] = {"href": href, "static": static, "absolute": absolute}
 
 
+class _ViewEnvironment(jinja2.Environment):
+    """Views are dicts: look `page.title` up as a key first (Jinja tries attributes first)."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 def make_environment(config: SiteConfig) -> jinja2.Environment:
     """The Jinja environment: theme_dir templates first, then templates/."""
     folders = [str(config.theme_dir)] if config.theme_dir else []
     folders.append(str(config.templates_dir))
-    env = jinja2.Environment(
+    env = _ViewEnvironment(
         loader=jinja2.FileSystemLoader(folders),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
