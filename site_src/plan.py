@@ -224,8 +224,10 @@ def index_site(site: Site, config: SiteConfig) -> SiteIndex:
             "snippet": plain_text(paper.summary, SNIPPET_CHARS),
             "topics": [{"name": topics[t].name, "url": urls.url_for("topic", t)} for t in topic_ids],
         }
-    nav = [{"label": label, "url": url} for label, url in config.nav
-           if url != "about/" or site.about is not None]
+    people = group_authors(order)
+    # Links to pages this site does not have (no about.md, no named authors) are dropped.
+    missing = {"about/": site.about is None, "authors/": not people}
+    nav = [{"label": label, "url": url} for label, url in config.nav if not missing.get(url)]
     common = {
         "updated": display_date(updated),
         "updated_iso": iso(updated),
@@ -234,7 +236,6 @@ def index_site(site: Site, config: SiteConfig) -> SiteIndex:
         "search_url": urls.url_for("search"),
         "paper_count": len(papers),
     }
-    people = group_authors(order)
     return SiteIndex(site, config, papers, topics, cards, topic_members, digests, digests_newest,
                      dict(years), updated, common, people,
                      author_urls(people, lambda slug: urls.url_for("author", slug)))

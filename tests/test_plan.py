@@ -164,3 +164,10 @@ def test_json_ld_describes_a_scholarly_article_with_an_absolute_url():
     assert view["jsonld"]["@type"] == "ScholarlyArticle"
     assert view["jsonld"]["url"] == "https://example.org/atlas/papers/p000/"
     assert view["jsonld"]["author"] == [{"@type": "Person", "name": "Ann Lee"}]
+
+
+def test_the_authors_link_appears_only_when_papers_name_their_authors():
+    unnamed = pages_by_url(make_site(1))[""].view["common"]["nav"]
+    named = pages_by_url(make_site(1, papers=(paper(0, authors=("Ann Lee",)),)))[""].view["common"]["nav"]
+    assert "authors/" not in [i["url"] for i in unnamed]
+    assert "authors/" in [i["url"] for i in named]

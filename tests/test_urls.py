@@ -41,3 +41,19 @@ def test_segments_from_any_key_stay_inside_one_folder(key):
     segment = urls.segment(key)
     assert segment and "/" not in segment and segment not in (".", "..")
     assert urls.is_safe_dest(urls.dest_for(urls.url_for("topic", key)))
+
+
+_SEGMENT = st.sampled_from(["papers", "topics", "a", "b", "page", "2", "x.y"])
+
+
+@given(st.lists(_SEGMENT, max_size=4), st.lists(_SEGMENT, max_size=4), st.booleans(), st.booleans())
+def test_relative_links_agree_with_posix_path_arithmetic(from_parts, to_parts, to_folder, directory_links):
+    import posixpath
+
+    from_url = "".join(part + "/" for part in from_parts)
+    to_url = "".join(part + "/" for part in to_parts) if to_folder else "/".join(to_parts + ["feed.xml"])
+    link = urls.relative(from_url, to_url, directory_links=directory_links)
+    resolved = posixpath.normpath(posixpath.join(from_url or ".", link))
+    expected_target = to_url + ("index.html" if to_folder and not directory_links else "")
+    assert resolved == posixpath.normpath(expected_target or ".")
+    assert not link.startswith("/")
