@@ -1,0 +1,128 @@
+"""What the taxonomy adds to the site: overview and Unsorted pages, related papers, reasons, exports.
+
+Three seams into the pipeline, each a plain function:
+
+* site_extras(papers, taxonomy, assignments) -> (topic_reasons, related) fills the
+  Site fields of the same names (pipeline.load_site and the build cache both call it);
+* plan_overview / plan_unsorted are page-kind planners (rows of plan.PAGE_KINDS);
+* produce_exports is an output producer (a row of pipeline.OUTPUT_PRODUCERS).
+
+The planners import plan lazily because plan imports this module for its rows.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from site_src import urls
+from site_src.model import Paper
+
+Reasons = tuple[tuple[str, tuple[str, ...]], ...]
+"""((topic id, (reason sentence, …)), …) for one paper, in topic display order."""
+
+
+def topic_reasons(assignments: Mapping[str, Any]) -> dict[str, Reasons]:
+    """Return slug -> why each topic was given, as sentences for the curator."""
+    out: dict[str, Reasons] = {}
+    for slug, assignment in assignments.items():
+        rows = []
+        for topic_id in assignment.topics:
+            if assignment.curated:
+                sentences: tuple[str, ...] = ("set by the curator in the paper's front matter",)
+            else:
+                sentences = tuple(str(r) for r in assignment.reasons_for(topic_id))
+            rows.append((topic_id, sentences))
+        for topic_id in assignment.excluded:
+            rows.append((topic_id, ("matched, but removed by topics_exclude",)))
+        out[slug] = tuple(rows)
+    return out
+
+
+def related_for_site(papers: Sequence[Paper], k: int = 5) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """Return slug -> ((related slug, shared terms), …), best first (Site.related's shape)."""
+    from site_src.related import related_papers
+
+    return {slug: tuple((r.slug, r.terms) for r in found)
+            for slug, found in related_papers(papers, k=k).items()}
+
+
+def site_extras(papers: Sequence[Paper], assignments: Mapping[str, Any]) -> tuple[dict, dict]:
+    """Return (topic_reasons, related) for the Site: everything taxonomy-derived beyond topic ids."""
+    return topic_reasons(assignments), related_for_site(papers)
+
+
+# --- page kinds -------------------------------------------------------------------
+
+def plan_overview(ix) -> Iterable[tuple[str, dict, str]]:
+    """The survey overview: topics x years table and chart, trends, most-discussed papers."""
+    from site_src import plan
+    from site_src.overview import overview_view
+
+    if not ix.site.topics:
+        return
+    url = urls.url_for("overview")
+    data = overview_view(
+        list(ix.papers.values()), ix.site.topics, ix.site.paper_topics,
+        paper_url=lambda slug: urls.url_for("paper", slug),
+        topic_url=lambda topic_id: urls.url_for("topic", topic_id))
+    yield url, plan._view(
+        ix, "overview", url, "Survey overview", crumbs=[("Overview", None)],
+        description=f"How the {plan.plural(len(ix.papers), 'paper')} of {ix.config.title} "
+                    "spread over topics and years.",
+        overview=data,
+        exports={"bibtex": urls.url_for("survey_bibtex"), "outline": urls.url_for("survey_outline")},
+        unsorted_url=urls.url_for("unsorted"),
+    ), "overview"
+
+
+def plan_unsorted(ix) -> Iterable[tuple[str, dict, str]]:
+    """Papers with no topic, for the curator to triage (always present, even when empty)."""
+    from site_src import plan
+
+    if not ix.site.topics:
+        return
+    slugs = [s for s in ix.cards if not ix.site.paper_topics.get(s)]
+    url = urls.url_for("unsorted")
+    yield url, plan._view(
+        ix, "unsorted", url, "Unsorted papers", crumbs=[("Topics", urls.url_for("topics")),
+                                                         ("Unsorted", None)],
+        description="Papers no topic of the taxonomy claims yet.",
+        papers=[ix.cards[s] for s in slugs], count=len(slugs),
+    ), "unsorted"
+
+
+def topic_exports(topic_id: str) -> dict[str, str]:
+    """Return the URLs of one topic's export files (for the topic page's links)."""
+    return {"bibtex": urls.url_for("topic_bibtex", topic_id),
+            "outline": urls.url_for("topic_outline", topic_id)}
+
+
+# --- exports ----------------------------------------------------------------------
+
+def produce_exports(site, config, pages) -> dict[str, bytes]:
+    """Write the survey's and each topic's BibTeX and Markdown outline."""
+    from site_src.exports import bibtex_file, markdown_outline, topic_papers
+
+    if not site.topics:
+        return {}
+    papers = list(site.papers)
+    by_slug = {p.slug: p for p in papers}
+
+    def absolute(slug: str) -> str:
+        return config.absolute(urls.url_for("paper", slug))
+
+    out = {
+        urls.url_for("survey_bibtex"): bibtex_file(
+            papers, url_for=absolute, heading=f"{config.title}: all {len(papers)} papers"),
+        urls.url_for("survey_outline"): markdown_outline(
+            config.title, site.topics, papers, site.paper_topics, url_for=absolute),
+    }
+    for topic in site.topics:
+        members = [by_slug[s] for s in sorted(topic_papers(topic.id, site.topics, site.paper_topics))
+                   if s in by_slug]
+        out[urls.url_for("topic_bibtex", topic.id)] = bibtex_file(
+            members, url_for=absolute, heading=f"{config.title}: {topic.name} ({len(members)} papers)")
+        out[urls.url_for("topic_outline", topic.id)] = markdown_outline(
+            f"{config.title}: {topic.name}", site.topics, papers, site.paper_topics,
+            url_for=absolute, root=topic.id)
+    return {dest: text.encode("utf-8") for dest, text in out.items()}
