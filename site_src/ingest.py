@@ -113,14 +113,9 @@ class Plan:
 # --------------------------------------------------------------------- planning (pure)
 
 def digest_id(date: dt.date | None, source_name: str) -> str:
-    """The id of a digest: '<date>-<source stem slug>' ('undated-...' without a date).
-
-    The date is not repeated when the file name already carries it.
-    """
-    stem = slugify(Path(source_name).stem, max_length=60)
-    if date is not None:  # 'hf-daily-2026-05-29' on 2026-05-29 -> '2026-05-29-hf-daily'
-        stem = "-".join(part for part in stem.replace(date.isoformat(), "-").split("-") if part)
-    return f"{date.isoformat() if date else 'undated'}-{stem or 'digest'}"
+    """The id of a digest: '<date>-<source stem slug>' ('undated-...' without a date)."""
+    stem = slugify(Path(source_name).stem, max_length=60) or "digest"
+    return f"{date.isoformat() if date else 'undated'}-{stem}"
 
 
 def _raw_suffix(source_name: str) -> str:

@@ -215,9 +215,8 @@ def test_the_digest_id_comes_from_date_and_file_stem():
         "2025-12-12-hf-papers-robust"
     assert ingest.digest_id(None, "../../etc/passwd") == "undated-passwd"
     assert ingest.digest_id(dt.date(2026, 5, 29), "hf-daily-2026-05-29.json") == \
-        "2026-05-29-hf-daily"
-    assert ingest.digest_id(dt.date(2026, 5, 29), "2026-05-29.json") == "2026-05-29-digest"
-    assert ingest.digest_id(dt.date(2026, 5, 29), "2026-05-28.json") == "2026-05-29-2026-05-28"
+        "2026-05-29-hf-daily-2026-05-29"
+    assert ingest.digest_id(dt.date(2026, 5, 29), "深度.json") == "2026-05-29-digest"
 
 
 def test_a_leftover_staging_folder_without_journal_is_rolled_back(tmp_path):
