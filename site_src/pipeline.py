@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from site_src import feeds, sitemap
+from site_src import feeds, sitemap, survey_pages
 from site_src.config import SiteConfig
 from site_src.model import Corpus, Paper, Problem
 from site_src.plan import Page, Site, TopicInfo, plan_site
@@ -30,6 +30,7 @@ Producer = Callable[[Site, SiteConfig, list[Page]], dict[str, bytes]]
 OUTPUT_PRODUCERS: tuple[tuple[str, Producer], ...] = (
     ("feeds", feeds.produce_feeds),
     ("sitemap", sitemap.produce_sitemap),
+    ("exports", survey_pages.produce_exports),
 )
 """(name, producer) pairs whose outputs join the pages; the name shows in collision errors."""
 
@@ -65,16 +66,16 @@ def topics_from_taxonomy(taxonomy) -> tuple[TopicInfo, ...]:
 
 
 def load_topics(config: SiteConfig, papers: Iterable[Paper], *,
-                assign: Callable | None = None) -> tuple[tuple[TopicInfo, ...], dict[str, tuple[str, ...]]]:
-    """Topics from content/taxonomy.yaml and each paper's topic ids (none without a taxonomy)."""
+                assign: Callable | None = None) -> tuple[tuple[TopicInfo, ...], dict[str, tuple[str, ...]], dict]:
+    """Topics from content/taxonomy.yaml, each paper's topic ids, and the Assignments (with reasons)."""
     if not config.taxonomy_path.exists():
-        return (), {}
+        return (), {}, {}
     from site_src import taxonomy as taxonomy_module
 
     taxonomy = taxonomy_module.load_taxonomy(config.taxonomy_path)
     assigned = (assign or taxonomy_module.assign_topics)(tuple(papers), taxonomy)
     paper_topics = {slug: tuple(getattr(value, "topics", value)) for slug, value in assigned.items()}
-    return topics_from_taxonomy(taxonomy), paper_topics
+    return topics_from_taxonomy(taxonomy), paper_topics, assigned
 
 
 def load_site(config: SiteConfig, *, load_corpus: Callable[[Path], Corpus] | None = None,
@@ -87,17 +88,21 @@ def load_site(config: SiteConfig, *, load_corpus: Callable[[Path], Corpus] | Non
     if load_corpus is None:
         from site_src.store import load_store as load_corpus
     corpus = load_corpus(config.content_dir)
-    topics, paper_topics = load_topics(config, corpus.papers, assign=assign)
-    return site_from_corpus(config, corpus, topics, paper_topics), tuple(corpus.problems)
+    topics, paper_topics, assigned = load_topics(config, corpus.papers, assign=assign)
+    return site_from_corpus(config, corpus, topics, paper_topics, assigned), tuple(corpus.problems)
 
 
 def site_from_corpus(config: SiteConfig, corpus: Corpus, topics: tuple[TopicInfo, ...],
-                     paper_topics: dict[str, tuple[str, ...]]) -> Site:
-    """Assemble the Site from loaded parts (the one place a new whole-site input is added)."""
+                     paper_topics: dict[str, tuple[str, ...]], assignments: dict | None = None) -> Site:
+    """Assemble the Site from loaded parts (the one place a new whole-site input is added).
+
+    assignments (slug -> taxonomy.Assignment) give the curator the reason for each topic.
+    """
     about_path = config.content_dir / "about.md"
     about = about_path.read_text(encoding="utf-8") if about_path.exists() else None
+    reasons, related = survey_pages.site_extras(corpus.papers, assignments or {})
     return Site(papers=corpus.papers, digests=corpus.digests, topics=topics,
-                paper_topics=paper_topics, about=about)
+                paper_topics=paper_topics, about=about, related=related, topic_reasons=reasons)
 
 
 def render_pages(pages: Iterable[Page], config: SiteConfig) -> list[Output]:

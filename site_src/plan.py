@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from site_src import urls
+from site_src import survey_pages, urls
 from site_src.authors import Author, author_urls, group_authors, sort_key
 from site_src.cite import bibtex_for
 from site_src.config import SiteConfig
@@ -57,6 +57,8 @@ class Site:
     """Paper slug -> topic ids it belongs to (curator's choice or automatic)."""
     related: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
     """Paper slug -> ((related slug, shared terms), …), best first; empty until computed."""
+    topic_reasons: Mapping[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
+    """Paper slug -> ((topic id, (why, …)), …): how each topic was given, shown to the curator."""
     about: str | None = None
     """Markdown of content/about.md, or None when there is none."""
 
@@ -421,6 +423,8 @@ def _paper_view(ix: SiteIndex, paper: Paper) -> dict[str, Any]:
             "bibtex": bibtex_for(paper, url=absolute),
         },
         neighbours=neighbours, related=related, jsonld=jsonld,
+        topic_reasons=[{"name": ix.topics[t].name, "url": urls.url_for("topic", t), "reasons": list(why)}
+                       for t, why in ix.site.topic_reasons.get(paper.slug, ()) if t in ix.topics],
         meta=[list(item) for item in meta], citation=citation,
     )
 
@@ -456,7 +460,8 @@ def plan_topic(ix: SiteIndex) -> Iterable[PageRow]:
                 ix, "topic", url, title, crumbs=crumbs, description=topic.description,
                 feeds=[feed],
                 topic={"id": topic.id, "name": topic.name, "description": topic.description,
-                       "url": base, "feed_url": feed["url"], "count": len(members)},
+                       "url": base, "feed_url": feed["url"], "count": len(members),
+                       "exports": survey_pages.topic_exports(topic.id)},
                 subtopics=[_topic_node(ix, ix.topics[c]) for c in topic.children if c in ix.topics],
                 papers=[ix.cards[s] for s in chunk], pagination=_pagination(base, n, len(pages)),
             ), f"topic {topic.id}"
@@ -614,6 +619,8 @@ PAGE_KINDS: tuple[PageKind, ...] = (
     PageKind("about", "about.html", plan_about),
     PageKind("authors", "authors.html", plan_authors),
     PageKind("author", "author.html", plan_author),
+    PageKind("overview", "overview.html", survey_pages.plan_overview),
+    PageKind("unsorted", "unsorted.html", survey_pages.plan_unsorted, in_sitemap=False),
     PageKind("404", "404.html", plan_404, in_sitemap=False),
 )
 """Every page kind: add a row (and a template) to add a kind of page."""

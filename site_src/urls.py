@@ -45,18 +45,20 @@ def url_for(kind: str, key: str | int | None = None, page: int = 1) -> str:
             raise ValueError(f"url_for({kind!r}) needs a key")
         return paged(f"{_KEYED[kind]}{segment(str(key))}/", page)
     if kind in _FILES:
-        return _FILES[kind] if key is None else f"{_KEYED[kind.removesuffix('_feed')]}{segment(str(key))}/{_FILES[kind]}"
+        return _FILES[kind] if key is None else f"{_KEYED[kind.split('_')[0]]}{segment(str(key))}/{_FILES[kind]}"
     raise ValueError(f"unknown page kind {kind!r}")
 
 
 _LISTS = {
     "topics": "topics/", "years": "years/", "digests": "digests/", "search": "search/",
     "about": "about/", "papers": "papers/", "404": "404.html", "authors": "authors/",
+    "overview": "overview/", "unsorted": "unsorted/",
+    "survey_bibtex": "exports/survey.bib", "survey_outline": "exports/survey.md",
 }
 _KEYED = {"paper": "papers/", "topic": "topics/", "year": "years/", "digest": "digests/",
           "author": "authors/"}
 _FILES = {"feed": "feed.xml", "topic_feed": "feed.xml", "sitemap": "sitemap.xml",
-          "robots": "robots.txt"}
+          "robots": "robots.txt", "topic_bibtex": "papers.bib", "topic_outline": "outline.md"}
 
 
 def static_url(name: str) -> str:
