@@ -140,6 +140,10 @@ def check_corpus(corpus: Corpus, *, key_lines: Mapping[str, Mapping[str, int]] |
         elif hashlib.sha256(data).hexdigest() != record.sha256:
             problems.append(Problem(where, None, f"the archived digest {record.raw_file} has "
                                     "changed since it was ingested (sha256 differs)", "error"))
+        repeated = sorted({slug for slug in record.papers if record.papers.count(slug) > 1})
+        if repeated:
+            problems.append(Problem(where, None, f"lists paper {repeated[0]!r} more than once",
+                                    "error"))
         for slug in record.papers:
             if slug not in slugs:
                 problems.append(Problem(where, None, f"lists paper {slug!r}, which has no file",

@@ -135,6 +135,14 @@ def test_links_between_papers_and_digest_records_must_resolve(tmp_path):
                       "appears in digest '2020-01-01-gone', which has no record in content/digests/"]
 
 
+def test_a_digest_record_listing_a_paper_twice_is_an_error(tmp_path):
+    content = make_store(tmp_path, [paper("a", "Alpha")])
+    path = content / "digests" / "2025-12-12-d.yaml"
+    path.write_text(path.read_text().replace("papers:\n- a\n", "papers:\n- a\n- a\n"))
+    assert [reason for _, _, reason in found(check.check_store(content), "error")] == [
+        "lists paper 'a' more than once"]
+
+
 def test_file_names_that_are_not_slugs_or_clash_by_case_are_errors(tmp_path):
     content = make_store(tmp_path, [paper("alpha", "Alpha"), paper("Alpha", "Alpha again",
                                                                     id="2407.00001")])
