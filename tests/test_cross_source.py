@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from site_src import store, urls
-from site_src.ingest import ingest
+from site_src.ingest import digest_id, ingest
 
 TODAY = dt.date(2026, 5, 30)
 
@@ -138,7 +138,8 @@ def test_a_text_listing_paper_gains_id_names_and_links_from_the_api_json_and_kee
     assert after.project_page == "https://root-optimizer.github.io/"
     assert after.upvotes == 157 and after.comments == 4
     assert [a.digest for a in after.digests] == [
-        "2025-11-26-hf-papers-2025-11-26", "2025-11-27-hf-daily-2025-11-27"]
+        digest_id(dt.date(2025, 11, 26), DIGESTS["hf-text"][0]),
+        digest_id(dt.date(2025, 11, 27), DIGESTS["hf-json"][0])]
     assert after.first_seen == dt.date(2025, 11, 26)
 
 

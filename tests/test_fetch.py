@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from site_src import cli, fetch
+from site_src.ingest import digest_id
 from site_src.readers import arxiv_atom, hf_json
 from tests.conftest import DIGESTS, FIXTURES
 
@@ -297,7 +298,7 @@ def test_fetch_hf_saves_the_raw_digest_and_ingests_it(server, project, capsys):
     assert len(result.papers) == 10 and result.digest.date == dt.date(2026, 5, 29)
     assert len(paper_files(project)) == 10
     records = sorted((project / "content" / "digests").glob("*.yaml"))
-    assert [r.name for r in records] == ["2026-05-29-hf-daily-2026-05-29.yaml"]
+    assert [r.name for r in records] == [f"{digest_id(dt.date(2026, 5, 29), saved.name)}.yaml"]
     assert "fetched 10 paper(s) in 2 request(s)" in capsys.readouterr().out
 
 
