@@ -342,3 +342,19 @@ def test_a_theme_folder_overrides_templates_and_static_files(tmp_path):
     assert (out / "static" / "site.js").is_file()  # files the theme does not override still ship
     assert "themed" in parse_page(out / "years" / "index.html").ids
     assert "themed" not in parse_page(out / "topics" / "index.html").ids
+
+
+def test_a_sitemap_over_the_url_limit_becomes_an_index_of_parts():
+    from site_src.config import SiteConfig
+    from site_src.sitemap import render_sitemaps
+
+    config = SiteConfig(base_url="https://a.example/s/")
+    outputs = render_sitemaps([f"https://a.example/s/p{i}/" for i in range(5)], config, max_urls=2)
+    assert sorted(outputs) == ["sitemap-1.xml", "sitemap-2.xml", "sitemap-3.xml", "sitemap.xml"]
+    index = ET.fromstring(outputs["sitemap.xml"])
+    assert index.tag == f"{SITEMAP}sitemapindex"
+    assert [loc.text for loc in index.iter(f"{SITEMAP}loc")] == [
+        f"https://a.example/s/sitemap-{n}.xml" for n in (1, 2, 3)]
+    parts = [[loc.text for loc in ET.fromstring(outputs[f"sitemap-{n}.xml"]).iter(f"{SITEMAP}loc")]
+             for n in (1, 2, 3)]
+    assert sum(parts, []) == [f"https://a.example/s/p{i}/" for i in range(5)]
