@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from site_src import feeds, sitemap, survey_pages
+from site_src import feeds, search, sitemap, survey_pages
 from site_src.config import SiteConfig
 from site_src.model import Corpus, Paper, Problem
 from site_src.plan import Page, Site, TopicInfo, plan_site
@@ -31,6 +31,7 @@ OUTPUT_PRODUCERS: tuple[tuple[str, Producer], ...] = (
     ("feeds", feeds.produce_feeds),
     ("sitemap", sitemap.produce_sitemap),
     ("exports", survey_pages.produce_exports),
+    ("search", search.produce_search_index),
 )
 """(name, producer) pairs whose outputs join the pages; the name shows in collision errors."""
 
