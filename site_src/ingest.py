@@ -144,6 +144,8 @@ def plan_ingest(corpus: Corpus, inputs: Sequence[DigestInput], *, today: dt.date
     rewritten (a curator's formatting survives); raw archives are always listed and
     the caller drops files whose bytes are already on disk.
     """
+    from site_src.readers.common import date_in_filename
+
     index = merge.PaperIndex(corpus.papers)
     originals = {paper.slug: paper for paper in corpus.papers}
     records_by_id = {record.id: record for record in corpus.digests}
@@ -160,8 +162,6 @@ def plan_ingest(corpus: Corpus, inputs: Sequence[DigestInput], *, today: dt.date
         problems.extend(result.problems)
         entries_seen += max(result.entries_seen, len(result.papers))
         skipped += max(result.entries_seen - len(result.papers), 0)
-        from site_src.readers.common import date_in_filename
-
         date = digest_date or result.digest.date or date_in_filename(name)
         if date is None:
             date = today
