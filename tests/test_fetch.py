@@ -333,5 +333,8 @@ def test_fetch_arxiv_saves_and_ingests_with_the_delay_option(server, project, ca
 
 def test_a_bad_base_url_or_period_is_a_usage_error(project, capsys):
     assert run_cli(project, "hf", "--week", "2026-22", "--hf-url", "http://127.0.0.1:9") == 2
+    with pytest.raises(SystemExit) as caught:
+        run_cli(project, "hf", "--date", "2026-05-29", "--limit", "500")
+    assert caught.value.code == 2 and "at most 100" in capsys.readouterr().err
     assert run_cli(project, "hf", "--date", "2026-05-29", "--hf-url", "file:///etc") == 1
     assert "not an http(s) base URL" in capsys.readouterr().err

@@ -25,6 +25,15 @@ def _positive(value: str) -> int:
     return int(value)
 
 
+def _at_most(limit: int):
+    def check(value: str) -> int:
+        number = _positive(value)
+        if number > limit:
+            raise argparse.ArgumentTypeError(f"at most {limit}, not {number}")
+        return number
+    return check
+
+
 def _seconds(value: str) -> float:
     try:
         seconds = float(value)
@@ -48,8 +57,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     period.add_argument("--month", metavar="YYYY-MM", help="one month's papers, e.g. 2026-05")
     hf.add_argument("--hf-url", metavar="URL",
                     help="Hugging Face base URL (default: $ATLAS_HF_URL, else https://huggingface.co)")
-    hf.add_argument("--limit", type=_positive, default=50, metavar="N",
-                    help="papers per page to ask for (default: 50, the API's page size)")
+    # A server that caps the page below --limit would look like a last page and end the fetch
+    # early, so --limit stays within what the API serves.
+    hf.add_argument("--limit", type=_at_most(100), default=50, metavar="N",
+                    help="papers per page to ask for, at most 100 (default: 50, the API's page size)")
 
     arxiv = sources.add_parser("arxiv", help="an arXiv API search, a page at a time",
                                description="Fetch the newest papers matching an arXiv API query.")
@@ -57,8 +68,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="arXiv search_query, e.g. 'cat:cs.LG AND abs:\"robust training\"'")
     arxiv.add_argument("--max", type=_positive, default=100, metavar="N",
                        help="at most this many papers (default: 100)")
-    arxiv.add_argument("--page-size", type=_positive, default=100, metavar="N",
-                       help="entries per request (default: 100)")
+    arxiv.add_argument("--page-size", type=_at_most(2000), default=100, metavar="N",
+                       help="entries per request, at most 2000 (default: 100)")
     arxiv.add_argument("--delay", type=_seconds, default=3.0, metavar="SECONDS",
                        help="pause between requests (default: 3, arXiv's published limit)")
     arxiv.add_argument("--arxiv-url", metavar="URL",
