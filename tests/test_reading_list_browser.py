@@ -162,3 +162,23 @@ def test_corrupt_storage_starts_an_empty_list_instead_of_failing(page, site):
     mark(page, "label-noise", "Read").click()
     assert json.loads(page.evaluate("localStorage.getItem('paper-atlas:reading-list')"))[
         "papers"]["label-noise"]["read"] is True
+
+
+def test_built_site_pages_carry_the_reading_list_and_stay_accessible(page, site_url):
+    from checkers import blocking, report, run_axe
+
+    page.goto(site_url + "topics/label-noise/index.html")
+    cards = page.locator("ol.paper-list > li.card")
+    assert cards.count() >= 1
+    first = cards.first
+    first.get_by_role("button", name="Starred").click()
+    slug = first.get_attribute("data-slug")
+    assert blocking(run_axe(page)) == [], report("axe on a topic page", blocking(run_axe(page)))
+    page.goto(site_url + f"papers/{slug}/index.html")
+    assert page.get_by_role("button", name="Starred").get_attribute("aria-pressed") == "true"
+    assert page.get_by_label("Private note").is_visible()
+    violations = blocking(run_axe(page))
+    assert violations == [], report("axe on a paper page", violations)
+    page.goto(site_url + "overview/index.html")
+    violations = blocking(run_axe(page))
+    assert violations == [], report("axe on the overview", violations)
