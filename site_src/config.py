@@ -46,11 +46,11 @@ class SiteConfig:
     """Link to 'topics/x/' instead of 'topics/x/index.html'. The default works
     when the site is opened from disk (file://); turn on for prettier links on a web host."""
     nav: tuple[tuple[str, str], ...] = (
-        ("Topics", "topics/"), ("Years", "years/"), ("Authors", "authors/"), ("Digests", "digests/"),
-        ("About", "about/"),
+        ("Topics", "topics/"), ("Overview", "overview/"), ("Years", "years/"), ("Authors", "authors/"),
+        ("Digests", "digests/"), ("About", "about/"),
     )
-    """Header navigation: (label, site-relative URL). Authors and About are left out
-    when the site has no named authors or no about.md."""
+    """Header navigation: (label, site-relative URL). Overview, Authors and About are left
+    out when the site has no topics, no named authors or no about.md."""
     root: Path = Path(".")
     """Project folder holding content/ and templates/."""
     content_dir: Path = Path("content")

@@ -228,7 +228,7 @@ def index_site(site: Site, config: SiteConfig) -> SiteIndex:
         }
     people = group_authors(order)
     # Links to pages this site does not have (no about.md, no named authors) are dropped.
-    missing = {"about/": site.about is None, "authors/": not people}
+    missing = {"about/": site.about is None, "authors/": not people, "overview/": not site.topics}
     nav = [{"label": label, "url": url} for label, url in config.nav if not missing.get(url)]
     common = {
         "updated": display_date(updated),
@@ -633,6 +633,8 @@ def plan_site(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAGE
     claimed: dict[str, Page] = {}
     for kind in kinds:
         for url, view, source in kind.plan(ix):
+            if not kind.in_sitemap:
+                view = {**view, "noindex": True}  # kept out of the sitemap, and out of search engines
             page = Page(kind.name, url, urls.dest_for(url), kind.template, view, source, kind.in_sitemap)
             if not urls.is_safe_dest(page.dest):
                 raise PlanError(f"{source}: unsafe output path {page.dest!r}")

@@ -116,11 +116,12 @@ def test_a_paper_in_an_unknown_topic_fails_the_plan():
 
 
 def test_a_new_page_kind_is_one_row():
-    def plan_unsorted(ix):
-        yield "unsorted/", {"kind": "unsorted", "url": "unsorted/", "papers": []}, "unsorted"
+    def plan_reading_room(ix):
+        yield "reading-room/", {"kind": "reading-room", "url": "reading-room/", "papers": []}, "room"
 
-    kinds = PAGE_KINDS + (PageKind("unsorted", "unsorted.html", plan_unsorted),)
-    assert "unsorted/" in {p.url for p in plan_site(make_site(1), CONFIG, kinds)}
+    kinds = PAGE_KINDS + (PageKind("reading-room", "room.html", plan_reading_room, in_sitemap=False),)
+    pages = {p.url: p for p in plan_site(make_site(1), CONFIG, kinds)}
+    assert pages["reading-room/"].view["noindex"] and not pages["reading-room/"].in_sitemap
 
 
 def test_no_about_page_without_about_md_and_no_nav_link_to_it():

@@ -242,7 +242,10 @@ def test_the_sitemap_lists_every_page_once_with_absolute_urls(built_site, pages)
     locs = [loc.text for loc in root.iter(f"{SITEMAP}loc")]
     assert len(locs) == len(set(locs))
     base = "https://example.org/paper-atlas/"
-    expected = {base + path.removesuffix("index.html") for path in pages if path != "404.html"}
+    noindex = {path for path, parsed in pages.items()
+               if {"name": "robots", "content": "noindex"} in parsed.metas}
+    assert "404.html" in noindex
+    expected = {base + path.removesuffix("index.html") for path in pages if path not in noindex}
     assert set(locs) == expected
     robots = (built_site / "robots.txt").read_text()
     assert f"Sitemap: {base}sitemap.xml" in robots
