@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import xml.parsers.expat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,7 +216,7 @@ def check_arxiv_page(data: bytes, url: str, *, today: dt.date) -> arxiv_atom.Fee
         info = arxiv_atom.scan(text)
     except arxiv_atom.UnsafeXML as error:
         raise FetchError(f"{url}: {error}") from None
-    except Exception as error:  # expat's ExpatError carries the line
+    except xml.parsers.expat.ExpatError as error:
         raise FetchError(f"{url}: the response is not well-formed XML (cut off?): {error}") from None
     if info.total_results is None or "<feed" not in text[:2000]:
         raise FetchError(f"{url}: the response is not an arXiv API Atom feed")

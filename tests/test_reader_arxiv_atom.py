@@ -179,3 +179,10 @@ def test_variant_parses_to_its_golden_file(digest, expected, update_golden):
     if update_golden:
         expected.write_text(json.dumps(actual, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     assert actual == json.loads(expected.read_text(encoding="utf-8"))
+
+
+def test_a_lone_surrogate_in_the_text_does_not_crash_the_reader():
+    text = ('<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>http://arxiv.org/abs/2301.12345'
+            "</id><title>Bad \ud800 char</title></entry></feed>")
+    (paper,) = arxiv_atom.parse(text, source="x.atom", today=TODAY).papers
+    assert paper.title == "Bad ? char"

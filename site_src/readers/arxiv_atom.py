@@ -98,7 +98,7 @@ def _count(raw: str | None) -> int | None:
 def _without_declaration(text: str) -> bytes:
     """UTF-8 bytes of the document with the encoding declaration made true."""
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text.lstrip("\ufeff"), count=1)
-    return text.encode("utf-8")
+    return text.encode("utf-8", "replace")  # a lone surrogate must not crash the reader
 
 
 def parse(
