@@ -169,3 +169,12 @@ def test_ingesting_the_second_format_again_changes_nothing(project):
     ingest_one(project, "arxiv-atom")
     again = ingest_one(project, "arxiv-atom")
     assert again.new == () and again.updated == () and again.written == ()
+
+
+def test_a_day_from_an_older_digest_still_replaces_a_bibtex_year(project):
+    ingest_one(project, "bibtex", dt.date(2025, 11, 29))
+    assert (only_paper(project).published_at, only_paper(project).date_precision) == (
+        dt.date(2025, 1, 1), "year")
+    ingest_one(project, "hf-json", dt.date(2025, 11, 27))
+    paper = only_paper(project)
+    assert (paper.published_at, paper.date_precision) == (dt.date(2025, 11, 25), "day")
