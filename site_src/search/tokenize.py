@@ -4,8 +4,8 @@ Both sides are checked against tests/fixtures/search/token_vectors.json, so a
 query typed in the browser finds the terms the build put in the index.
 
 The rules, in order:
-1. Fold: lower-case, Unicode NFKD, drop combining marks (so "Café" = "cafe"), then
-   a few letters that do not decompose (ß, æ, ø, ł, ...) become ASCII.
+1. Fold: lower-case, Unicode NFKD, drop combining marks (so "Café" = "cafe"), lower-case
+   again, then a few letters that do not decompose (ß, æ, ø, ł, ...) become ASCII.
 2. Words are runs of letters and digits; a dot between two digits stays inside a
    word ("2407.13168", "3.5b"). An arXiv id's version suffix is dropped
    ("2407.13168v2" = "2407.13168").
@@ -47,7 +47,8 @@ def fold(text: str) -> str:
         return text
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.category(c).startswith("M"))
-    return text.translate(_FOLD)
+    # Compatibility forms can decompose to capitals ("℠" -> "SM"): lower-case again.
+    return text.lower().translate(_FOLD)
 
 
 def _clean(part: str) -> str:

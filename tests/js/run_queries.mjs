@@ -17,7 +17,7 @@ for (const { q, options } of JSON.parse(readFileSync(queriesPath, "utf8"))) {
   const top = [];
   for (const d of result.ids.slice(0, 10)) {
     const meta = await index.meta(d);
-    top.push({ url: meta.u, title: meta.t, score: result.scores.get(d) });
+    top.push({ url: meta.u, title: meta.t, score: result.scores[d] });
   }
   out.push({ q, total: result.total, top });
 }

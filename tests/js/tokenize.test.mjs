@@ -56,6 +56,11 @@ test("arXiv ids survive URL and prefix noise", () => {
 
 test("stop words alone make no clause", () => {
   assert.deepEqual(parseQuery("the of and "), []);
+  assert.deepEqual(parseQuery("label noise a"), parseQuery("label noise "));
+});
+
+test("a stop word being typed counts as the start of a longer word", () => {
+  assert.deepEqual(parseQuery("robust in").at(-1), { kind: "word", term: "in", prefix: true });
 });
 
 test("one edit covers substitution, insertion, deletion and transposition", () => {
