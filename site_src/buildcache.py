@@ -42,6 +42,7 @@ import datetime as dt
 import hashlib
 import importlib.metadata
 import json
+import marshal
 import os
 import pickle
 import sys
@@ -78,11 +79,16 @@ def digest(data: bytes) -> str:
 def view_key(view: Any) -> str:
     """Hash of a page view.
 
-    repr() is deterministic for the plain data views hold (dicts keep the order the
-    planning code inserted, which only changes when the code does, and a code change
-    re-keys everything anyway) and several times faster than sorted JSON.
+    marshal format 2 (no back-references, so object identity never matters) is the
+    fastest exact serialization of the plain data views hold; dict order is the order
+    the planning code inserted, which only changes when the code does, and a code
+    change re-keys everything anyway. Views marshal cannot write fall back to repr().
     """
-    return digest(repr(view).encode("utf-8", "surrogatepass"))
+    try:
+        data = marshal.dumps(view, 2)
+    except ValueError:
+        data = b"repr:" + repr(view).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 _CODE_VERSION: str | None = None
@@ -553,7 +559,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
     global _RENDER
     from site_src import pipeline
     from site_src.parallel import parallel_map
-    from site_src.plan import Site, plan_site
+    from site_src.plan import plan_site
     from site_src.progress import Progress
     from site_src.render import make_environment
     from site_src.writer import Output, check_outputs, write_site
@@ -581,11 +587,16 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         with timed(timings, "load"):
             corpus, corpus_memo = load_corpus(config.content_dir, state.corpus_memo, jobs=jobs)
         with timed(timings, "topics"):
-            topics, paper_topics, topics_memo = _topics(config, corpus, state.topics_memo, jobs)
-        about_path = config.content_dir / "about.md"
-        about = about_path.read_text(encoding="utf-8") if about_path.exists() else None
-        site = Site(papers=corpus.papers, digests=corpus.digests, topics=topics,
-                    paper_topics=paper_topics, about=about)
+            memos: dict[str, dict] = {"topics": {}}
+
+            def assign(papers, taxonomy):
+                assigned, memos["topics"] = assign_topics(papers, taxonomy, state.topics_memo, jobs=jobs)
+                return assigned
+
+            topics, paper_topics, assignments = pipeline.load_topics(config, corpus.papers, assign=assign)
+            topics_memo = memos["topics"]
+        with timed(timings, "site"):
+            site = pipeline.site_from_corpus(config, corpus, topics, paper_topics, assignments)
         with timed(timings, "plan"):
             pages = plan_site(site, config)
         env = make_environment(config)
@@ -654,20 +665,6 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
     mode = "full" if manifest is None else "incremental"
     return _finish(report, IncrementalReport(mode, state.reason if manifest is None else "",
                                              len(todo), timings), clock)
-
-
-def _topics(config, corpus: Corpus, memo: dict, jobs: int | None = None):
-    """Topics and each paper's topic ids, like pipeline.load_topics, through the memo."""
-    from site_src import pipeline
-
-    if not config.taxonomy_path.exists():
-        return (), {}, {}
-    from site_src import taxonomy as taxonomy_module
-
-    taxonomy = taxonomy_module.load_taxonomy(config.taxonomy_path)
-    assigned, new_memo = assign_topics(corpus.papers, taxonomy, memo, jobs=jobs)
-    paper_topics = {slug: tuple(getattr(value, "topics", value)) for slug, value in assigned.items()}
-    return pipeline.topics_from_taxonomy(taxonomy), paper_topics, new_memo
 
 
 def _finish(report, incremental: IncrementalReport, clock: float) -> "_Report":
