@@ -15,6 +15,8 @@ from typing import Any
 from site_src.model import Paper
 
 UNDATED = "undated"
+MAX_SERIES = 6
+"""Top-level topics drawn in the overview chart (the largest ones)."""
 MOST_COMMENTED = 3
 """Papers listed per topic under 'most discussed'."""
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
@@ -122,6 +124,13 @@ def most_commented(papers: Sequence[Paper], members: Mapping[str, set[str]],
             for topic_id, slugs in members.items()}
 
 
+def _short(name: str, limit: int = 30) -> str:
+    """Shorten a legend label at a word boundary (the full name is in the table and the desc)."""
+    if len(name) <= limit:
+        return name
+    return name[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "\u2026"
+
+
 def _polyline(values: Sequence[int], x0: float, width: float, y0: float, height: float,
               top: int) -> str:
     step = width / max(len(values) - 1, 1)
@@ -135,6 +144,10 @@ def chart_svg(table: OverviewTable, *, topic_ids: Sequence[str] | None = None,
     dated = [y for y in table.years if y != UNDATED]
     rows = [r for r in table.rows if (r.id in topic_ids if topic_ids is not None else r.depth == 0)]
     rows = [r for r in rows if r.total]
+    if topic_ids is None and len(rows) > MAX_SERIES:
+        # More lines than that are unreadable; the table has every topic.
+        biggest = {r.id for r in sorted(rows, key=lambda r: (-r.total, r.name))[:MAX_SERIES]}
+        rows = [r for r in rows if r.id in biggest]
     title = "Papers per year by topic"
     if not dated or not rows:
         desc = "No dated papers to chart."
@@ -143,13 +156,14 @@ def chart_svg(table: OverviewTable, *, topic_ids: Sequence[str] | None = None,
                 f'<title id="overview-chart-title">{escape(title)}</title>'
                 f'<desc id="overview-chart-desc">{escape(desc)}</desc></svg>')
     top = max(1, max(r.counts[i] for r in rows for i in range(len(dated))))
-    left, right, upper, lower = 40, 170, 16, 34
+    left, right, upper, lower = 40, 220, 16, 34
     plot_w, plot_h = width - left - right, height - upper - lower
     summary = "; ".join(
         f"{r.name}: " + ", ".join(f"{y} {c}" for y, c in zip(dated, r.counts) if c) for r in rows)
     desc = f"Line chart of papers per year from {dated[0]} to {dated[-1]}. {summary}."
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" '
         f'aria-labelledby="overview-chart-title overview-chart-desc" class="overview-chart">',
         f'<title id="overview-chart-title">{escape(title)}</title>',
         f'<desc id="overview-chart-desc">{escape(desc)}</desc>',
@@ -177,7 +191,7 @@ def chart_svg(table: OverviewTable, *, topic_ids: Sequence[str] | None = None,
         if y < height - 4:
             parts.append(f'<rect x="{left + plot_w + 12}" y="{y - 8}" width="10" height="10" '
                          f'fill="{colour}"/><text x="{left + plot_w + 26}" y="{y + 1}" font-size="11" '
-                         f'fill="currentColor">{escape(row.name[:24])}</text>')
+                         f'fill="currentColor">{escape(_short(row.name))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -184,7 +184,7 @@
     return slugs.length;
   }
 
-  function toolbar() {
+  function toolbar(withListSwitches) {
     var bar = el("div", { "class": "reading-toolbar", role: "group", "aria-label": "Reading list" });
     function toggle(id, label, pref) {
       var wrap = el("label", { "class": "reading-toggle", "for": id });
@@ -200,8 +200,10 @@
       bar.appendChild(wrap);
       return box;
     }
-    toggle("reading-hide-read", "Hide read", "hideRead");
-    toggle("reading-show-hidden", "Show hidden", "showHidden");
+    if (withListSwitches) {
+      toggle("reading-hide-read", "Hide read", "hideRead");
+      toggle("reading-show-hidden", "Show hidden", "showHidden");
+    }
     var exportButton = el("button", { type: "button", "class": "reading-export" }, "Export reading list");
     exportButton.addEventListener("click", exportState);
     bar.appendChild(exportButton);
@@ -273,7 +275,7 @@
     var lists = document.querySelectorAll("ol.paper-list");
     var anchor = lists.length ? lists[0] : document.querySelector(".reading-state[data-slug]");
     if (anchor) {
-      var bar = toolbar();
+      var bar = toolbar(lists.length > 0);
       if (lists.length) { anchor.parentNode.insertBefore(bar, anchor); } else { anchor.appendChild(bar); }
       status = el("p", { "class": "reading-status visually-hidden", role: "status", "aria-live": "polite" });
       bar.appendChild(status);
