@@ -180,10 +180,17 @@ def render_markdown(text: str, *, heading_base: int = 3) -> Markup:
     return Markup(_MD.render(text, {"heading_base": heading_base}))
 
 
+_MARKUP_CHARS = str.maketrans("", "", "`*_#>[]")
+
+
 def plain_text(text: str, limit: int | None = None) -> str:
     """Markdown source reduced to one line of plain text (for snippets and feeds), cut at a word."""
-    flat = re.sub(r"\s+", " ", re.sub(r"[`*_#>\[\]]", "", text or "")).strip()
-    if limit is not None and len(flat) > limit:
-        cut = flat[:limit].rsplit(" ", 1)[0].rstrip(" ,;:.")
-        flat = cut + "…"
-    return flat
+    flat = " ".join((text or "").translate(_MARKUP_CHARS).split())
+    return shorten(flat, limit) if limit is not None else flat
+
+
+def shorten(flat: str, limit: int) -> str:
+    """Cut one line of text at a word boundary before `limit` characters, adding '…'."""
+    if len(flat) <= limit:
+        return flat
+    return flat[:limit].rsplit(" ", 1)[0].rstrip(" ,;:.") + "…"

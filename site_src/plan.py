@@ -19,7 +19,7 @@ from site_src import survey_pages, urls
 from site_src.authors import Author, author_urls, group_authors, sort_key
 from site_src.cite import bibtex_for
 from site_src.config import SiteConfig
-from site_src.markup import plain_text
+from site_src.markup import plain_text, shorten
 from site_src.model import DigestRecord, Paper
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -156,6 +156,8 @@ class SiteIndex:
     """Named authors, sorted by surname; their papers newest first (see site_src/authors.py)."""
     author_urls: dict[str, str] = field(default_factory=dict)
     """Author name, as papers spell it (spacing collapsed) -> author page URL."""
+    flat_summaries: dict[str, str] = field(default_factory=dict)
+    """Slug -> the abstract as one line of plain text (snippets, descriptions, JSON-LD)."""
 
 
 def _descendants(topic_id: str, topics: Mapping[str, TopicInfo]) -> list[str]:
@@ -210,7 +212,9 @@ def index_site(site: Site, config: SiteConfig) -> SiteIndex:
     updated = max(dates) if dates else None
 
     cards: dict[str, dict[str, Any]] = {}
+    flat: dict[str, str] = {}
     for paper in order:
+        flat[paper.slug] = plain_text(paper.summary)
         topic_ids = [t for t in site.paper_topics.get(paper.slug, ()) if t in topics]
         cards[paper.slug] = {
             "slug": paper.slug,
@@ -223,7 +227,7 @@ def index_site(site: Site, config: SiteConfig) -> SiteIndex:
             "upvotes": paper.upvotes,
             "has_code": bool(paper.github_repo),
             "withdrawn": paper.withdrawn,
-            "snippet": plain_text(paper.summary, SNIPPET_CHARS),
+            "snippet": shorten(flat[paper.slug], SNIPPET_CHARS),
             "topics": [{"name": topics[t].name, "url": urls.url_for("topic", t)} for t in topic_ids],
         }
     people = group_authors(order)
@@ -240,7 +244,7 @@ def index_site(site: Site, config: SiteConfig) -> SiteIndex:
     }
     return SiteIndex(site, config, papers, topics, cards, topic_members, digests, digests_newest,
                      dict(years), updated, common, people,
-                     author_urls(people, lambda slug: urls.url_for("author", slug)))
+                     author_urls(people, lambda slug: urls.url_for("author", slug)), flat)
 
 
 # --- page kinds ---------------------------------------------------------------------------
@@ -354,13 +358,14 @@ def _paper_view(ix: SiteIndex, paper: Paper) -> dict[str, Any]:
     if paper.doi:
         links.append({"label": "DOI", "url": f"https://doi.org/{paper.doi}"})
     links = [link for link in links if link["url"].startswith(("https://", "http://"))]
-    description = plain_text(paper.summary, 200)
+    abstract = ix.flat_summaries[paper.slug]
+    description = shorten(abstract, 200)
     jsonld: dict[str, Any] = {
         "@context": "https://schema.org", "@type": "ScholarlyArticle",
         "headline": paper.title[:110], "name": paper.title, "url": absolute,
     }
     if paper.summary:
-        jsonld["abstract"] = plain_text(paper.summary)
+        jsonld["abstract"] = abstract
     if paper.authors:
         jsonld["author"] = [{"@type": "Person", "name": name} for name in paper.authors]
     elif paper.organization:
