@@ -99,3 +99,14 @@ def test_overview_view_is_plain_data():
     robust = view["rows"][0]
     assert robust["url"] == "topics/robust/"
     assert [p["slug"] for p in robust["most_commented"]] == ["b", "e", "a"]
+
+
+def test_chart_draws_only_the_largest_top_level_topics():
+    from site_src.overview import MAX_SERIES
+
+    topics = [topic(f"t{i}", f"Topic {i}") for i in range(MAX_SERIES + 2)]
+    papers = [paper(f"p{i}-{j}", 2020 + j % 3) for i in range(len(topics)) for j in range(i + 1)]
+    assigned = {p.slug: (f"t{p.slug.split('-')[0][1:]}",) for p in papers}
+    root = ET.fromstring(chart_svg(topic_year_table(papers, topics, assigned)))
+    drawn = [line.find(f"{SVG}title").text for line in root.findall(f"{SVG}polyline")]
+    assert drawn == [f"Topic {i}" for i in range(2, MAX_SERIES + 2)]

@@ -141,3 +141,19 @@ def test_broken_taxonomy_stops_the_build_before_anything_is_written(tmp_path):
     assert result.returncode == 1
     assert "taxonomy.yaml:2: unknown parent 'nowhere'" in result.stderr
     assert not out.exists()
+
+
+def test_reasons_for_the_curator_cover_automatic_curated_and_excluded_topics():
+    from site_src.survey_pages import topic_reasons
+    from site_src.taxonomy import assign_topics, parse_taxonomy
+
+    taxonomy = parse_taxonomy("topics:\n  - id: noise\n    name: Noise\n    match: [label noise]\n"
+                              "  - id: sparse\n    name: Sparse\n    match: [sparse training]\n")
+    papers = [Paper(slug="auto", title="Label noise"),
+              Paper(slug="hand", title="Label noise", topics=("sparse",)),
+              Paper(slug="cut", title="Label noise and sparse training", topics_exclude=("noise",))]
+    reasons = topic_reasons(assign_topics(papers, taxonomy))
+    assert reasons["auto"] == (("noise", ("'label noise' in the title",)),)
+    assert reasons["hand"] == (("sparse", ("set by the curator in the paper's front matter",)),)
+    assert reasons["cut"] == (("sparse", ("'sparse training' in the title",)),
+                              ("noise", ("matched, but removed by topics_exclude",)))
