@@ -59,7 +59,6 @@ FIELDS: dict[str, tuple[float, float, float]] = {
 }
 IMPACT_SCALE = 16.0
 """Impact byte 255 stands for this score; higher scores are clipped (it takes several fields)."""
-FIELD_ORDER = ("title", "abstract", "authors", "topics", "id")
 FIELD_GAP = 50
 """Positions left empty between fields (and between authors) so phrases never span two."""
 
@@ -146,48 +145,67 @@ class _Postings:
 def _field_texts(doc: SearchDocument, topic_names: dict[str, str]) -> dict[str, list[str]]:
     return {
         "title": [doc.title],
-        "abstract": [doc.abstract],
-        "authors": list(doc.authors),
         "topics": [topic_names[t] for t in doc.topics if t in topic_names],
+        "authors": list(doc.authors),
         "id": [doc.arxiv_id] if doc.arxiv_id else [],
+        "abstract": [doc.abstract],
     }
 
 
 def _collect(ordered: list[SearchDocument], topic_names: dict[str, str]) -> dict[str, _Postings]:
-    field_index = {name: i for i, name in enumerate(FIELDS)}
+    # The hot loop of the build: plain locals, no per-term helper calls.
+    fields = list(FIELDS.values())
+    k1_plus = K1 + 1.0
+    to_byte = 255 / IMPACT_SCALE
     postings: dict[str, _Postings] = {}
     for doc_id, doc in enumerate(ordered):
-        tfs: dict[str, list[int]] = {}
+        texts = _field_texts(doc, topic_names)
         positions: dict[str, list[int]] = {}
-        lengths = [0] * len(FIELDS)
+        counts: list[dict[str, int]] = []
+        factors: list[tuple[float, float]] = []
         pos = 0
-        for field, texts in _field_texts(doc, topic_names).items():
-            slot = field_index[field]
-            for text in texts:
+        for name, (weight, typical, b) in FIELDS.items():
+            field_counts: dict[str, int] = {}
+            length = 0
+            for text in texts[name]:
                 terms, pos = index_terms(text, pos)
                 pos += FIELD_GAP
-                lengths[slot] += len(terms)
+                length += len(terms)
                 for term, at in terms:
-                    counts = tfs.get(term)
-                    if counts is None:
-                        counts = tfs[term] = [0] * len(FIELDS)
-                        positions[term] = []
-                    counts[slot] += 1
-                    positions[term].append(at)
-        title_slot = field_index["title"]
-        for term, counts in tfs.items():
+                    field_counts[term] = field_counts.get(term, 0) + 1
+                    seen = positions.get(term)
+                    if seen is None:
+                        positions[term] = [at]
+                    else:
+                        seen.append(at)
+            counts.append(field_counts)
+            factors.append((weight, K1 * (1.0 - b + b * length / typical)))
+        title_counts = counts[0]
+        scores: dict[str, float] = {}
+        for (weight, norm), field_counts in zip(factors, counts):
+            for term, tf in field_counts.items():
+                scores[term] = scores.get(term, 0.0) + weight * tf * k1_plus / (tf + norm)
+        for term, at in positions.items():
+            quantised = round(scores[term] * to_byte)
             entry = postings.get(term)
             if entry is None:
                 entry = postings[term] = _Postings(array.array("I"), bytearray(), bytearray(),
                                                    bytearray())
             entry.docs.append(doc_id)
-            entry.impacts.append(impact(counts, lengths))
-            entry.in_title.append(1 if counts[title_slot] else 0)
-            at = positions[term]
-            encode_varint(len(at), entry.positions)
+            entry.impacts.append(1 if quantised < 1 else 255 if quantised > 255 else quantised)
+            entry.in_title.append(1 if term in title_counts else 0)
+            out = entry.positions
+            if len(at) < 0x80:
+                out.append(len(at))
+            else:
+                encode_varint(len(at), out)
             previous = 0
             for p in at:
-                encode_varint(p - previous, entry.positions)
+                gap = p - previous
+                if gap < 0x80:
+                    out.append(gap)
+                else:
+                    encode_varint(gap, out)
                 previous = p
     return postings
 
@@ -211,7 +229,11 @@ def _encode_postings(entry: _Postings, flags: list[int], tails: list[bytes]) -> 
     out = bytearray()
     previous = 0
     for i, doc_id in enumerate(entry.docs):
-        encode_varint(doc_id - previous, out)
+        gap = doc_id - previous
+        if gap < 0x80:
+            out.append(gap)
+        else:
+            encode_varint(gap, out)
         previous = doc_id
         out.append(entry.impacts[i])
         out.append(flags[doc_id] | entry.in_title[i])

@@ -53,6 +53,8 @@ def fold(text: str) -> str:
 
 def _clean(part: str) -> str:
     """Drop an arXiv version suffix from one word."""
+    if "v" not in part:  # the common case, checked without a regex
+        return part
     match = _ARXIV_VERSION.match(part)
     return match.group(1) if match else part
 
@@ -62,10 +64,6 @@ def word_groups(text: str) -> list[list[str]]:
     return [[_clean(p) for p in _HYPHEN.split(m.group())] for m in _GROUP.finditer(fold(text))]
 
 
-def _too_long(term: str) -> bool:
-    return len(term) > MAX_TERM_LENGTH
-
-
 def index_terms(text: str, start: int = 0) -> tuple[list[tuple[str, int]], int]:
     """Return the (term, position) pairs TEXT puts in the index, and the next free position.
 
@@ -73,16 +71,24 @@ def index_terms(text: str, start: int = 0) -> tuple[list[tuple[str, int]], int]:
     last part, so a phrase that continues after it still lines up.
     """
     out: list[tuple[str, int]] = []
+    append = out.append
     pos = start
-    for parts in word_groups(text):
-        for part in parts:
-            if part not in STOP_WORDS and not _too_long(part):
-                out.append((part, pos))
+    for match in _GROUP.finditer(fold(text)):
+        group = match.group()
+        if _HYPHEN.search(group) is None:  # one word: the hot path
+            word = _clean(group)
+            if word not in STOP_WORDS and len(word) <= MAX_TERM_LENGTH:
+                append((word, pos))
             pos += 1
-        if len(parts) > 1:
-            compound = "".join(parts)
-            if not _too_long(compound):
-                out.append((compound, pos - 1))
+            continue
+        parts = [_clean(p) for p in _HYPHEN.split(group)]
+        for part in parts:
+            if part not in STOP_WORDS and len(part) <= MAX_TERM_LENGTH:
+                append((part, pos))
+            pos += 1
+        compound = "".join(parts)
+        if len(compound) <= MAX_TERM_LENGTH:
+            append((compound, pos - 1))
     return out, pos
 
 
@@ -91,6 +97,6 @@ def query_terms(text: str) -> list[str]:
     out = []
     for parts in word_groups(text):
         term = "".join(parts)
-        if (len(parts) > 1 or term not in STOP_WORDS) and not _too_long(term):
+        if (len(parts) > 1 or term not in STOP_WORDS) and len(term) <= MAX_TERM_LENGTH:
             out.append(term)
     return out
