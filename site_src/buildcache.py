@@ -403,6 +403,8 @@ class Manifest:
     """dest -> stat of the file as written (to notice edits behind our back)."""
     scanned_ns: int = 0
     """When `inputs` was taken (files modified just before it are not trusted)."""
+    producers: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    """Output producer name -> (key of its inputs, the destinations it wrote)."""
 
 
 @dataclass(frozen=True)
@@ -614,7 +616,16 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             finally:
                 _RENDER = None
         with timed(timings, "extras"):
-            extras = pipeline.produce_extras(site, config, pages) + pipeline.static_outputs(config)
+            producer_keys = _producer_keys(site, pages, keys, settings)
+            old_producers = manifest.producers if manifest is not None else {}
+            extras, reused = [], []
+            for name, produce in pipeline.OUTPUT_PRODUCERS:
+                previous = old_producers.get(name)
+                if previous is not None and previous[0] == producer_keys[name]:
+                    reused.extend(previous[1])  # same inputs: the files on disk are right
+                    continue
+                extras.extend(pipeline.produce_extras(site, config, pages, [(name, produce)]))
+            extras.extend(pipeline.static_outputs(config))
         page_outputs = {p.dest: Output(p.dest, data, p.source) for p, data in zip(todo, rendered)}
         outputs: dict[str, tuple[str, str]] = {}
         changed: dict[str, bytes] = {}
@@ -626,7 +637,13 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             else:
                 content = old[page.dest][1]
             outputs[page.dest] = (keys[page.dest], content)
+        for dest in reused:
+            if dest in outputs:
+                raise pipeline.BuildError(f"two outputs claim {dest!r}: a page and a producer")
+            outputs[dest] = old[dest]
+        by_producer: dict[str, list[str]] = {}
         for output in extras:
+            by_producer.setdefault(output.source, []).append(output.dest)
             if output.dest in outputs:
                 raise pipeline.BuildError(f"two outputs claim {output.dest!r}: a page and {output.source}")
             content = digest(output.data)
@@ -653,7 +670,11 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                     tree[dest] = stat_key(os.stat(config.out_dir / dest))
                 written_dests, removed = tuple(sorted(changed)), tuple(stale)
         with timed(timings, "save"):
-            new_manifest = Manifest(code_version(), settings, inputs, outputs, tree, scanned_ns)
+            producers = {name: (producer_keys[name],
+                                tuple(by_producer.get(name, ())) or old_producers.get(name, ("", ()))[1])
+                         for name, _ in pipeline.OUTPUT_PRODUCERS}
+            new_manifest = Manifest(code_version(), settings, inputs, outputs, tree, scanned_ns,
+                                    producers)
             save_state(folder, new_manifest, corpus_memo, topics_memo)
     except pipeline.BuildError:
         raise
@@ -665,6 +686,33 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
     mode = "full" if manifest is None else "incremental"
     return _finish(report, IncrementalReport(mode, state.reason if manifest is None else "",
                                              len(todo), timings), clock)
+
+
+NOTES_BLIND_PRODUCERS = frozenset({"feeds", "sitemap", "search", "exports"})
+"""Producers known to read neither a paper's notes nor a page's view (checked by reading
+their code; tests/test_incremental.py edits a note and compares with a clean build).
+Their inputs are the Site without notes plus each page's kind, URL and template, so a
+note edit does not rebuild the search index. Any other producer is keyed on everything."""
+
+
+def _producer_keys(site, pages, page_keys: Mapping[str, str], settings: str) -> dict[str, str]:
+    """Key of each output producer's inputs (see NOTES_BLIND_PRODUCERS)."""
+    import dataclasses
+
+    from site_src import pipeline
+
+    paper_fields = [f.name for f in dataclasses.fields(Paper) if f.name != "notes"]
+    parts = []
+    for f in dataclasses.fields(site):
+        value = getattr(site, f.name)
+        if f.name == "papers":
+            value = [tuple(getattr(p, name) for name in paper_fields) for p in value]
+        parts.append((f.name, value))
+    page_meta = [(p.kind, p.url, p.dest, p.template, p.in_sitemap) for p in pages]
+    blind = digest(repr((code_version(), settings, parts, page_meta)).encode("utf-8", "surrogatepass"))
+    everything = digest(repr((blind, site.papers, sorted(page_keys.items()))).encode("utf-8", "surrogatepass"))
+    return {name: digest(f"{name}:{blind if name in NOTES_BLIND_PRODUCERS else everything}".encode())
+            for name, _ in pipeline.OUTPUT_PRODUCERS}
 
 
 def _finish(report, incremental: IncrementalReport, clock: float) -> "_Report":
