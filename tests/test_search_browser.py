@@ -266,3 +266,16 @@ def test_a_title_with_markup_renders_as_text(page, subpath_site):
     assert page.locator("#search-results script, #search-results b, #search-results img, "
                         "#search-results em").count() == 0
     assert "<em>markup</em>" in page.locator("#search-results .card-snippet").first.text_content()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_search_page_with_results_has_no_serious_accessibility_problems(page, site_url, width):
+    from checkers import blocking, report, run_axe
+
+    page.set_viewport_size({"width": width, "height": 844})
+    open_search(page, site_url)
+    type_query(page, "adversarial training")
+    page.select_option("#search-topic", "adversarial-robustness")
+    wait_for_results(page)
+    problems = blocking(run_axe(page))
+    assert not problems, report("axe on the search page", problems)
