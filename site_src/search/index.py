@@ -9,8 +9,8 @@ Layout (all under `search/data/`, see docs/search.md for the byte formats):
 - `p-<hash>.bin`   postings: for each term, the documents with a precomputed
   BM25F impact and the few document facts filters and sorting need.
 - `q-<hash>.bin`   positions, parallel to one postings file; fetched only for phrases.
-- `d-<hash>.bin`   metadata directory: the hashes of 512 metadata chunks.
-- `m-<hash>.bin`   metadata chunk: what a result shows for 8 documents.
+- `d-<hash>.bin`   metadata directory: the hashes of 256 metadata chunks.
+- `m-<hash>.bin`   metadata chunk: what a result shows for 4 documents.
 
 Every shard is gzip-compressed and named by the SHA-256 of its uncompressed bytes.
 Shard boundaries are content-defined (a cut falls after a term whose CRC-32 is a
@@ -36,9 +36,9 @@ from site_src.search.tokenize import index_terms, query_terms
 FORMAT_VERSION = 1
 DATA_DIR = "search/data"
 
-META_CHUNK = 8
-"""Documents per metadata chunk: a result page touches ~10 chunks, so keep them small."""
-META_DIR = 512
+META_CHUNK = 4
+"""Documents per metadata chunk: a page of 10 results touches ~10 chunks, so keep them small."""
+META_DIR = 256
 """Metadata chunks listed per directory file."""
 ABSTRACT_LIMIT = 2000
 """Characters of abstract kept for snippets."""
