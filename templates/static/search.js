@@ -380,9 +380,9 @@ export class SearchIndex {
     const first = this._vocabIndex(from);
     let last = first;
     while (last + 1 < this.vocabStarts.length && compareTerms(this.vocabStarts[last + 1], to) < 0) last++;
-    const out = [];
-    for (let i = first; i <= last; i++) out.push(await this._vocab(i));
-    return out;
+    const wanted = [];
+    for (let i = first; i <= last; i++) wanted.push(this._vocab(i));
+    return Promise.all(wanted);
   }
 
   /** The vocabulary entry of one term: {term, df, file}, or null. */
@@ -471,24 +471,22 @@ export class SearchIndex {
 
   /** Resolve parsed clauses to the index terms each one may match. */
   async resolve(clauses) {
-    const resolved = [];
-    for (const clause of clauses) {
+    // Clauses resolve in parallel: each may need its own vocabulary shards.
+    const resolved = await Promise.all(clauses.map(async (clause) => {
       if (clause.kind === "word") {
-        resolved.push({ alternatives: [[await this._slot(clause.term, clause.prefix, true)]], size: 1 });
-      } else if (clause.kind === "group") {
-        const whole = await this._slot(clause.compound, clause.prefix, true);
-        const parts = [];
-        for (const p of clause.parts) parts.push(await this._slot(p, false, false));
-        resolved.push({ alternatives: [[whole], parts], size: 1 });
-      } else {
-        const slots = [];
-        for (const [term, offset] of clause.terms) {
-          const e = await this.lookup(term);
-          slots.push({ entries: e ? [[e, 1]] : [], offset, term });
-        }
-        resolved.push({ alternatives: [slots], phrase: true, size: slots.length });
+        return { alternatives: [[await this._slot(clause.term, clause.prefix, true)]], size: 1 };
       }
-    }
+      if (clause.kind === "group") {
+        const [whole, ...parts] = await Promise.all([this._slot(clause.compound, clause.prefix, true),
+          ...clause.parts.map((p) => this._slot(p, false, false))]);
+        return { alternatives: [[whole], parts], size: 1 };
+      }
+      const slots = await Promise.all(clause.terms.map(async ([term, offset]) => {
+        const e = await this.lookup(term);
+        return { entries: e ? [[e, 1]] : [], offset, term };
+      }));
+      return { alternatives: [slots], phrase: true, size: slots.length };
+    }));
     // "pre trained" also finds "pretrained" (and "pre-trained", indexed as both).
     for (let i = 0; i + 1 < clauses.length; i++) {
       const a = clauses[i], b = clauses[i + 1];
@@ -506,11 +504,11 @@ export class SearchIndex {
 
   async _slot(term, prefix, typos) {
     const entries = [];
-    const exact = await this.lookup(term);
+    const [exact, completions] = await Promise.all([this.lookup(term), prefix ? this.completions(term) : []]);
     if (exact) entries.push([exact, 1]);
     // A rare completion must not outrank the word itself: its idf is capped at the word's.
     const cap = exact ? this.idf(exact.df) : Infinity;
-    if (prefix) for (const e of await this.completions(term)) entries.push([e, PREFIX_WEIGHT, cap]);
+    for (const e of completions) entries.push([e, PREFIX_WEIGHT, cap]);
     if (!exact && typos && [...term].length >= TYPO_MIN_LENGTH) {
       for (const e of await this.corrections(term)) {
         if (!entries.some(([x]) => x.term === e.term)) entries.push([e, TYPO_WEIGHT]);
@@ -616,6 +614,15 @@ export class SearchIndex {
       titleWords += c.size;
       for (const alt of c.alternatives) for (const s of alt) for (const [e] of s.entries) terms.add(e.term);
     }
+    // Fetch every postings (and, for phrases, positions) file at once, then score from memory.
+    const fetches = [];
+    for (const c of resolved) for (const alt of c.alternatives) for (const slot of alt) {
+      for (const [e] of slot.entries) {
+        fetches.push(this.postings(e));
+        if (c.phrase) fetches.push(this.positions(e));
+      }
+    }
+    await Promise.all(fetches);
     const matches = [];
     for (const clause of resolved) matches.push(await this._clauseMatches(clause));
     matches.sort((a, b) => a.docs.length - b.docs.length);
