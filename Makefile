@@ -25,7 +25,7 @@ serve: $(VENV)/.site-ready         ## build, serve on 127.0.0.1:8000, rebuild on
 
 test: $(VENV)/.test-ready          ## every test, with the real browser and checkers
 	bash scripts/setup-test-tools.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 bench: $(VENV)/.test-ready
 	$(BIN)/python bench/run.py
