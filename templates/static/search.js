@@ -865,6 +865,7 @@ class SearchPage {
     if (this.header) {
       this.header.value = this.input.value;
       this.header.addEventListener("input", () => { this.mirror(this.header); this.schedule(); });
+      this.header.addEventListener("keydown", (event) => this.onKey(event));
       this.header.closest("form")?.addEventListener("submit", (event) => {
         event.preventDefault();
         this.run();
@@ -1076,7 +1077,7 @@ class SearchPage {
     const links = [...this.list.querySelectorAll("a.result-link")];
     if (!links.length) return;
     const at = links.indexOf(document.activeElement);
-    if (event.target === this.input) {
+    if (event.target === this.input || event.target === this.header) {
       if (event.key !== "ArrowDown") return;
       links[0].focus();
     } else if (at === -1) {
