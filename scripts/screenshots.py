@@ -87,9 +87,13 @@ def shoot(site: Path, out_dir: Path, query: str, full_page: bool) -> list[Path]:
                 for name in PAGES:
                     page.goto(url + pages[name], wait_until="networkidle")
                     if name == "search":
-                        page.locator("main input[type=search], input[type=search]").first \
-                            .press_sequentially(query, delay=30)
-                        page.wait_for_timeout(500)
+                        box = page.locator("main input[type=search]")
+                        if not box.count():
+                            box = page.locator("input[type=search]")
+                        box.first.press_sequentially(query, delay=30)
+                        page.wait_for_load_state("networkidle")
+                        page.wait_for_timeout(300)
+                        page.evaluate("() => document.activeElement.blur()")
                     path = out_dir / f"{name}-{device}-{scheme}.png"
                     page.screenshot(path=str(path), full_page=full_page)
                     written.append(path)
