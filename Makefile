@@ -27,8 +27,9 @@ test: $(VENV)/.test-ready          ## every test, with the real browser and chec
 	bash scripts/setup-test-tools.sh
 	$(BIN)/python -m pytest --durations=15
 
-bench: $(VENV)/.test-ready
-	$(BIN)/python bench/run.py
+bench: $(VENV)/.test-ready        ## our builds against Hugo on synthetic corpora (docs/performance.md)
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf _site .cache
