@@ -20,7 +20,7 @@ MIN_SCORE = 0.04
 """Cosine below which two papers are not called related (shared boilerplate words only)."""
 TITLE_REPEAT = 2
 """The title is counted this many times: it names what the paper is about."""
-CHUNK_ROWS = 2000
+CHUNK_ROWS = 500
 """Rows whose similarities are computed at once (the product block stays sparse)."""
 KEEP_TERMS = 40
 """Heaviest terms kept per paper for the comparison."""

@@ -45,8 +45,9 @@ FUZZY_CUTOFF = 90.0
 """rapidfuzz ratio (0-100) a whole window must reach to count as a near-match."""
 FUZZY_WORD_CUTOFF = 80.0
 """rapidfuzz ratio each word of the window must reach against the phrase's word."""
-THRESHOLD = 2.0
-"""Score a topic needs: a title hit, or two different phrases in the abstract."""
+THRESHOLD = 1.8
+"""Score a topic needs: a title hit, or two different phrases in the abstract (one of
+them may be a near-match, 1 + 0.8)."""
 
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 

@@ -320,3 +320,10 @@ def test_editing_the_taxonomy_resorts_the_papers():
     after = assign_topics(papers, parse_taxonomy(SMALL.replace("label noise, ", "")))
     assert before["a"].topics == ("label-noise",)
     assert after["a"].topics == ()
+
+
+def test_an_abstract_phrase_and_a_near_match_of_another_reach_the_threshold():
+    tax = parse_taxonomy(SMALL)
+    result = assign_paper(paper("p", "A study", "An optimizer and a learning rate shedule."), tax)
+    assert result.topics == ("optimizers",)
+    assert [r.score for r in result.reasons] == [1.0, 0.8]
