@@ -18,6 +18,8 @@ TOP_K = 5
 """Related papers kept per paper."""
 MIN_SCORE = 0.04
 """Cosine below which two papers are not called related (shared boilerplate words only)."""
+RELATIVE_FLOOR = 0.4
+"""A related paper must reach this share of the paper's best match."""
 TITLE_REPEAT = 2
 """The title is counted this many times: it names what the paper is about."""
 CHUNK_ROWS = 500
@@ -53,7 +55,8 @@ _DOMAIN_STOP = frozenset("""
     named open effectiveness scenario scenarios defined function capability capabilities
     pre post end good simple simply potential consider considered specifically respectively
     obtain lack current currently tested mechanism mechanisms control baseline baselines widely
-    gain gains fixed build
+    gain gains fixed build challenge challenges sample samples accurate accuracy level levels
+    human point points
 """.split())
 
 
@@ -157,6 +160,8 @@ def top_k_similar(matrix, k: int = TOP_K, min_score: float = MIN_SCORE,
                 chosen = vals >= kth
                 cols, vals = cols[chosen], vals[chosen]
             picked = sorted(zip(vals.tolist(), cols.tolist()), key=lambda p: (-p[0], p[1]))[:k]
+            # A neighbour far weaker than the best one shares only incidental words.
+            picked = [(v, j) for v, j in picked if v >= RELATIVE_FLOOR * picked[0][0]]
             out.append([(int(j), float(v)) for v, j in picked])
     return out
 
