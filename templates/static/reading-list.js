@@ -216,8 +216,9 @@
       reader.onload = function () { importText(String(reader.result)); file.value = ""; };
       reader.readAsText(file.files[0]);
     });
-    bar.appendChild(importLabel);
+    /* The input comes first so its focus ring can be drawn on the label (input:focus + label). */
     bar.appendChild(file);
+    bar.appendChild(importLabel);
     return bar;
   }
 
