@@ -9,6 +9,7 @@ a Zipf-like word choice, seeded, so runs are comparable.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 import resource
@@ -48,27 +49,28 @@ def make_papers(n: int, seed: int = 7):
 
     rng = random.Random(seed)
     phrases = [p.strip() for p in PHRASES.split(",")]
-    phrase_weights = [1 / (i + 1) for i in range(len(phrases))]
+    phrase_cum = list(itertools.accumulate(1 / (i + 1) for i in range(len(phrases))))
     syllables = ["ro", "ba", "ten", "vi", "qua", "lex", "mor", "zu", "pen", "tra", "ki", "sol",
                  "dan", "fe", "lu", "gor", "ny", "pha", "rel", "tho"]
     vocab = sorted({"".join(rng.choices(syllables, k=rng.randint(2, 4))) for _ in range(40000)})
     rng.shuffle(vocab)
     vocab = vocab[:30000]
     background = vocab[:10000]
-    background_weights = [1 / (i + 1) for i in range(len(background))]
+    # Cumulative weights once: random.choices would rebuild them on every call.
+    background_cum = list(itertools.accumulate(1 / (i + 1) for i in range(len(background))))
     topics = [rng.sample(vocab[10000:], 25) for _ in range(400)]
     papers = []
     for i in range(n):
         mine = rng.sample(range(len(topics)), 2)
         name = "".join(rng.choices(syllables, k=4)).capitalize()
         subject = topics[mine[0]] + topics[mine[1]][:10]
-        phrase = rng.choices(phrases, phrase_weights)[0]
+        phrase = rng.choices(phrases, cum_weights=phrase_cum)[0]
         title = f"{name}: {' '.join(rng.sample(subject, 3)).capitalize()} for {phrase}"
         words = []
         for _ in range(10):
             words.extend(rng.choices(FILLER, k=rng.randint(4, 7)))
             words.extend(rng.choices(subject, k=3))
-            words.extend(rng.choices(background, background_weights, k=2))
+            words.extend(rng.choices(background, cum_weights=background_cum, k=2))
             if rng.random() < 0.3:
                 words.append(rng.choice([name, phrase]))
         papers.append(Paper(slug=f"paper-{i:06d}", title=title, summary=" ".join(words) + "."))
