@@ -13,12 +13,24 @@ from typing import Any
 from site_src.cite import bibtex_for
 from site_src.model import Paper
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&])")
+# Characters that are markup anywhere in a line; the rest only matter at its start.
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>|~&])")
+_MARKDOWN_LINE_START = re.compile(r"^([#+=-]|\d+(?=[.)]))")
 
 
 def escape_markdown(text: str) -> str:
-    """Escape characters Markdown (CommonMark) would read as markup; fold whitespace to spaces."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    """Escape what Markdown (CommonMark) would read as markup in one line; fold whitespace.
+
+    Inline markup (emphasis, code, links, HTML, entities, tables) is escaped
+    everywhere; headings, list and rule markers only where a line starts, so
+    ordinary hyphens and full stops stay readable in the exported file.
+    """
+    flat = _MARKDOWN_INLINE.sub(r"\\\1", " ".join(text.split()))
+    match = _MARKDOWN_LINE_START.match(flat)
+    if match and match.group(1).isdigit():
+        end = match.end()
+        return flat[:end] + "\\" + flat[end:]
+    return _MARKDOWN_LINE_START.sub(r"\\\1", flat)
 
 
 def _sorted_papers(papers: Iterable[Paper]) -> list[Paper]:

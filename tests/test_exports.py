@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from html import escape
 from types import SimpleNamespace
 
 import bibtexparser
+import pytest
 from markdown_it import MarkdownIt
 
 from site_src.exports import bibtex_file, escape_markdown, markdown_outline, topic_papers
@@ -68,5 +70,19 @@ def test_outline_of_one_topic_has_only_its_subtree():
     assert "Optimizers" in text and "Robustness" not in text and "Unsorted" not in text
 
 
-def test_escape_markdown_escapes_every_special():
-    assert escape_markdown("a*b_c[d](e)<f>#g") == r"a\*b\_c\[d\]\(e\)\<f\>\#g"
+def test_escape_markdown_escapes_inline_markup_everywhere_and_block_markup_at_the_start():
+    assert escape_markdown("a*b_c[d](e)<f>#g & `h`") == r"a\*b\_c\[d\](e)\<f\>#g \& \`h\`"
+    assert escape_markdown("# Title") == r"\# Title"
+    assert escape_markdown("- item") == r"\- item"
+    assert escape_markdown("2021. A year") == r"2021\. A year"
+    assert escape_markdown("Trade-Off v2.1") == "Trade-Off v2.1"
+
+
+@pytest.mark.parametrize("title", [
+    "# heading", "- list", "+ list", "1. ordered", "3) ordered", "= setext", "***", "___",
+    "<b>bold</b>", "&amp; entity", "`code`", "[link](x)", "![img](y)", "a | table | row",
+    "*emph*", "_emph_", "~~strike~~", "\\backslash", "line  \n  break",
+])
+def test_escaped_text_renders_as_exactly_that_text(title):
+    html = MarkdownIt("commonmark").render(escape_markdown(title))
+    assert html == f"<p>{escape(' '.join(title.split()), quote=False)}</p>\n"
