@@ -98,10 +98,16 @@ class Taxonomy:
     _by_id: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     _position: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {t.id: t for t in self.topics})
         object.__setattr__(self, "_position", {t.id: i for i, t in enumerate(self.topics)})
+        object.__setattr__(self, "_hash", hash((self.topics, self.source)))
+
+    def __hash__(self) -> int:
+        # Computed once: assignment looks the taxonomy up in a cache for every paper.
+        return self._hash
 
     @property
     def position(self) -> Mapping[str, int]:
