@@ -425,10 +425,8 @@ def load_state(folder: Path, out_dir: Path, settings: str) -> CacheState:
     """Load the cache and decide whether its manifest describes out_dir as it is now."""
     folder = Path(folder)
     code = code_version()
-    corpus_memo = load_blob(folder / "corpus.pickle")
+    corpus_memo = load_corpus_memo(folder)
     topics_memo = load_blob(folder / "topics.pickle")
-    if not (isinstance(corpus_memo, dict) and corpus_memo.get("code") == code):
-        corpus_memo = {}
     if not (isinstance(topics_memo, dict) and topics_memo.get("code") == code):
         topics_memo = {}
     manifest = load_blob(folder / "manifest.pickle")
@@ -443,6 +441,12 @@ def load_state(folder: Path, out_dir: Path, settings: str) -> CacheState:
         if scan_tree(out_dir, skip_hidden=False) != manifest.tree:
             reason = "the output folder was changed outside the build"
     return CacheState(folder, corpus_memo, topics_memo, manifest if not reason else None, reason)
+
+
+def load_corpus_memo(folder: Path) -> dict:
+    """The parse memo of a cache folder, or {} when it is missing, corrupted or from other code."""
+    memo = load_blob(Path(folder) / "corpus.pickle")
+    return memo if isinstance(memo, dict) and memo.get("code") == code_version() else {}
 
 
 def save_state(folder: Path, manifest: Manifest, corpus_memo: dict, topics_memo: dict) -> None:
@@ -555,7 +559,7 @@ class IncrementalReport:
 
 
 def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: int | None = None,
-          quiet: bool = True):
+          quiet: bool = True, corpus_memo: dict | None = None):
     """Build the site incrementally (see the module docstring); return a pipeline.BuildReport.
 
     The report carries an extra attribute `incremental` (IncrementalReport).
@@ -590,7 +594,8 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             return _finish(report, IncrementalReport("no-op", "nothing changed", 0, timings), clock)
 
         with timed(timings, "load"):
-            corpus, corpus_memo = load_corpus(config.content_dir, state.corpus_memo, jobs=jobs)
+            # A caller that just loaded the corpus (update: ingest) hands its memo over.
+            corpus, corpus_memo = load_corpus(config.content_dir, corpus_memo or state.corpus_memo, jobs=jobs)
         with timed(timings, "topics"):
             memos: dict[str, dict] = {"topics": {}}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -214,3 +215,26 @@ def test_parallel_map_keeps_order_and_falls_back_for_small_inputs():
     assert parallel.parallel_map(lambda x: x * x, items, min_items=10, jobs=2) == [x * x for x in items]
     assert parallel.parallel_map(str, [1, 2], min_items=10, jobs=2) == ["1", "2"]
     assert parallel.chunk_bounds(10, 3) == [(0, 4), (4, 7), (7, 10)]
+
+
+def test_update_ingests_rebuilds_and_reports_what_changed(project, tmp_path, capsys):
+    from site_src.cli import main
+
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(project, live)
+    age_everything(project / "content")
+    digest = tmp_path / "update-digest.txt"
+    day = corpus_tools.write_update_digest(digest, project, n_new=4, n_seen=1, serial=7)
+    capsys.readouterr()
+    code = main(["--root", str(project), "update", str(digest), "--out", str(live),
+                 "--today", (day + dt.timedelta(days=1)).isoformat()])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+    assert lines["papers"].startswith("4 new, 1 updated")
+    written = int(lines["pages"].split(" written")[0])
+    unchanged = int(lines["pages"].split(" removed, ")[1].split(" unchanged")[0])
+    assert written > 0 and unchanged > 0
+    assert re.fullmatch(r"took \d+\.\d\d s \(ingest \d+\.\d\d s, build \d+\.\d\d s\)", out.splitlines()[-1])
+    full_build(project, clean)
+    assert_same_tree(live, clean)

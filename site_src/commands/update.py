@@ -64,9 +64,18 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         raise WorkError(str(error)) from error
     started = time.perf_counter()
+    memo: dict = {}
+
+    def load(content_dir: Path):
+        # The build cache's parse memo: only files changed since the last build are parsed,
+        # and the build below reuses what this load parsed.
+        old = buildcache.load_corpus_memo(buildcache.cache_dir_for(config.root, config.out_dir))
+        corpus, memo["corpus"] = buildcache.load_corpus(content_dir, old, recover=False)
+        return corpus
+
     try:
         ingested = ingest(args.files, config.content_dir, today=args.today or dt.date.today(),
-                          digest_date=args.date, format=args.format, strict=args.strict)
+                          digest_date=args.date, format=args.format, strict=args.strict, load=load)
     except StrictFailure as failure:
         raise WorkError(f"{failure}; the site was not rebuilt") from None
     except IngestError as error:
@@ -77,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     for duplicate in ingested.possible_duplicates:
         print(f"  {duplicate}", file=sys.stderr)
     try:
-        built = buildcache.build(config, dt.datetime.now(dt.timezone.utc))
+        built = buildcache.build(config, dt.datetime.now(dt.timezone.utc), corpus_memo=memo.get("corpus"))
     except BuildError as error:
         raise WorkError(f"the digests were ingested, but the build failed (the previous site "
                         f"is left in place): {error}") from error
