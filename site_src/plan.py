@@ -24,6 +24,8 @@ from site_src.model import DigestRecord, Paper
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 SNIPPET_CHARS = 260
+HOME_NEW_PAPERS = 12
+"""New papers of the latest digest shown on the home page (the digest page has them all)."""
 UNDATED = "undated"
 """Year key (and URL segment) of papers without a known date."""
 
@@ -302,7 +304,8 @@ def plan_home(ix: SiteIndex) -> Iterable[PageRow]:
         latest = {
             "title": _digest_label(record), "url": urls.url_for("digest", record.id),
             "date": display_date(record.date), "count": len(record.papers),
-            "new_papers": new, "seen_count": len([s for s in record.papers if s not in set(record.new_papers)]),
+            "new_count": len(new), "new_papers": new[:HOME_NEW_PAPERS],
+            "seen_count": len([s for s in record.papers if s not in set(record.new_papers)]),
         }
     recent = [ix.cards[p.slug] for p in sorted(ix.papers.values(), key=lambda p: (
         -(p.first_seen or dt.date.min).toordinal(), *sort_key_newest(p)))[:10]]

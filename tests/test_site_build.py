@@ -175,10 +175,13 @@ def test_each_digest_page_lists_its_papers_in_digest_order(pages, model):
         assert pages[f"digests/{record.id}/index.html"].listed == list(record.papers)
 
 
-def test_the_home_page_shows_the_latest_digests_new_papers(pages, model):
+def test_the_home_page_shows_the_latest_digests_first_new_papers_and_links_the_rest(pages, model):
+    from site_src.plan import HOME_NEW_PAPERS
+
     corpus, _, _ = model
     latest = max(corpus.digests, key=lambda d: (d.date, d.id))
-    assert pages["index.html"].listed == list(latest.new_papers)
+    assert pages["index.html"].listed == list(latest.new_papers[:HOME_NEW_PAPERS])
+    assert f"digests/{latest.id}/index.html" in pages["index.html"].links
 
 
 # --- feeds and sitemap ------------------------------------------------------------------
