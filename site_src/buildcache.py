@@ -407,6 +407,8 @@ class Manifest:
     """When `inputs` was taken (files modified just before it are not trusted)."""
     producers: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     """Output producer name -> (key of its inputs, the destinations it wrote)."""
+    problems: tuple[Problem, ...] = ()
+    """Problems the content had, reported again by a build that has nothing to do."""
 
 
 @dataclass(frozen=True)
@@ -590,7 +592,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         if (manifest is not None and manifest.settings == settings and manifest.inputs == inputs
                 and not _is_racy(inputs, manifest.scanned_ns)):
             report = pipeline.BuildReport(len(manifest.outputs), len(manifest.outputs), (),
-                                          len(manifest.outputs), (), (), 0.0, now)
+                                          len(manifest.outputs), (), manifest.problems, 0.0, now)
             return _finish(report, IncrementalReport("no-op", "nothing changed", 0, timings), clock)
 
         with timed(timings, "load"):
@@ -702,7 +704,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                                 tuple(by_producer.get(name, ())) or old_producers.get(name, ("", ()))[1])
                          for name, _ in pipeline.OUTPUT_PRODUCERS}
             new_manifest = Manifest(code_version(), settings, inputs, outputs, tree, scanned_ns,
-                                    producers)
+                                    producers, tuple(corpus.problems))
             save_state(folder, new_manifest, corpus_memo, topics_memo)
     except pipeline.BuildError:
         raise

@@ -15,6 +15,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="absolute URL the site is served from, e.g. https://user.github.io/survey/ "
                              "(default: base_url in content/site.yaml)")
     parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+    parser.add_argument("--full", action="store_true",
+                        help="ignore the build cache (.cache/) and rebuild every page")
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="worker processes for big builds (default: all CPUs; 1 = none)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
 
     from site_src.cli import UsageError, WorkError
     from site_src.config import ConfigError, load_config
-    from site_src.pipeline import BuildError, build
+    from site_src.buildcache import build
+    from site_src.pipeline import BuildError
 
     try:
         config = load_config(args.root, out_dir=args.out, base_url=args.base_url)
@@ -33,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(str(error)) from error
         raise WorkError(str(error)) from error
     try:
-        report = build(config, dt.datetime.now(dt.timezone.utc))
+        # Incremental: only pages whose inputs changed are rendered (see docs/performance.md).
+        report = build(config, dt.datetime.now(dt.timezone.utc), full=args.full, jobs=args.jobs,
+                       quiet=args.quiet)
     except BuildError as error:
         raise WorkError(f"build failed, the previous site is left in place: {error}") from error
     for problem in report.problems:
@@ -41,5 +48,5 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"built {report.pages} pages ({report.outputs} files) into {config.out_dir} "
               f"in {report.seconds:.2f} s: {len(report.written)} written, {report.unchanged} unchanged, "
-              f"{len(report.removed)} removed")
+              f"{len(report.removed)} removed ({report.summary()})")
     return 0
