@@ -160,6 +160,12 @@ class SiteIndex:
     """Author name, as papers spell it (spacing collapsed) -> author page URL."""
     flat_summaries: dict[str, str] = field(default_factory=dict)
     """Slug -> the abstract as one line of plain text (snippets, descriptions, JSON-LD)."""
+    digest_order: dict[str, list[str]] = field(default_factory=dict)
+    """Digest id -> slugs of its papers that exist, in digest order."""
+    digest_position: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Digest id -> slug -> index in digest_order (prev/next without scanning the digest)."""
+    digest_new: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Digest id -> slugs first seen in it."""
 
 
 def _descendants(topic_id: str, topics: Mapping[str, TopicInfo]) -> list[str]:
@@ -209,6 +215,7 @@ def index_site(site: Site, config: SiteConfig) -> SiteIndex:
     for paper in order:
         years[year_key(paper)].append(paper.slug)
     digests = {d.id: d for d in site.digests}
+    digest_order = {d.id: [slug for slug in d.papers if slug in papers] for d in site.digests}
     digests_newest = sorted(site.digests, key=lambda d: (d.date or dt.date.min, d.id), reverse=True)
     dates = [d.date for d in site.digests if d.date] or [p.first_seen for p in site.papers if p.first_seen]
     updated = max(dates) if dates else None
@@ -246,7 +253,10 @@ def index_site(site: Site, config: SiteConfig) -> SiteIndex:
     }
     return SiteIndex(site, config, papers, topics, cards, topic_members, digests, digests_newest,
                      dict(years), updated, common, people,
-                     author_urls(people, lambda slug: urls.url_for("author", slug)), flat)
+                     author_urls(people, lambda slug: urls.url_for("author", slug)), flat,
+                     digest_order, {d: {slug: i for i, slug in enumerate(order)}
+                                    for d, order in digest_order.items()},
+                     {d.id: frozenset(d.new_papers) for d in site.digests})
 
 
 # --- page kinds ---------------------------------------------------------------------------
@@ -305,7 +315,7 @@ def plan_home(ix: SiteIndex) -> Iterable[PageRow]:
             "title": _digest_label(record), "url": urls.url_for("digest", record.id),
             "date": display_date(record.date), "count": len(record.papers),
             "new_count": len(new), "new_papers": new[:HOME_NEW_PAPERS],
-            "seen_count": len([s for s in record.papers if s not in set(record.new_papers)]),
+            "seen_count": len(ix.digest_order[record.id]) - len(new),
         }
     recent = [ix.cards[p.slug] for p in sorted(ix.papers.values(), key=lambda p: (
         -(p.first_seen or dt.date.min).toordinal(), *sort_key_newest(p)))[:10]]
@@ -330,18 +340,16 @@ def _paper_view(ix: SiteIndex, paper: Paper) -> dict[str, Any]:
             "title": _digest_label(record), "url": urls.url_for("digest", record.id),
             "date": display_date(record.date), "position": appearance.position + 1,
             "comments": appearance.comments, "upvotes": appearance.upvotes,
-            "new": paper.slug in record.new_papers,
+            "new": paper.slug in ix.digest_new[record.id],
         })
     # prev/next follow the digest the paper was new in (else its first digest).
-    home_digest = next((ix.digests[a.digest] for a in paper.digests if a.digest in ix.digests
-                        and paper.slug in ix.digests[a.digest].new_papers), None) or next(
-        (ix.digests[a.digest] for a in paper.digests if a.digest in ix.digests), None)
+    known = [a.digest for a in paper.digests if a.digest in ix.digests]
+    home_id = next((d for d in known if paper.slug in ix.digest_new[d]), known[0] if known else None)
     neighbours: dict[str, Any] = {"digest": None, "prev": None, "next": None}
-    if home_digest is not None and paper.slug in home_digest.papers:
-        order = [s for s in home_digest.papers if s in ix.papers]
-        i = order.index(paper.slug)
-        neighbours["digest"] = {"title": _digest_label(home_digest),
-                                "url": urls.url_for("digest", home_digest.id)}
+    if home_id is not None and paper.slug in ix.digest_position[home_id]:
+        order, i = ix.digest_order[home_id], ix.digest_position[home_id][paper.slug]
+        neighbours["digest"] = {"title": _digest_label(ix.digests[home_id]),
+                                "url": urls.url_for("digest", home_id)}
         if i > 0:
             neighbours["prev"] = {"title": ix.papers[order[i - 1]].title,
                                   "url": urls.url_for("paper", order[i - 1])}
@@ -513,21 +521,27 @@ def plan_digests(ix: SiteIndex) -> Iterable[PageRow]:
 
 
 def plan_digest(ix: SiteIndex) -> Iterable[PageRow]:
-    """Each digest: its papers in digest order, marked new or seen before."""
+    """Each digest: its papers in digest order, marked new or seen before, paginated."""
     for record in ix.site.digests:
-        url = urls.url_for("digest", record.id)
-        new = set(record.new_papers)
+        base = urls.url_for("digest", record.id)
+        new = ix.digest_new[record.id]
         entries = [{**ix.cards[s], "new": s in new, "position": i + 1}
-                   for i, s in enumerate(record.papers) if s in ix.cards]
+                   for i, s in enumerate(ix.digest_order[record.id])]
         label = _digest_label(record)
-        yield url, _view(
-            ix, "digest", url, label, crumbs=[("Digests", urls.url_for("digests")), (label, None)],
-            digest={"id": record.id, "title": label, "date": display_date(record.date),
-                    "date_iso": iso(record.date), "source_name": record.source_name,
-                    "format": record.format, "count": len(entries),
-                    "new_count": sum(1 for e in entries if e["new"])},
-            papers=entries,
-        ), f"content/digests/{record.id}.yaml"
+        summary = {"id": record.id, "title": label, "date": display_date(record.date),
+                   "date_iso": iso(record.date), "source_name": record.source_name,
+                   "format": record.format, "count": len(entries),
+                   "new_count": sum(1 for e in entries if e["new"]), "url": base}
+        pages = paginate(entries, ix.config.per_page)
+        for n, chunk in enumerate(pages, start=1):
+            url = urls.paged(base, n)
+            crumbs = [("Digests", urls.url_for("digests")), (label, base if n > 1 else None)]
+            if n > 1:
+                crumbs.append((f"Page {n}", None))
+            yield url, _view(
+                ix, "digest", url, label if n == 1 else f"{label} (page {n})", crumbs=crumbs,
+                digest=summary, papers=chunk, pagination=_pagination(base, n, len(pages)),
+            ), f"content/digests/{record.id}.yaml"
 
 
 def plan_search(ix: SiteIndex) -> Iterable[PageRow]:

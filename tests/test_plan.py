@@ -172,3 +172,12 @@ def test_the_authors_link_appears_only_when_papers_name_their_authors():
     named = pages_by_url(make_site(1, papers=(paper(0, authors=("Ann Lee",)),)))[""].view["common"]["nav"]
     assert "authors/" not in [i["url"] for i in unnamed]
     assert "authors/" in [i["url"] for i in named]
+
+
+def test_a_large_digest_is_paginated_in_digest_order():
+    site = make_site(120, paper_topics={})
+    pages = pages_by_url(site)
+    listed = [c["slug"] for url in ("digests/d1/", "digests/d1/page/2/", "digests/d1/page/3/")
+              for c in pages[url].view["papers"]]
+    assert listed == [f"p{i:03d}" for i in range(120)]
+    assert pages["digests/d1/page/3/"].view["papers"][0]["position"] == 101
