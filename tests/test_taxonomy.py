@@ -327,3 +327,33 @@ def test_an_abstract_phrase_and_a_near_match_of_another_reach_the_threshold():
     result = assign_paper(paper("p", "A study", "An optimizer and a learning rate shedule."), tax)
     assert result.topics == ("optimizers",)
     assert [r.score for r in result.reasons] == [1.0, 0.8]
+
+
+# --- properties -------------------------------------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300), st.text(max_size=1500))
+def test_assignment_never_fails_and_only_gives_known_topics_with_reasons(title, summary):
+    tax = load_taxonomy(ROOT / "content" / "taxonomy.yaml")
+    result = assign_paper(paper("p", title, summary), tax)
+    assert set(result.topics) <= set(tax.ids)
+    assert {r.topic for r in result.reasons} == set(result.topics)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_normalizing_twice_changes_nothing(text):
+    once = normalize(text)
+    assert normalize(once) == once
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=400))
+def test_arbitrary_text_as_a_taxonomy_is_parsed_or_refused_with_a_taxonomy_error(text):
+    try:
+        parse_taxonomy(text, "fuzz.yaml")
+    except TaxonomyError as error:
+        assert str(error).startswith("fuzz.yaml")
