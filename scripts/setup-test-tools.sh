@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The tests launch /usr/bin/chromium by path, so check that path, not $PATH
+# (CHROMIUM_PATH only lets the script's own test point elsewhere).
+chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
 missing=()
-# The tests launch /usr/bin/chromium by path, so check that path, not $PATH.
-[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x "$chromium" ] || missing+=(chromium)
 command -v java >/dev/null || missing+=(default-jre-headless)
 command -v node >/dev/null || missing+=(nodejs)
 # Debian packages npm apart from nodejs: a machine can have node without npm.
@@ -18,6 +20,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   # With recommends, as proven here (TESTING.md): Chromium then gets its fonts and GL libraries.
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  [ -x "$chromium" ] || { echo "setup-test-tools: $chromium is still missing" >&2; exit 1; }
+  for tool in java node npm; do
+    command -v "$tool" >/dev/null || { echo "setup-test-tools: $tool is still missing" >&2; exit 1; }
+  done
 fi
 
 if [ ! -f tools/js/node_modules/.package-lock.json ] \
