@@ -88,14 +88,18 @@ def remove(path: Path) -> None:
         shutil.rmtree(aside, ignore_errors=True)
 
 
-def prepare(size: int, out_root: Path, seed: int) -> tuple[Path, Path]:
-    """Make (or reuse) the corpus and its Hugo twin for one size."""
+def prepare(size: int, out_root: Path, seed: int, reuse: bool = False) -> tuple[Path, Path]:
+    """Make (or reuse) the corpus and its Hugo twin for one size.
+
+    A corpus is remade when the generator or the project's taxonomy changed, unless
+    `reuse` (a 100k corpus takes minutes to write on a slow disk).
+    """
     project = out_root / f"c{size}"
     stamp = project / ".bench-stamp"
     want = json.dumps({"size": size, "seed": seed,
                        "corpus": corpus_tools.__file__ and Path(corpus_tools.__file__).read_text(),
                        "taxonomy": corpus_tools.project_taxonomy(ROOT)}, sort_keys=True)
-    if not (stamp.exists() and stamp.read_text() == want):
+    if not (stamp.exists() and (reuse or stamp.read_text() == want)):
         print(f"[{size}] generating the corpus ...", flush=True)
         remove(project)
         info = corpus_tools.write_corpus(project, size, seed=seed, project=ROOT)
@@ -184,9 +188,10 @@ def serve_latency(project: Path, timeout: float = 30.0) -> float:
             proc.kill()
 
 
-def run_size(size: int, runs: int, out_root: Path, seed: int, do_serve: bool) -> dict:
+def run_size(size: int, runs: int, out_root: Path, seed: int, do_serve: bool,
+             reuse: bool = False) -> dict:
     """Every scenario for one size; returns {scenario: [measurements]}."""
-    project, hugo = prepare(size, out_root, seed)
+    project, hugo = prepare(size, out_root, seed, reuse)
     hugo_bin = hugo_site.hugo_binary()
     results: dict[str, list[dict]] = {name: [] for name in SCENARIOS}
     site, cache = project / "_site", project / ".cache"
@@ -251,13 +256,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--no-serve", action="store_true", help="skip the serve latency probe")
     parser.add_argument("--json", type=Path, help="also write the raw measurements here")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse existing corpora even if the taxonomy changed since")
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     args.out.mkdir(parents=True, exist_ok=True)
     done = []
     for size in sizes:
         done.append(run_size(size, args.runs, args.out, args.seed,
-                             do_serve=not args.no_serve and size <= 10000))
+                             do_serve=not args.no_serve and size <= 10000, reuse=args.reuse))
     load = os.getloadavg()
     print(f"\n{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
           f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
