@@ -377,7 +377,15 @@ def test_the_site_opened_from_disk_navigates_between_pages(built_site, page):
 
 
 def _background(page) -> str:
-    return page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    """The body's background colour once any colour transition has finished."""
+    last = None
+    for _ in range(40):
+        now = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        if now == last:
+            return now
+        last = now
+        page.wait_for_timeout(60)
+    return last
 
 
 @pytest.mark.browser
@@ -391,14 +399,12 @@ def test_the_theme_toggle_flips_the_colours_and_remembers_across_reload(site_url
         before = _background(page)
         toggle = page.get_by_role("button", name=re.compile("theme", re.I))
         toggle.click()
-        page.wait_for_timeout(350)  # let any colour transition finish
+        page.wait_for_timeout(60)
         after = _background(page)
         assert after != before, f"the toggle did not change the page background ({before})"
         page.reload()
-        page.wait_for_timeout(350)
         assert _background(page) == after, "the chosen theme was forgotten on reload"
         page.goto(site_url + "topics/index.html")
-        page.wait_for_timeout(350)
         assert _background(page) == after, "the chosen theme did not follow to another page"
         assert_none("browser errors", errors)
     finally:
@@ -417,8 +423,12 @@ def test_the_copy_button_puts_the_bibtex_on_the_clipboard(built_site, site_url, 
                   if text.strip().startswith("@")]
         assert len(blocks) == 1, f"{paper} shows one BibTeX block: {blocks}"
         page.get_by_role("button", name=re.compile("copy", re.I)).first.click()
-        page.wait_for_timeout(200)
-        copied = page.evaluate("() => navigator.clipboard.readText()")
+        copied = ""
+        for _ in range(20):  # the clipboard write is asynchronous
+            copied = page.evaluate("() => navigator.clipboard.readText()")
+            if copied:
+                break
+            page.wait_for_timeout(50)
         assert copied.strip() == blocks[0]
         assert_none("browser errors", errors)
     finally:
