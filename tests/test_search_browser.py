@@ -205,6 +205,25 @@ def test_the_header_box_on_another_page_opens_the_search(page, site_url):
     assert page.locator("#site-search").input_value() == "certified"
 
 
+def test_the_header_box_on_any_page_shows_the_best_matches_as_you_type(page, site_url):
+    page.goto(site_url + "topics/index.html")
+    page.keyboard.press("/")
+    page.keyboard.type("label noi", delay=20)
+    page.wait_for_function("() => document.getElementById('site-search').dataset.rendered === 'label noi'")
+    panel = page.locator("#quick-results")
+    assert panel.is_visible()
+    links = panel.locator(".quick-list a")
+    assert urlparse(links.first.get_attribute("href")).path.endswith(f"/papers/{LABEL_NOISE}/index.html")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.href") == links.first.evaluate("a => a.href")
+    page.keyboard.press("Escape")
+    assert panel.is_hidden()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#search-app.search-ready")
+    wait_for_results(page)
+    assert result_slugs(page)[0] == LABEL_NOISE
+
+
 def test_without_javascript_the_page_says_so_and_links_topics_and_years(browser, site_url):
     context = browser.new_context(java_script_enabled=False)
     try:

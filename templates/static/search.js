@@ -1108,10 +1108,108 @@ function highlight(text, terms) {
   return out;
 }
 
+// ---------------------------------------------------------------- the header box on other pages
+
+const QUICK_LIMIT = 5;
+
+/**
+ * Search as you type from the header box of any page: the best five papers drop down
+ * under the box, with a link to all results on the search page (where Enter also goes).
+ * site.js loads this module when the box is first focused.
+ */
+class QuickSearch {
+  constructor(box) {
+    this.box = box;
+    this.form = box.closest("form");
+    this.manifestURL = new URL("data/manifest.json", this.form.action);
+    this.index = openIndex(this.manifestURL);
+    this.generation = 0;
+    this.panel = el("div", { class: "quick-results", id: "quick-results", hidden: true });
+    this.status = el("p", { class: "quick-status", role: "status", "aria-live": "polite" });
+    this.list = el("ul", { class: "quick-list", "aria-label": "Best matches" });
+    this.all = el("a", { class: "quick-all", href: this.form.action });
+    this.panel.append(this.status, this.list, this.all);
+    this.form.append(this.panel);
+    box.setAttribute("aria-controls", "quick-results");
+    const style = el("link", { rel: "stylesheet", href: new URL("search.css", import.meta.url).href });
+    document.head.append(style);
+  }
+
+  start() {
+    this.box.addEventListener("input", () => {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.run(), DEBOUNCE_MS);
+    });
+    this.form.addEventListener("keydown", (event) => this.onKey(event));
+    this.form.addEventListener("focusout", (event) => {
+      if (!this.form.contains(event.relatedTarget)) this.hide();
+    });
+    if (this.box.value.trim()) this.run(); // typed while this module was loading
+  }
+
+  hide() {
+    this.panel.hidden = true;
+  }
+
+  async run() {
+    const generation = ++this.generation;
+    const q = this.box.value;
+    if (!q.trim()) { this.hide(); return; }
+    let result;
+    try {
+      await this.index.open();
+      result = await this.index.search(q);
+    } catch (error) {
+      return; // the form still submits to the search page
+    }
+    const ids = result.ids.slice(0, QUICK_LIMIT);
+    const metas = await Promise.all(ids.map((d) => this.index.meta(d)));
+    if (generation !== this.generation) return;
+    const root = new URL(this.index.manifest.root, this.manifestURL);
+    this.list.replaceChildren(...metas.map((meta) => {
+      const link = el("a", { href: new URL(meta.u, root).href });
+      link.append(...highlight(meta.t, result.terms));
+      const item = el("li", {}, link);
+      if (meta.d) item.append(" ", el("time", { datetime: meta.d, text: meta.d.slice(0, 4) }));
+      return item;
+    }));
+    const n = result.ids.length;
+    this.status.textContent = n ? `${n} ${n === 1 ? "paper" : "papers"} found` : "No papers match.";
+    const all = new URL(this.form.action);
+    all.search = new URLSearchParams({ q: q.trim() }).toString();
+    this.all.href = all.href;
+    this.all.textContent = n > QUICK_LIMIT ? `All ${n} results` : "Open the search page";
+    this.panel.hidden = false;
+    this.box.dataset.rendered = q;
+  }
+
+  onKey(event) {
+    if (event.key === "Escape") {
+      this.hide();
+      this.box.focus();
+      return;
+    }
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    if (this.panel.hidden) return;
+    const links = [...this.panel.querySelectorAll("a")];
+    const at = links.indexOf(document.activeElement);
+    if (event.target === this.box) {
+      if (event.key === "ArrowDown" && links.length) links[0].focus();
+    } else if (at !== -1) {
+      (event.key === "ArrowDown" ? links[at + 1] || links[at] : at === 0 ? this.box : links[at - 1]).focus();
+    } else {
+      return;
+    }
+    event.preventDefault();
+  }
+}
+
 if (typeof document !== "undefined") {
   const root = document.getElementById("search-app");
+  const box = document.getElementById("site-search");
   if (root) {
-    const page = new SearchPage(root);
-    page.start();
+    new SearchPage(root).start();
+  } else if (box && box.closest("form")) {
+    new QuickSearch(box).start();
   }
 }

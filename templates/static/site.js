@@ -85,7 +85,19 @@
     });
   }
 
+  // Search as you type from the header box: static/search.js (a module) is loaded when the
+  // box is first focused, so pages that never search never download it.
+  var here = document.currentScript && document.currentScript.src;
+  function setupQuickSearch() {
+    var input = document.getElementById("site-search");
+    if (!input || !here || document.getElementById("search-app")) return;
+    input.addEventListener("focus", function () {
+      import(new URL("search.js", here).href).catch(function () { /* the form still works */ });
+    }, { once: true });
+  }
+
   setupThemeToggle();
   setupSearchKey();
   setupCopyButtons();
+  setupQuickSearch();
 })();
