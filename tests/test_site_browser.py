@@ -352,6 +352,7 @@ def _follow(page, selector: str) -> str:
 @pytest.mark.browser
 def test_the_site_opened_from_disk_navigates_between_pages(built_site, page):
     home = (built_site / "index.html").as_uri()
+    requests, local = record_requests(page, "file://")
     page.goto(home)
     assert _page_problems(page) == []
     nav = page.locator("header nav a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
@@ -374,6 +375,7 @@ def test_the_site_opened_from_disk_navigates_between_pages(built_site, page):
     problems += _page_problems(page)
     assert page.url == home or page.url.endswith("/index.html")
     assert_none("pages that did not open from disk", problems)
+    assert_none("requests that left the disk", sorted({u for u in requests if not local(u)}))
 
 
 def _background(page) -> str:
