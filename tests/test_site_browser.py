@@ -355,6 +355,10 @@ def test_the_site_opened_from_disk_navigates_between_pages(built_site, page):
     requests, local = record_requests(page, "file://")
     page.goto(home)
     assert _page_problems(page) == []
+    # Search needs HTTP, but typing in the header box from disk must not break anything.
+    page.locator("header input[type=search]").press_sequentially("robust", delay=10)
+    page.wait_for_timeout(300)
+    assert_none("browser errors after typing in the header search box from disk", page.errors)
     nav = page.locator("header nav a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert len(nav) >= 3, f"the header has navigation links: {nav}"
     visited, problems = [], []
