@@ -364,3 +364,14 @@ def test_a_sitemap_over_the_url_limit_becomes_an_index_of_parts():
     parts = [[loc.text for loc in ET.fromstring(outputs[f"sitemap-{n}.xml"]).iter(f"{SITEMAP}loc")]
              for n in (1, 2, 3)]
     assert sum(parts, []) == [f"https://a.example/s/p{i}/" for i in range(5)]
+
+
+def test_a_base_url_that_is_not_http_is_a_usage_error(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, str(ROOT / "build.py"), "--root", str(ROOT), "build",
+                             "--out", str(tmp_path / "site"), "--base-url", "ftp://example.org/"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "base_url" in result.stderr
+    assert not (tmp_path / "site").exists()
