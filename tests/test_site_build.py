@@ -375,3 +375,16 @@ def test_a_base_url_that_is_not_http_is_a_usage_error(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "base_url" in result.stderr
     assert not (tmp_path / "site").exists()
+
+
+def test_every_view_of_the_shipped_site_is_plain_json():
+    import json
+
+    from site_src.config import load_config
+    from site_src.pipeline import load_site
+    from site_src.plan import plan_site
+
+    config = load_config(ROOT)
+    site, _ = load_site(config)
+    for page in plan_site(site, config):
+        assert json.loads(json.dumps(page.view, allow_nan=False)) == page.view, page.url
