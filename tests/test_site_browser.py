@@ -317,6 +317,12 @@ def test_hostile_pages_run_no_payload_in_chromium(xss_site, hostile_page):
             assert_none(f"browser errors on {path}", hostile_page.errors)
         hostile_page.goto(url + "papers/xss-everywhere/index.html")
         assert hostile_page.locator("h1").first.text_content().strip() == XSS_TITLE
+        # The header's quick search on another page renders results too.
+        hostile_page.goto(url)
+        hostile_page.locator("header input[type=search]").press_sequentially("script", delay=10)
+        hostile_page.wait_for_load_state("networkidle")
+        assert_none("live payloads in the header's quick results", _live_payloads_in_dom(hostile_page))
+        assert_none("browser errors in the header's quick search", hostile_page.errors)
         if (xss_site / "search" / "index.html").exists():
             hostile_page.goto(url + "search/index.html")
             type_query(hostile_page, "script alert")
