@@ -26,8 +26,10 @@ How a build proceeds (`build`):
    closure; render only pages whose key changed (in worker processes when many);
 4. produce feeds, sitemap, search files and static files, keep those whose bytes changed;
 5. write: with a trusted cache, changed files are replaced in place, each
-   atomically (temp file + rename), and stale files removed; without one, the
-   whole site goes through writer.write_site (a fresh tree swapped in).
+   atomically (temp file + rename), and stale files removed; without one, pages
+   are rendered in batches straight into a fresh tree beside the output folder
+   (unchanged files hard-linked from the previous build), which is swapped in
+   with two renames, like writer.write_site, without holding the site in memory.
 
 Why in place rather than a staging tree for incremental builds: on this kind of
 disk a 100k-page staging tree costs ~9 s of hard links and ~50 s to delete the
@@ -47,6 +49,7 @@ import json
 import marshal
 import os
 import pickle
+import shutil
 import sys
 import tempfile
 import time
@@ -64,6 +67,8 @@ PARSE_IN_PARALLEL = 3000
 """Papers to parse before worker processes pay off (fork + pickling back ~ 40 ms each)."""
 RENDER_IN_PARALLEL = 600
 """Pages to render before worker processes pay off."""
+RENDER_BATCH = 8000
+"""Pages rendered (and, in a full build, written) per batch: bounds the bytes held in memory."""
 ASSIGN_IN_PARALLEL = 1000
 """Papers to score for topics before worker processes pay off."""
 RACY_NS = 2_000_000_000
@@ -497,6 +502,60 @@ def write_changed(out_dir: Path, changed: Mapping[str, bytes], stale: Iterable[s
             pass
 
 
+class _Staging:
+    """A fresh output tree built beside the output folder, then swapped in with two renames.
+
+    Like writer.write_site, but filled file by file as batches are rendered (a 100k-page
+    site is ~3 GB of HTML, too much to hold). Files whose bytes equal the previous build's
+    are hard-linked, so they keep their inode and mtime.
+    """
+
+    def __init__(self, out_dir: Path, protected: Iterable[Path]) -> None:
+        from site_src.writer import check_out_dir
+
+        self.target = check_out_dir(out_dir, protected)
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.root = Path(tempfile.mkdtemp(prefix=f"{self.target.name}.new-", dir=self.target.parent)).resolve()
+        self.written: list[str] = []
+        self._folders: set[Path] = set()
+
+    def put(self, dest: str, data: bytes) -> None:
+        """Write one output into the new tree."""
+        path = (self.root / dest).resolve()
+        if not path.is_relative_to(self.root):
+            raise ValueError(f"output {dest!r} would be written outside the site")
+        if path.parent not in self._folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(path.parent)
+        previous = self.target / dest
+        try:
+            if previous.stat().st_size == len(data) and previous.read_bytes() == data:
+                os.link(previous, path)
+                return
+        except OSError:
+            pass  # no previous file, or no hard links here: write it
+        path.write_bytes(data)
+        self.written.append(dest)
+
+    def commit(self, dests: set[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Swap the new tree in; return (written, removed) destinations."""
+        removed = sorted(set(scan_tree(self.target, skip_hidden=False)) - dests) if self.target.exists() else []
+        os.chmod(self.root, 0o755)  # mkdtemp makes it 0700; a web server must read it
+        if self.target.exists():
+            aside = Path(tempfile.mkdtemp(prefix=f"{self.target.name}.old-", dir=self.target.parent))
+            aside.rmdir()
+            os.rename(self.target, aside)
+            os.rename(self.root, self.target)
+            shutil.rmtree(aside, ignore_errors=True)
+        else:
+            os.rename(self.root, self.target)
+        return tuple(sorted(self.written)), tuple(removed)
+
+    def abort(self) -> None:
+        """Throw the new tree away (the previous site stays)."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 def timed(log: dict[str, float], name: str):
     """Context manager adding the elapsed seconds of a block to log[name]."""
     class _Timer:
@@ -573,7 +632,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
     from site_src.plan import plan_site
     from site_src.progress import Progress
     from site_src.render import make_environment
-    from site_src.writer import Output, check_outputs, write_site
+    from site_src.writer import Output, check_outputs
 
     clock = time.perf_counter()
     timings: dict[str, float] = {}
@@ -638,13 +697,37 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                     todo.append(page)
                 pages.append(page if keep_views else dataclasses.replace(page, view={}))
             del planned
+        rendered_count = len(todo)
+        rendered_hash: dict[str, str] = {}
+        page_outputs: dict[str, bytes] = {}
+        staging: _Staging | None = None
         with timed(timings, "render"), Progress("render", len(todo), quiet=quiet or len(todo) < 200) as bar:
             _RENDER = (env,)
             try:
-                rendered = parallel_map(_render_one, todo, min_items=RENDER_IN_PARALLEL, jobs=jobs,
-                                        done=bar.advance)
+                if manifest is None:
+                    # A full build streams batches of pages into a fresh tree beside the
+                    # output folder, so rendered bytes never pile up in memory.
+                    forget(folder)
+                    staging = _Staging(config.out_dir, protected)
+                    for start in range(0, len(todo), RENDER_BATCH):
+                        batch = todo[start:start + RENDER_BATCH]
+                        for page, data in zip(batch, parallel_map(_render_one, batch, min_items=RENDER_IN_PARALLEL,
+                                                                  jobs=jobs, done=bar.advance)):
+                            rendered_hash[page.dest] = digest(data)
+                            staging.put(page.dest, data)
+                        todo[start:start + RENDER_BATCH] = [None] * len(batch)  # let the views go
+                else:
+                    for page, data in zip(todo, parallel_map(_render_one, todo, min_items=RENDER_IN_PARALLEL,
+                                                             jobs=jobs, done=bar.advance)):
+                        rendered_hash[page.dest] = digest(data)
+                        page_outputs[page.dest] = data
+            except BaseException:
+                if staging is not None:
+                    staging.abort()
+                raise
             finally:
                 _RENDER = None
+        del todo
         with timed(timings, "extras"):
             producer_keys = _producer_keys(site, pages, keys, settings)
             old_producers = manifest.producers if manifest is not None else {}
@@ -656,14 +739,13 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                     continue
                 extras.extend(pipeline.produce_extras(site, config, pages, [(name, produce)]))
             extras.extend(pipeline.static_outputs(config))
-        page_outputs = {p.dest: Output(p.dest, data, p.source) for p, data in zip(todo, rendered)}
         outputs: dict[str, tuple[str, str]] = {}
         changed: dict[str, bytes] = {}
         for page in pages:
-            if page.dest in page_outputs:
-                content = digest(page_outputs[page.dest].data)
-                if old.get(page.dest, ("", ""))[1] != content:
-                    changed[page.dest] = page_outputs[page.dest].data
+            if page.dest in rendered_hash:
+                content = rendered_hash[page.dest]
+                if staging is None and old.get(page.dest, ("", ""))[1] != content:
+                    changed[page.dest] = page_outputs[page.dest]
             else:
                 content = old[page.dest][1]
             outputs[page.dest] = (keys[page.dest], content)
@@ -683,14 +765,18 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         stale = sorted(set(old) - set(outputs))
 
         with timed(timings, "write"):
-            if manifest is None:
-                all_outputs = list(page_outputs.values()) + list(extras)
-                forget(folder)
-                written = write_site(all_outputs, config.out_dir, protected=protected)
-                written_dests, removed = written.written, written.removed
+            try:
+                check_outputs(Output(dest, b"", "") for dest in outputs)
+            except BaseException:
+                if staging is not None:
+                    staging.abort()
+                raise
+            if staging is not None:
+                for output in extras:
+                    staging.put(output.dest, output.data)
+                written_dests, removed = staging.commit(set(outputs))
                 tree = scan_tree(config.out_dir, skip_hidden=False)
             else:
-                check_outputs(Output(dest, b"", "") for dest in outputs)
                 forget(folder)
                 write_changed(config.out_dir, changed, stale)
                 tree = dict(manifest.tree)
@@ -715,7 +801,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                                   tuple(corpus.problems), 0.0, now)
     mode = "full" if manifest is None else "incremental"
     return _finish(report, IncrementalReport(mode, state.reason if manifest is None else "",
-                                             len(todo), timings), clock)
+                                             rendered_count, timings), clock)
 
 
 def _memoised_site_extras(memo: dict) -> Callable:

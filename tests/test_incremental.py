@@ -198,6 +198,7 @@ def test_parallel_build_is_byte_identical_to_a_single_process_build(project, tmp
     monkeypatch.setattr(buildcache, "RENDER_IN_PARALLEL", 1)
     monkeypatch.setattr(buildcache, "PARSE_IN_PARALLEL", 1)
     monkeypatch.setattr(buildcache, "ASSIGN_IN_PARALLEL", 1)
+    monkeypatch.setattr(buildcache, "RENDER_BATCH", 7)  # many batches, each in two workers
     incremental_build(project, tmp_path / "one", full=True, jobs=1)
     incremental_build(project, tmp_path / "two", full=True, jobs=2)
     assert_same_tree(tmp_path / "two", tmp_path / "one")
