@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -574,6 +574,8 @@ AUTHORS_PER_PAGE = 500
 
 def plan_authors(ix: SiteIndex) -> Iterable[PageRow]:
     """The author index: every named author by surname, grouped by initial, with paper counts."""
+    if not ix.authors:
+        return  # no named authors: no index (the nav has no Authors link either)
     base = urls.url_for("authors")
     pages = paginate(list(ix.authors), AUTHORS_PER_PAGE)
     for n, chunk in enumerate(pages, start=1):
@@ -648,11 +650,14 @@ PAGE_KINDS: tuple[PageKind, ...] = (
 """Every page kind: add a row (and a template) to add a kind of page."""
 
 
-def plan_site(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAGE_KINDS) -> list[Page]:
-    """Return every page of the site; raise PlanError when two claim one destination."""
+def iter_pages(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAGE_KINDS) -> Iterator[Page]:
+    """Yield every page of the site one at a time; raise PlanError when two claim one destination.
+
+    Only destinations are remembered between pages, so a caller that hashes or renders each
+    view as it comes never holds all views at once.
+    """
     ix = index_site(site, config)
-    pages: list[Page] = []
-    claimed: dict[str, Page] = {}
+    claimed: dict[str, str] = {}
     for kind in kinds:
         for url, view, source in kind.plan(ix):
             if not kind.in_sitemap:
@@ -662,7 +667,11 @@ def plan_site(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAGE
                 raise PlanError(f"{source}: unsafe output path {page.dest!r}")
             key = page.dest.casefold()  # two names that differ in case collide on macOS/Windows
             if key in claimed:
-                raise PlanError(f"two pages claim {page.dest!r}: {claimed[key].source} and {source}")
-            claimed[key] = page
-            pages.append(page)
-    return pages
+                raise PlanError(f"two pages claim {page.dest!r}: {claimed[key]} and {source}")
+            claimed[key] = source
+            yield page
+
+
+def plan_site(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAGE_KINDS) -> list[Page]:
+    """Return every page of the site (iter_pages as a list)."""
+    return list(iter_pages(site, config, kinds))
