@@ -97,3 +97,11 @@ def test_in_place_writes_only_changes_and_removes_stale_files_and_empty_folders(
     assert (site / "index.html").stat().st_mtime_ns == before
     assert report.written == ("feed.xml",) and report.removed == ("papers/x/index.html",)
     assert not (site / "papers").exists()
+
+
+def test_the_old_tree_can_be_left_for_the_caller_to_remove(tmp_path):
+    site = tmp_path / "site"
+    write_site([Output("index.html", b"v1")], site)
+    report = write_site([Output("index.html", b"v2")], site, remove_old=False)
+    assert report.old_tree is not None and (report.old_tree / "index.html").read_bytes() == b"v1"
+    assert (site / "index.html").read_bytes() == b"v2"
