@@ -90,7 +90,8 @@
   var here = document.currentScript && document.currentScript.src;
   function setupQuickSearch() {
     var input = document.getElementById("site-search");
-    if (!input || !here || document.getElementById("search-app")) return;
+    // From disk (file://) the browser refuses module scripts; the form still goes to search/.
+    if (!input || !here || window.location.protocol === "file:" || document.getElementById("search-app")) return;
     input.addEventListener("focus", function () {
       import(new URL("search.js", here).href).catch(function () { /* the form still works */ });
     }, { once: true });
