@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from site_src import urls
 from site_src.config import SiteConfig
 from site_src.markup import plain_text
-from site_src.model import DigestRecord, Paper
+from site_src.model import Paper
 from site_src.plan import Page, Site, sort_key_newest
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -124,7 +124,3 @@ def produce_feeds(site: Site, config: SiteConfig, pages: list[Page]) -> dict[str
             digest_dates=digest_dates, topic_names=names)
     return outputs
 
-
-def digest_dates_of(digests: Iterable[DigestRecord]) -> dict[str, dt.date | None]:
-    """Digest id -> date, the lookup entry_updated() needs."""
-    return {d.id: d.date for d in digests}

@@ -168,18 +168,6 @@ class SiteIndex:
     """Digest id -> slugs first seen in it."""
 
 
-def _descendants(topic_id: str, topics: Mapping[str, TopicInfo]) -> list[str]:
-    seen: list[str] = []
-    stack = [topic_id]
-    while stack:
-        current = stack.pop()
-        if current in seen or current not in topics:
-            continue
-        seen.append(current)
-        stack.extend(reversed(topics[current].children))
-    return seen
-
-
 def _topic_path(topic_id: str, topics: Mapping[str, TopicInfo]) -> list[TopicInfo]:
     """The topic and its ancestors, root first (cycle-safe)."""
     path: list[TopicInfo] = []
