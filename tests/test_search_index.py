@@ -275,3 +275,14 @@ def test_impacts_saturate_and_stay_in_a_byte():
     many = search_index.impact([0, 0, 0, 0, 50], lengths)
     title = search_index.impact([1, 0, 0, 0, 0], lengths)
     assert 1 <= one < many <= 255 and title > one
+
+
+def test_a_rare_word_does_not_share_a_file_with_a_huge_neighbour():
+    docs = [SearchDocument(url=f"papers/d{i}/", slug=f"d{i:05d}", title="x", abstract="commonword",
+                           comments=i) for i in range(6000)]
+    docs.append(SearchDocument(url="papers/rare/", slug="rare", title="x", abstract="commonwo"))
+    outputs = build_index(docs)
+    terms = all_terms(outputs)
+    assert terms["commonwo"][1] != terms["commonword"][1]
+    rare_file = gzip.decompress(outputs[f"{DATA}/p-{terms['commonwo'][1]}.bin"])
+    assert len(rare_file) < 1000

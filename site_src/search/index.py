@@ -9,7 +9,7 @@ Layout (all under `search/data/`, see docs/search.md for the byte formats):
 - `p-<hash>.bin`   postings: for each term, the documents with a precomputed
   BM25F impact and the few document facts filters and sorting need.
 - `q-<hash>.bin`   positions, parallel to one postings file; fetched only for phrases.
-- `d-<hash>.bin`   metadata directory: the hashes of 256 metadata chunks.
+- `d-<hash>.bin`   metadata directory: the hashes of 64 metadata chunks.
 - `m-<hash>.bin`   metadata chunk: what a result shows for 4 documents.
 
 Every shard is gzip-compressed and named by the SHA-256 of its uncompressed bytes.
@@ -38,8 +38,8 @@ DATA_DIR = "search/data"
 
 META_CHUNK = 4
 """Documents per metadata chunk: a page of 10 results touches ~10 chunks, so keep them small."""
-META_DIR = 256
-"""Metadata chunks listed per directory file."""
+META_DIR = 64
+"""Metadata chunks listed per directory file (small: a page of results touches ~10 of them)."""
 ABSTRACT_LIMIT = 2000
 """Characters of abstract kept for snippets."""
 AUTHOR_LIMIT = 12
@@ -263,6 +263,11 @@ def _split(terms: list[str], sizes: dict[str, int], minimum: int, maximum: int,
     current: list[str] = []
     size = 0
     for term in terms:
+        # A term that would overflow the group starts a new one: a small term must not drag
+        # a big neighbour's postings into every query that needs it.
+        if current and size + sizes[term] > maximum:
+            groups.append(current)
+            current, size = [], 0
         current.append(term)
         size += sizes[term]
         if _cut_after(term, size, minimum, maximum, divisor):
