@@ -569,6 +569,8 @@ export class SearchIndex {
 
   /** The documents matching one clause (its best alternative): {scores, title, docs}. */
   async _clauseMatches(clause) {
+    const usable = clause.alternatives.filter((slots) => slots.length && slots.every((s) => s.entries.length));
+    if (usable.length === 1 && usable[0].length === 1) return this._slotMatches(usable[0][0]);
     const n = this.n;
     const scores = new Float32Array(n);
     const title = new Uint8Array(n);
