@@ -93,7 +93,10 @@ def relative(from_url: str, to_url: str, *, directory_links: bool = False) -> st
     target, hash_mark, fragment = to_url.partition("#")
     if not directory_links and (target == "" or target.endswith("/")):
         target += "index.html"
-    from_dir = from_url if from_url == "" or from_url.endswith("/") else posixpath.dirname(from_url) + "/"
+    if from_url == "" or from_url.endswith("/"):
+        from_dir = from_url
+    else:
+        from_dir = posixpath.dirname(from_url) + "/" if "/" in from_url else ""
     link = _relative_path(from_dir, target) or "./"
     return link + (hash_mark + fragment if hash_mark else "")
 
@@ -104,6 +107,10 @@ def _relative_path(from_dir: str, target: str) -> str:
 
     posixpath.relpath would call os.getcwd() twice per link; a site has millions of links.
     """
+    if not from_dir:
+        return target
+    if not target.startswith(from_dir[: from_dir.index("/") + 1]):
+        return "../" * from_dir.count("/") + target  # nothing in common: climb to the root
     from_parts = [part for part in from_dir.split("/") if part]
     to_parts = target.split("/")
     common = 0
