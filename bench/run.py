@@ -136,7 +136,7 @@ def edit_template(project: Path, run: int) -> None:
     path.write_text(text + f"{{# bench {run} #}}\n", encoding="utf-8")
 
 
-def serve_latency(project: Path, timeout: float = 30.0) -> float:
+def serve_latency(project: Path, timeout: float = 180.0) -> float:
     """Seconds from saving a note to a connected client being told to reload and fetching the edit."""
     import asyncio
     import urllib.request
@@ -217,7 +217,7 @@ def run_size(size: int, runs: int, out_root: Path, seed: int, do_serve: bool,
         try:
             results["serve"] = [{"wall": serve_latency(project), "cpu": None, "rss_mib": None}]
         except Exception as error:  # noqa: BLE001 - report, keep the other numbers
-            print(f"[{size}] serve latency failed: {error}", flush=True)
+            print(f"[{size}] serve latency failed: {error!r}", flush=True)
     files = sum(1 for p in site.rglob("*") if p.is_file())
     return {"size": size, "runs": runs, "files": files, "results": results}
 
