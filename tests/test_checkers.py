@@ -182,6 +182,8 @@ def test_no_serious_accessibility_violations(built_site, site_url, page, kind, v
     page.goto(site_url + pages[kind], wait_until="load")
     if kind == "search":
         # Results are rendered by script: check them, not the empty page.
+        before = page.locator("main").inner_text()
         type_query(page, "attention")
+        assert page.locator("main").inner_text() != before, "typing a query rendered results"
     violations = blocking(run_axe(page))
     assert_none(f"serious or critical axe violations on {pages[kind]} ({viewport})", violations)
