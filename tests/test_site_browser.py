@@ -557,3 +557,42 @@ def test_error_listeners_catch_an_alert_and_a_script_error(browser, tmp_path):
         assert [e.split(":")[0] for e in errors] == ["dialog (alert)", "pageerror"], errors
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_the_404_page_works_for_a_missing_url_at_any_depth_under_the_base_path(built_site, page,
+                                                                              tmp_path):
+    from conftest import serve_directory
+
+    base_path = urlsplit(site_base_url(built_site)).path  # e.g. /paper-atlas/
+    served = tmp_path / "root"
+    (served / base_path.strip("/")).parent.mkdir(parents=True, exist_ok=True)
+    (served / base_path.strip("/")).symlink_to(built_site, target_is_directory=True)
+    not_found = (built_site / "404.html").read_text(encoding="utf-8")
+    with serve_directory(served) as url:
+        origin = url.rstrip("/")
+        missing = f"{origin}{base_path}no/such/page/"
+        # What a static host does: answer any missing URL with the 404 page's bytes.
+        page.route(missing, lambda route: route.fulfill(status=404, body=not_found,
+                                                        content_type="text/html; charset=utf-8"))
+        failed: list[str] = []
+        page.on("response", lambda r: failed.append(f"{r.status} {r.url}")
+                if r.status >= 400 and r.url != missing else None)
+        page.goto(missing)
+        page.wait_for_load_state("networkidle")
+        # Chromium logs the 404 status of the page itself as a console error: that one is expected.
+        page.errors[:] = [e for e in page.errors if "status of 404" not in e]
+        assert_none("resources the 404 page could not load", failed)
+        assert page.evaluate("""() => [...document.querySelectorAll('link[rel=stylesheet]')]
+            .every(link => link.sheet && link.sheet.cssRules.length > 0)"""), "the site CSS applies"
+        _follow(page, "header nav a")
+        assert page.url.startswith(origin + base_path)
+        assert _page_problems(page) == []
+
+
+def site_base_url(site: Path) -> str:
+    """The base URL a built site was made for, read from its home page's canonical link."""
+    found = re.search(r'<link rel="canonical" href="([^"]+)"',
+                      (site / "index.html").read_text(encoding="utf-8"))
+    assert found, "the home page has a canonical link"
+    return found.group(1)
