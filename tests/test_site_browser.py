@@ -596,3 +596,41 @@ def site_base_url(site: Path) -> str:
                       (site / "index.html").read_text(encoding="utf-8"))
     assert found, "the home page has a canonical link"
     return found.group(1)
+
+
+FOCUS_JS = """() => {
+    const el = document.activeElement;
+    const style = getComputedStyle(el);
+    const r = el.getBoundingClientRect();
+    return {tag: el.localName, href: el.getAttribute('href'), id: el.id, text: el.textContent.trim(),
+            outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0,
+            shadow: style.boxShadow !== 'none',
+            box: [r.left, r.top, r.width, r.height], vw: innerWidth, vh: innerHeight};
+}"""
+
+
+@pytest.mark.browser
+def test_the_first_tab_shows_a_skip_link_that_moves_focus_to_main(built_site, site_url, page):
+    page.goto(site_url + sample_pages(built_site)["paper"])
+    page.keyboard.press("Tab")
+    focused = page.evaluate(FOCUS_JS)
+    assert (focused["tag"], focused["href"]) == ("a", "#main"), focused
+    left, top, width, height = focused["box"]
+    assert width > 20 and height > 10 and 0 <= left < focused["vw"] and 0 <= top < focused["vh"], \
+        f"the focused skip link is on screen: {focused}"
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "main"
+
+
+@pytest.mark.browser
+def test_every_focused_control_shows_a_focus_indicator(built_site, site_url, page):
+    page.goto(site_url + sample_pages(built_site)["paper"])
+    unmarked = []
+    for _ in range(25):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUS_JS)
+        if focused["tag"] == "body":
+            break
+        if not (focused["outline"] or focused["shadow"]):
+            unmarked.append(f"<{focused['tag']}> {focused['href'] or ''} {focused['text'][:40]!r}")
+    assert_none("focusable elements without a visible focus indicator", unmarked)
