@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import importlib.metadata
 import inspect
@@ -671,6 +672,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
 
     clock = time.perf_counter()
     timings: dict[str, float] = {}
+    frozen = False
     folder = cache_dir_for(config.root, config.out_dir)
     settings = settings_key(config)
     protected = [config.root, config.content_dir, config.templates_dir]
@@ -701,6 +703,10 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
 
             topics, paper_topics, assignments = pipeline.load_topics(config, corpus.papers, assign=assign)
             topics_memo = memos["topics"]
+        # The corpus (100k papers at the top end) lives until the end of the build: keep the
+        # garbage collector from re-traversing it at every collection while views are built.
+        gc.freeze()
+        frozen = True
         with timed(timings, "site"):
             extras_memo = {"old": (state.topics_memo or {}).get("site_extras")}
             if "site_extras" in inspect.signature(pipeline.site_from_corpus).parameters:
@@ -832,6 +838,9 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         raise
     except Exception as error:  # noqa: BLE001 - one clear message, the old site stays
         raise pipeline.BuildError(str(error) or type(error).__name__) from error
+    finally:
+        if frozen:
+            gc.unfreeze()  # serve builds again in the same process: nothing stays pinned
     report = pipeline.BuildReport(len(pages), len(outputs), written_dests,
                                   len(outputs) - len(written_dests), removed,
                                   tuple(corpus.problems), 0.0, now)

@@ -20,7 +20,7 @@ from site_src import buildcache, parallel, pipeline, store
 from site_src.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
-N_PAPERS = 60
+N_PAPERS = 30
 
 
 def _load_bench_corpus():
@@ -198,7 +198,7 @@ def test_parallel_build_is_byte_identical_to_a_single_process_build(project, tmp
     monkeypatch.setattr(buildcache, "RENDER_IN_PARALLEL", 1)
     monkeypatch.setattr(buildcache, "PARSE_IN_PARALLEL", 1)
     monkeypatch.setattr(buildcache, "ASSIGN_IN_PARALLEL", 1)
-    monkeypatch.setattr(buildcache, "RENDER_BATCH", 7)  # many batches, each in two workers
+    monkeypatch.setattr(buildcache, "RENDER_BATCH", 16)  # several batches, each in two workers
     incremental_build(project, tmp_path / "one", full=True, jobs=1)
     incremental_build(project, tmp_path / "two", full=True, jobs=2)
     assert_same_tree(tmp_path / "two", tmp_path / "one")
