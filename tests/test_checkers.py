@@ -169,7 +169,9 @@ def test_every_page_but_404_is_reachable_from_home(built_site, built_links):
     assert_none("pages no link leads to", unreached)
 
 
-VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800}}
+VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 800},
+             "desktop-dark": {"width": 1280, "height": 800}}
+"""Phone and desktop widths; dark mode once (contrast does not depend on the width)."""
 
 
 @pytest.mark.browser
@@ -179,6 +181,7 @@ def test_no_serious_accessibility_violations(built_site, site_url, page, kind, v
     pages = sample_pages(built_site)
     assert kind in pages, f"the build has no {kind} page"
     page.set_viewport_size(VIEWPORTS[viewport])
+    page.emulate_media(color_scheme="dark" if viewport.endswith("-dark") else "light")
     page.goto(site_url + pages[kind], wait_until="load")
     if kind == "search":
         # Results are rendered by script: check them, not the empty page.
