@@ -166,6 +166,8 @@ class SiteIndex:
     """Digest id -> slug -> index in digest_order (prev/next without scanning the digest)."""
     digest_new: dict[str, frozenset[str]] = field(default_factory=dict)
     """Digest id -> slugs first seen in it."""
+    last_seen: dict[str, dt.date] = field(default_factory=dict)
+    """Slug -> date of the latest digest the paper appeared in (its page's 'updated' date)."""
 
 
 def _topic_path(topic_id: str, topics: Mapping[str, TopicInfo]) -> list[TopicInfo]:
@@ -231,20 +233,26 @@ def index_site(site: Site, config: SiteConfig) -> SiteIndex:
     # Links to pages this site does not have (no about.md, no named authors) are dropped.
     missing = {"about/": site.about is None, "authors/": not people, "overview/": not site.topics}
     nav = [{"label": label, "url": url} for label, url in config.nav if not missing.get(url)]
+    # Shared chrome holds no corpus-wide value (date, count): a new digest must not
+    # change the bytes of every page, only of the pages whose content it changes.
     common = {
-        "updated": display_date(updated),
-        "updated_iso": iso(updated),
         "nav": nav,
         "feed_url": urls.url_for("feed"),
         "search_url": urls.url_for("search"),
-        "paper_count": len(papers),
     }
+    last_seen = {}
+    for paper in order:
+        seen = [digests[a.digest].date for a in paper.digests
+                if a.digest in digests and digests[a.digest].date]
+        date = max(seen) if seen else paper.first_seen
+        if date:
+            last_seen[paper.slug] = date
     return SiteIndex(site, config, papers, topics, cards, topic_members, digests, digests_newest,
                      dict(years), updated, common, people,
                      author_urls(people, lambda slug: urls.url_for("author", slug)), flat,
                      digest_order, {d: {slug: i for i, slug in enumerate(order)}
                                     for d, order in digest_order.items()},
-                     {d.id: frozenset(d.new_papers) for d in site.digests})
+                     {d.id: frozenset(d.new_papers) for d in site.digests}, last_seen)
 
 
 # --- page kinds ---------------------------------------------------------------------------
@@ -253,9 +261,25 @@ PageRow = tuple[str, dict[str, Any], str]
 """(url, view, source) yielded by a page-kind planner."""
 
 
+def _updated(ix: SiteIndex, slugs: Iterable[str] | None) -> dict[str, str | None]:
+    """When a page's content last changed: the latest digest date of the papers it shows.
+
+    Pages that show no list of papers (home, indexes, search) take the latest digest date.
+    """
+    date = ix.updated if slugs is None else max(
+        (ix.last_seen[s] for s in slugs if s in ix.last_seen), default=None)
+    return {"label": display_date(date), "iso": iso(date)}
+
+
 def _view(ix: SiteIndex, kind: str, url: str, title: str, *, crumbs: list[tuple[str, str | None]],
-          description: str = "", feeds: list[dict[str, str]] | None = None, **extra: Any) -> dict:
-    """The keys every page view has, plus the kind's own."""
+          description: str = "", feeds: list[dict[str, str]] | None = None,
+          shows: Iterable[str] | None = None, **extra: Any) -> dict:
+    """The keys every page view has, plus the kind's own.
+
+    `shows` lists the slugs of the papers the page presents; they date the page.
+    """
+    if shows is None and "papers" in extra:
+        shows = [card["slug"] for card in extra["papers"]]
     return {
         "kind": kind,
         "url": url,
@@ -266,6 +290,7 @@ def _view(ix: SiteIndex, kind: str, url: str, title: str, *, crumbs: list[tuple[
         "feeds": [{"title": f"{ix.config.title}: latest papers", "url": urls.url_for("feed")}]
         + (feeds or []),
         "common": ix.common,
+        "updated": _updated(ix, shows),
         **extra,
     }
 
@@ -308,7 +333,7 @@ def plan_home(ix: SiteIndex) -> Iterable[PageRow]:
     recent = [ix.cards[p.slug] for p in sorted(ix.papers.values(), key=lambda p: (
         -(p.first_seen or dt.date.min).toordinal(), *sort_key_newest(p)))[:10]]
     numbers = {"papers": len(ix.papers), "topics": len(ix.topics),
-               "years": len([y for y in ix.years if y != UNDATED]), "last_update": ix.common["updated"]}
+               "years": len([y for y in ix.years if y != UNDATED]), "last_update": display_date(ix.updated)}
     yield "", _view(ix, "home", "", ix.config.title, crumbs=[], latest=latest,
                     topic_map=topic_tree(ix), numbers=numbers, recent=recent,
                     author=ix.config.author), "home"
@@ -403,7 +428,7 @@ def _paper_view(ix: SiteIndex, paper: Paper) -> dict[str, Any]:
                   (year_key(paper).capitalize(), urls.url_for("year", year_key(paper)))]
     return _view(
         ix, "paper", url, paper.title, crumbs=crumbs + [(paper.title, None)],
-        description=description,
+        description=description, shows=[paper.slug],
         paper={
             **ix.cards[paper.slug],
             "authors_full": list(paper.authors),

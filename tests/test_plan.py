@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -131,7 +132,28 @@ def test_no_about_page_without_about_md_and_no_nav_link_to_it():
 
 
 def test_the_footer_date_comes_from_the_latest_digest_not_the_clock():
-    assert pages_by_url(make_site(1))[""].view["common"]["updated"] == "Dec 12, 2025"
+    assert pages_by_url(make_site(1))[""].view["updated"]["label"] == "Dec 12, 2025"
+
+
+def test_a_page_is_dated_by_the_digests_of_the_papers_it_shows():
+    site = make_site(3)
+    later = DigestRecord(id="d2", date=dt.date(2026, 1, 5), format="hf-text", source_name="d2.txt",
+                         raw_file="d2.txt", sha256="1" * 64, papers=("p001",), new_papers=())
+    p001 = next(p for p in site.papers if p.slug == "p001")
+    seen_again = replace(p001, digests=p001.digests + (Appearance(digest="d2", position=0),))
+    site = replace(site, digests=site.digests + (later,),
+                   papers=tuple(seen_again if p.slug == "p001" else p for p in site.papers))
+    pages = pages_by_url(site)
+    assert pages["papers/p001/"].view["updated"]["label"] == "Jan 5, 2026"
+    assert pages["papers/p000/"].view["updated"]["label"] == "Dec 12, 2025"
+    assert pages[""].view["updated"]["label"] == "Jan 5, 2026"
+    assert pages["topics/robustness/"].view["updated"]["label"] == "Jan 5, 2026"
+    assert pages["topics/efficiency/"].view["updated"]["label"] == "Dec 12, 2025"
+
+
+def test_shared_chrome_holds_no_corpus_wide_value():
+    a, b = pages_by_url(make_site(2)), pages_by_url(make_site(3))
+    assert a["papers/p000/"].view["common"] == b["papers/p000/"].view["common"]
 
 
 @pytest.mark.parametrize("precision, expected", [
