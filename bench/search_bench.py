@@ -123,26 +123,49 @@ def folder_size(path: Path) -> tuple[int, int]:
 
 # ---- sites
 
-def real_site(n: int, work: Path) -> tuple[Path, float]:
+class Timings:
+    """Seconds of slow steps, kept beside the sites so --reuse can report them again."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.data = json.loads(path.read_text()) if path.is_file() else {}
+
+    def get(self, key):
+        return self.data.get(key)
+
+    def set(self, key, seconds: float) -> float:
+        self.data[key] = seconds
+        self.path.write_text(json.dumps(self.data, indent=1))
+        return seconds
+
+
+def real_site(n: int, work: Path, timings: Timings, reuse: bool) -> tuple[Path, float]:
     """Write the corpus as a project and build it with build.py; return (site, build seconds)."""
     project = work / f"project-{n}"
     site = work / f"site-{n}"
+    if reuse and (site / "search" / "index.html").is_file() and timings.get(f"site-{n}"):
+        return site, timings.get(f"site-{n}")
     if not (project / "content").is_dir():
         corpus.write_corpus(project, n)
+    # Templates change while the project evolves; build with the current ones.
+    shutil.rmtree(project / "templates", ignore_errors=True)
+    shutil.copytree(ROOT / "templates", project / "templates")
     shutil.rmtree(site, ignore_errors=True)
     started = time.perf_counter()
     subprocess.run([sys.executable, str(ROOT / "build.py"), "--root", str(project), "build", "--out", str(site),
                     "--quiet"], check=True)
-    return site, time.perf_counter() - started
+    return site, timings.set(f"site-{n}", time.perf_counter() - started)
 
 
-def minimal_site(n: int, work: Path, template_site: Path) -> tuple[Path, list, list]:
+def minimal_site(n: int, work: Path, template_site: Path, reuse: bool) -> tuple[Path, list, list]:
     """One plain page per paper plus the real search page and static files; return (site, docs, topics)."""
     from site_src import taxonomy as taxonomy_module
     from site_src.search import SearchDocument, SearchTopic
 
     site = work / f"site-{n}"
-    shutil.rmtree(site, ignore_errors=True)
+    write_pages = not (reuse and (site / "papers").is_dir())
+    if write_pages:
+        shutil.rmtree(site, ignore_errors=True)
     papers, _ = corpus.generate(n, taxonomy_text=corpus.project_taxonomy(ROOT))
     tax_path = work / "taxonomy.yaml"
     tax_path.write_text(corpus.project_taxonomy(ROOT), encoding="utf-8")
@@ -152,19 +175,20 @@ def minimal_site(n: int, work: Path, template_site: Path) -> tuple[Path, list, l
     docs = []
     for paper in papers:
         folder = site / "papers" / paper.slug
-        folder.mkdir(parents=True)
-        (folder / "index.html").write_text(
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{html.escape(paper.title)}</title></head><body><main>"
-            f"<h1>{html.escape(paper.title)}</h1><p>{html.escape(', '.join(paper.authors))}</p>"
-            f"<p>arXiv:{html.escape(paper.id or '')}</p><p>{html.escape(paper.summary)}</p>"
-            "</main></body></html>\n", encoding="utf-8")
+        folder.mkdir(parents=True, exist_ok=True)
+        if write_pages:
+            (folder / "index.html").write_text(
+                "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+                f"<title>{html.escape(paper.title)}</title></head><body><main>"
+                f"<h1>{html.escape(paper.title)}</h1><p>{html.escape(', '.join(paper.authors))}</p>"
+                f"<p>arXiv:{html.escape(paper.id or '')}</p><p>{html.escape(paper.summary)}</p>"
+                "</main></body></html>\n", encoding="utf-8")
         docs.append(SearchDocument(
             url=f"papers/{paper.slug}/index.html", slug=paper.slug, title=paper.title, abstract=paper.summary,
             authors=paper.authors, arxiv_id=paper.id, topics=tuple(assigned[paper.slug].topics),
             date=paper.published_at, comments=paper.comments, has_code=bool(paper.github_repo)))
-    shutil.copytree(template_site / "static", site / "static")
-    (site / "search").mkdir()
+    shutil.copytree(template_site / "static", site / "static", dirs_exist_ok=True)
+    (site / "search").mkdir(exist_ok=True)
     shutil.copyfile(template_site / "search" / "index.html", site / "search" / "index.html")
     return site, docs, topics
 
@@ -193,13 +217,16 @@ def documents_of_real_site(project: Path):
     return documents_from_site(site)
 
 
-def index_pagefind(site: Path) -> float:
+def index_pagefind(site: Path, timings: Timings, reuse: bool) -> float:
     """Run the Pagefind CLI over the paper pages; return seconds."""
+    key = f"pagefind-{site.name}"
+    if reuse and (site / "pagefind" / "pagefind.js").is_file() and timings.get(key):
+        return timings.get(key)
     shutil.rmtree(site / "pagefind", ignore_errors=True)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "pagefind", "--site", str(site), "--glob", "papers/**/*.html",
                     "--root-selector", "main", "--silent"], check=True)
-    return time.perf_counter() - started
+    return timings.set(key, time.perf_counter() - started)
 
 
 # ---- browser measurements
@@ -244,18 +271,20 @@ def keystroke_latency(browser, base: str, query: str) -> float:
     return ms
 
 
-def run_size(n: int, work: Path, args, browser, template_site: Path | None) -> dict:
+def run_size(n: int, work: Path, args, browser, template_site: Path | None, timings: Timings) -> dict:
     row: dict = {"papers": n}
     if n <= args.real_max:
-        site, seconds = real_site(n, work)
+        site, seconds = real_site(n, work, timings, args.reuse)
         row["site"] = f"real pipeline ({seconds:.0f} s)"
         docs, topics = documents_of_real_site(work / f"project-{n}")
     else:
-        site, docs, topics = minimal_site(n, work, template_site)
+        site, docs, topics = minimal_site(n, work, template_site, args.reuse)
         row["site"] = "minimal pages"
+    # The engine under test is the working tree's, whatever the site was built with.
+    shutil.copyfile(ROOT / "templates" / "static" / "search.js", site / "static" / "search.js")
     row["ours_build"] = index_ours(site, docs, topics)
     row["ours_disk"] = folder_size(site / "search" / "data")
-    row["pf_build"] = index_pagefind(site)
+    row["pf_build"] = index_pagefind(site, timings, args.reuse)
     row["pf_disk"] = folder_size(site / "pagefind")
     (site / "_bench").mkdir(exist_ok=True)
     (site / "_bench" / "index.html").write_text(BENCH_HTML, encoding="utf-8")
@@ -319,10 +348,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--three-words", default=THREE_WORDS)
     parser.add_argument("--work", type=Path, default=ROOT / "bench" / "out" / "search")
     parser.add_argument("--json", type=Path, help="also write the raw rows here")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep sites and Pagefind indexes from an earlier run (and their timings)")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
     args.work.mkdir(parents=True, exist_ok=True)
+    timings = Timings(args.work / "timings.json")
     rows = []
     template_site = None
     with sync_playwright() as playwright:
@@ -330,8 +362,8 @@ def main(argv: list[str] | None = None) -> int:
         for n in sorted(args.sizes):
             if n > args.real_max and template_site is None:
                 # The minimal writer borrows the real search page and static files.
-                template_site, _ = real_site(min(args.sizes + [1000]), args.work)
-            row, site = run_size(n, args.work, args, browser, template_site)
+                template_site, _ = real_site(min(args.sizes + [1000]), args.work, timings, args.reuse)
+            row, site = run_size(n, args.work, args, browser, template_site, timings)
             if n <= args.real_max and template_site is None:
                 template_site = site
             rows.append(row)
