@@ -431,12 +431,19 @@ class CacheState:
     """Why the manifest is not trusted ('' when it is)."""
 
 
-def load_state(folder: Path, out_dir: Path, settings: str) -> CacheState:
-    """Load the cache and decide whether its manifest describes out_dir as it is now."""
+def load_state(folder: Path, out_dir: Path, settings: str, memos: dict | None = None) -> CacheState:
+    """Load the cache and decide whether its manifest describes out_dir as it is now.
+
+    `memos` ({'corpus': ..., 'topics': ...}) are memos a long-running process (serve) kept
+    in memory from its previous build; they replace the ones on disk.
+    """
     folder = Path(folder)
     code = code_version()
-    corpus_memo = load_corpus_memo(folder)
-    topics_memo = load_blob(folder / "topics.pickle")
+    if memos:
+        corpus_memo, topics_memo = memos.get("corpus") or {}, memos.get("topics") or {}
+    else:
+        corpus_memo = load_corpus_memo(folder)
+        topics_memo = load_blob(folder / "topics.pickle")
     if not (isinstance(topics_memo, dict) and topics_memo.get("code") == code):
         topics_memo = {}
     manifest = load_blob(folder / "manifest.pickle")
@@ -459,12 +466,14 @@ def load_corpus_memo(folder: Path) -> dict:
     return memo if isinstance(memo, dict) and memo.get("code") == code_version() else {}
 
 
-def save_state(folder: Path, manifest: Manifest, corpus_memo: dict, topics_memo: dict) -> None:
-    """Write the memos, then the manifest last (it vouches for the output tree)."""
+def save_state(folder: Path, manifest: Manifest, corpus_memo: dict, topics_memo: dict, *,
+               memos: bool = True) -> None:
+    """Write the memos (unless memos=False), then the manifest last (it vouches for the output tree)."""
     folder = Path(folder)
     code = code_version()
-    save_blob(folder / "corpus.pickle", {**corpus_memo, "code": code})
-    save_blob(folder / "topics.pickle", {**topics_memo, "code": code})
+    if memos:
+        save_blob(folder / "corpus.pickle", {**corpus_memo, "code": code})
+        save_blob(folder / "topics.pickle", {**topics_memo, "code": code})
     save_blob(folder / "manifest.pickle", manifest)
 
 
@@ -656,8 +665,11 @@ class IncrementalReport:
 
 
 def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: int | None = None,
-          quiet: bool = True, corpus_memo: dict | None = None):
+          quiet: bool = True, corpus_memo: dict | None = None, session: dict | None = None):
     """Build the site incrementally (see the module docstring); return a pipeline.BuildReport.
+
+    `session` (a dict the caller keeps between builds, as serve does) carries the memos
+    from one build to the next in memory.
 
     The report carries an extra attribute `incremental` (IncrementalReport).
     """
@@ -681,7 +693,8 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             if full:
                 state = CacheState(folder, {}, {}, None, "asked for a full build")
             else:
-                state = load_state(folder, config.out_dir, settings)
+                state = load_state(folder, config.out_dir, settings,
+                                   session.get("memos") if session is not None else None)
             scanned_ns = time.time_ns()
             inputs = snapshot_inputs(config)
         manifest = state.manifest
@@ -833,7 +846,13 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                          for name, _ in pipeline.OUTPUT_PRODUCERS}
             new_manifest = Manifest(code_version(), settings, inputs, outputs, tree, scanned_ns,
                                     producers, tuple(corpus.problems))
-            save_state(folder, new_manifest, corpus_memo, topics_memo)
+            # A session (serve) keeps its memos in memory: pickling 10k papers to disk on
+            # every save would cost more than the rebuild. The next `build` re-parses what
+            # changed since the memos on disk were written, which is always safe.
+            stale_disk = session is not None and bool(session.get("memos"))
+            save_state(folder, new_manifest, corpus_memo, topics_memo, memos=not stale_disk)
+            if session is not None:
+                session["memos"] = {"corpus": corpus_memo, "topics": topics_memo}
     except pipeline.BuildError:
         raise
     except Exception as error:  # noqa: BLE001 - one clear message, the old site stays

@@ -239,3 +239,16 @@ def test_update_ingests_rebuilds_and_reports_what_changed(project, tmp_path, cap
     assert re.fullmatch(r"took \d+\.\d\d s \(ingest \d+\.\d\d s, build \d+\.\d\d s\)", out.splitlines()[-1])
     full_build(project, clean)
     assert_same_tree(live, clean)
+
+
+def test_a_serve_session_keeps_memos_in_memory_and_still_builds_the_same_site(project, tmp_path):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    session: dict = {}
+    incremental_build(project, live, session=session)
+    assert set(session["memos"]) == {"corpus", "topics"}
+    for change in (change_note, edit_template, delete_paper):
+        change(project)
+        report = incremental_build(project, live, session=session)
+        assert report.incremental.mode == "incremental"
+        full_build(project, clean)
+        assert_same_tree(live, clean)

@@ -31,11 +31,12 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
     root = Path(args.root)
+    session: dict = {}
 
     def build():
         # The config is read again on every build: editing site.yaml is a change like any other.
         config = load_config(root, out_dir=args.out, base_url=args.base_url)
-        return buildcache.build(config)
+        return buildcache.build(config, session=session)
 
     def log(*parts, file=None, flush=False):
         if args.quiet and file is not sys.stderr:
