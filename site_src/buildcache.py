@@ -431,33 +431,36 @@ class CacheState:
     """Why the manifest is not trusted ('' when it is)."""
 
 
-def load_state(folder: Path, out_dir: Path, settings: str, memos: dict | None = None) -> CacheState:
-    """Load the cache and decide whether its manifest describes out_dir as it is now.
+def load_manifest(folder: Path, out_dir: Path) -> tuple[Manifest | None, str]:
+    """The last build's manifest if it may be trusted for out_dir as it is now, else (None, why)."""
+    manifest = load_blob(Path(folder) / "manifest.pickle")
+    if not isinstance(manifest, Manifest):
+        return None, "no usable cache"
+    if manifest.code != code_version():
+        return None, "the code changed"
+    # (A settings change is fine: keys include the settings, the tree is still known.)
+    if scan_tree(out_dir, skip_hidden=False) != manifest.tree:
+        return None, "the output folder was changed outside the build"
+    return manifest, ""
 
-    `memos` ({'corpus': ..., 'topics': ...}) are memos a long-running process (serve) kept
-    in memory from its previous build; they replace the ones on disk.
-    """
-    folder = Path(folder)
-    code = code_version()
+
+def load_memos(folder: Path, memos: dict | None = None) -> tuple[dict, dict]:
+    """The parse and topic memos: from `memos` (kept in memory by serve) or from disk."""
     if memos:
         corpus_memo, topics_memo = memos.get("corpus") or {}, memos.get("topics") or {}
     else:
         corpus_memo = load_corpus_memo(folder)
-        topics_memo = load_blob(folder / "topics.pickle")
-    if not (isinstance(topics_memo, dict) and topics_memo.get("code") == code):
+        topics_memo = load_blob(Path(folder) / "topics.pickle")
+    if not (isinstance(topics_memo, dict) and topics_memo.get("code") == code_version()):
         topics_memo = {}
-    manifest = load_blob(folder / "manifest.pickle")
-    reason = ""
-    if not isinstance(manifest, Manifest):
-        reason = "no usable cache"
-    elif manifest.code != code:
-        reason = "the code changed"
-    elif manifest.settings != settings:
-        reason = ""  # config/taxonomy/templates changed: keys decide, the tree is still known
-    if not reason and isinstance(manifest, Manifest):
-        if scan_tree(out_dir, skip_hidden=False) != manifest.tree:
-            reason = "the output folder was changed outside the build"
-    return CacheState(folder, corpus_memo, topics_memo, manifest if not reason else None, reason)
+    return corpus_memo, topics_memo
+
+
+def load_state(folder: Path, out_dir: Path, settings: str, memos: dict | None = None) -> CacheState:
+    """Load the cache and decide whether its manifest describes out_dir as it is now."""
+    manifest, reason = load_manifest(folder, out_dir)
+    corpus_memo, topics_memo = load_memos(folder, memos)
+    return CacheState(Path(folder), corpus_memo, topics_memo, manifest, reason)
 
 
 def load_corpus_memo(folder: Path) -> dict:
@@ -691,18 +694,23 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
     try:
         with timed(timings, "check"):
             if full:
-                state = CacheState(folder, {}, {}, None, "asked for a full build")
+                manifest, reason = None, "asked for a full build"
             else:
-                state = load_state(folder, config.out_dir, settings,
-                                   session.get("memos") if session is not None else None)
+                manifest, reason = load_manifest(folder, config.out_dir)
             scanned_ns = time.time_ns()
             inputs = snapshot_inputs(config)
-        manifest = state.manifest
         if (manifest is not None and manifest.settings == settings and manifest.inputs == inputs
                 and not _is_racy(inputs, manifest.scanned_ns)):
             report = pipeline.BuildReport(len(manifest.outputs), len(manifest.outputs), (),
                                           len(manifest.outputs), (), manifest.problems, 0.0, now)
             return _finish(report, IncrementalReport("no-op", "nothing changed", 0, timings), clock)
+        with timed(timings, "memos"):
+            # Loaded only now: a no-op build never unpickles the corpus.
+            if full:
+                state = CacheState(folder, {}, {}, None, reason)
+            else:
+                memo_pair = load_memos(folder, session.get("memos") if session is not None else None)
+                state = CacheState(folder, memo_pair[0], memo_pair[1], manifest, reason)
 
         with timed(timings, "load"):
             # A caller that just loaded the corpus (update: ingest) hands its memo over.
