@@ -94,14 +94,16 @@ def load_site(config: SiteConfig, *, load_corpus: Callable[[Path], Corpus] | Non
 
 
 def site_from_corpus(config: SiteConfig, corpus: Corpus, topics: tuple[TopicInfo, ...],
-                     paper_topics: dict[str, tuple[str, ...]], assignments: dict | None = None) -> Site:
+                     paper_topics: dict[str, tuple[str, ...]], assignments: dict | None = None, *,
+                     site_extras: Callable | None = None) -> Site:
     """Assemble the Site from loaded parts (the one place a new whole-site input is added).
 
     assignments (slug -> taxonomy.Assignment) give the curator the reason for each topic.
+    site_extras defaults to survey_pages.site_extras; the build cache passes a memoised one.
     """
     about_path = config.content_dir / "about.md"
     about = about_path.read_text(encoding="utf-8") if about_path.exists() else None
-    reasons, related = survey_pages.site_extras(corpus.papers, assignments or {})
+    reasons, related = (site_extras or survey_pages.site_extras)(corpus.papers, assignments or {})
     return Site(papers=corpus.papers, digests=corpus.digests, topics=topics,
                 paper_topics=paper_topics, about=about, related=related, topic_reasons=reasons)
 

@@ -85,14 +85,17 @@ def edit_paper(path: Path, **changes) -> None:
     path.write_text(store.dumps(dataclasses.replace(paper, **changes)), encoding="utf-8")
 
 
+EDITS = iter(range(1, 1_000_000))
+
+
 def change_note(project: Path) -> None:
     path = first_paper(project)
-    edit_paper(path, notes="Edited note: **compare** with the baseline.")
+    edit_paper(path, notes=f"Edited note {next(EDITS)}: **compare** with the baseline.")
 
 
 def change_title(project: Path) -> None:
     path = sorted((project / "content" / "papers").glob("*.md"))[3]
-    edit_paper(path, title="A Corrected Title About Label Noise")
+    edit_paper(path, title=f"A Corrected Title About Label Noise, Take {next(EDITS)}")
 
 
 def add_digest(project: Path) -> None:
@@ -252,3 +255,20 @@ def test_a_serve_session_keeps_memos_in_memory_and_still_builds_the_same_site(pr
         assert report.incremental.mode == "incremental"
         full_build(project, clean)
         assert_same_tree(live, clean)
+
+
+def test_related_papers_are_recomputed_only_when_papers_text_changes(project, tmp_path, monkeypatch):
+    from site_src import survey_pages
+
+    live = tmp_path / "live"
+    incremental_build(project, live)
+    calls = []
+    real = survey_pages.site_extras
+    monkeypatch.setattr(survey_pages, "site_extras", lambda *a: calls.append(1) or real(*a))
+    change_note(project)
+    edit_template(project)
+    incremental_build(project, live)
+    assert calls == []
+    change_title(project)
+    incremental_build(project, live)
+    assert calls == [1]
