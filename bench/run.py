@@ -229,21 +229,25 @@ def med(values: list[float | None]) -> float | None:
 
 def table(sizes: list[dict]) -> str:
     """The Markdown table of medians and ratios."""
-    head = ("| papers | scenario | wall s (median) | CPU s | peak MiB | vs Hugo full |\n"
-            "|---:|---|---:|---:|---:|---:|\n")
+    head = ("| papers | scenario | wall s (median) | CPU s | peak MiB | wall / Hugo full | CPU / Hugo full |\n"
+            "|---:|---|---:|---:|---:|---:|---:|\n")
     rows = []
     for entry in sizes:
         res = entry["results"]
-        hugo = med([m["wall"] for m in res["hugo"]])
+        hugo = med([m["wall"] for m in res.get("hugo", ())])
+        hugo_cpu = med([m["cpu"] for m in res.get("hugo", ())])
         for name in (*SCENARIOS, "serve"):
             if not res.get(name):
                 continue
             wall = med([m["wall"] for m in res[name]])
             cpu = med([m["cpu"] for m in res[name]])
             rss = max((m["rss_mib"] for m in res[name] if m["rss_mib"] is not None), default=None)
-            ratio = f"{wall / hugo:.2f}" if hugo and name not in ("hugo", "serve") else ""
+            mine = name not in ("hugo", "serve")
+            ratio = f"{wall / hugo:.2f}" if hugo and mine else ""
+            cpu_ratio = f"{cpu / hugo_cpu:.2f}" if hugo_cpu and cpu is not None and mine else ""
             rows.append(f"| {entry['size']:,} | {name} | {wall:.2f} | "
-                        f"{'' if cpu is None else f'{cpu:.2f}'} | {'' if rss is None else f'{rss:.0f}'} | {ratio} |")
+                        f"{'' if cpu is None else f'{cpu:.2f}'} | {'' if rss is None else f'{rss:.0f}'} | "
+                        f"{ratio} | {cpu_ratio} |")
     return head + "\n".join(rows) + "\n"
 
 
