@@ -668,11 +668,14 @@ class IncrementalReport:
 
 
 def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: int | None = None,
-          quiet: bool = True, corpus_memo: dict | None = None, session: dict | None = None):
+          quiet: bool = True, corpus_memo: dict | None = None, session: dict | None = None,
+          allow_noop: bool = True):
     """Build the site incrementally (see the module docstring); return a pipeline.BuildReport.
 
     `session` (a dict the caller keeps between builds, as serve does) carries the memos
-    from one build to the next in memory.
+    from one build to the next in memory. allow_noop=False goes through every step even
+    when nothing changed (serve's first build: it loads the memos and imports the modules
+    before the first save, which then takes only the rebuild's own time).
 
     The report carries an extra attribute `incremental` (IncrementalReport).
     """
@@ -699,8 +702,8 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                 manifest, reason = load_manifest(folder, config.out_dir)
             scanned_ns = time.time_ns()
             inputs = snapshot_inputs(config)
-        if (manifest is not None and manifest.settings == settings and manifest.inputs == inputs
-                and not _is_racy(inputs, manifest.scanned_ns)):
+        if (allow_noop and manifest is not None and manifest.settings == settings
+                and manifest.inputs == inputs and not _is_racy(inputs, manifest.scanned_ns)):
             report = pipeline.BuildReport(len(manifest.outputs), len(manifest.outputs), (),
                                           len(manifest.outputs), (), manifest.problems, 0.0, now)
             return _finish(report, IncrementalReport("no-op", "nothing changed", 0, timings), clock)

@@ -36,7 +36,10 @@ def run(args: argparse.Namespace) -> int:
     def build():
         # The config is read again on every build: editing site.yaml is a change like any other.
         config = load_config(root, out_dir=args.out, base_url=args.base_url)
-        return buildcache.build(config, session=session)
+        # The first build walks every step even when nothing changed, so memos are in memory
+        # and modules imported before the curator's first save.
+        first = "memos" not in session
+        return buildcache.build(config, session=session, allow_noop=not first)
 
     def log(*parts, file=None, flush=False):
         if args.quiet and file is not sys.stderr:
