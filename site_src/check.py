@@ -9,6 +9,7 @@ papers, inferred or missing publication dates, abstracts that are missing or loo
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections import defaultdict
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from site_src import merge, store
+from site_src import merge, store, taxonomy as taxonomy_module
 from site_src.model import Corpus, Paper, Problem
 from site_src.slugs import is_safe_slug
 
@@ -64,13 +65,15 @@ def _where(paper: Paper, sources: Mapping[str, str]) -> str:
 def check_corpus(corpus: Corpus, *, key_lines: Mapping[str, Mapping[str, int]] | None = None,
                  sources: Mapping[str, str] | None = None,
                  raw_digests: Mapping[str, bytes | None] | None = None,
-                 file_names: tuple[str, ...] = (), label: str = "content") -> tuple[Problem, ...]:
+                 file_names: tuple[str, ...] = (), label: str = "content",
+                 taxonomy: taxonomy_module.Taxonomy | None = None) -> tuple[Problem, ...]:
     """Find every problem in a loaded store (pure: the caller passes what it read).
 
     `key_lines[slug][key]` is the 1-based line of a front-matter key ('body' for the
     abstract); `raw_digests[raw_file]` is the archived digest's bytes or None when missing;
     `file_names` are the paper files' names as found on disk; `label` names the content
-    folder in problem sources.
+    folder in problem sources; with a `taxonomy`, front-matter topic ids it does not
+    define are reported (assignment would silently drop them).
     """
     key_lines = key_lines or {}
     sources = sources or {}
@@ -154,6 +157,14 @@ def check_corpus(corpus: Corpus, *, key_lines: Mapping[str, Mapping[str, int]] |
                 problems.append(Problem(_where(paper, sources), line_of(paper, "digests"),
                                         f"appears in digest {appearance.digest!r}, which has "
                                         "no record in content/digests/", "error"))
+
+    # Curated topics the taxonomy does not define.
+    if taxonomy is not None:
+        for paper in corpus.papers:
+            for problem in taxonomy_module.check_curated_topics([paper], taxonomy):
+                key = "topics_exclude" if problem.reason.startswith("'topics_exclude'") else "topics"
+                problems.append(dataclasses.replace(problem, source=_where(paper, sources),
+                                                    line=line_of(paper, key)))
     return tuple(problems)
 
 
@@ -221,7 +232,16 @@ def check_store(content_dir: Path) -> CheckReport:
             raw[record.raw_file] = path.read_bytes() if path.is_file() else None
         except OSError:
             raw[record.raw_file] = None
+    taxonomy, taxonomy_problems = None, []
+    if (content_dir / "taxonomy.yaml").is_file():
+        try:
+            taxonomy = taxonomy_module.load_taxonomy(content_dir / "taxonomy.yaml")
+        except taxonomy_module.TaxonomyError as error:  # it would stop the build
+            reason = f"topic '{error.topic}': {error.reason}" if error.topic else error.reason
+            taxonomy_problems.append(Problem(f"{content_dir.name}/taxonomy.yaml", error.line,
+                                             reason, "error"))
     problems = check_corpus(corpus, key_lines=key_lines, sources=sources, raw_digests=raw,
-                            file_names=file_names, label=content_dir.name)
+                            file_names=file_names, label=content_dir.name, taxonomy=taxonomy)
+    problems = (*problems, *taxonomy_problems)
     return CheckReport(papers=len(corpus.papers), digests=len(corpus.digests),
                        problems=tuple(sorted(problems, key=lambda p: (p.source, p.line or 0))))

@@ -170,3 +170,35 @@ def test_the_shipped_content_passes_check():
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "checked 41 papers and 1 digests: 0 error(s)" in result.stdout
+
+
+TAXONOMY = """topics:
+  - id: label-noise
+    name: Label noise
+    description: Learning from wrong labels.
+    match: [label noise]
+"""
+
+
+def test_a_curated_topic_the_taxonomy_does_not_define_is_reported_at_its_file_and_line(tmp_path):
+    content = make_store(tmp_path, [
+        paper("a", "Alpha", topics=("label-noise",)),
+        paper("b", "Beta", topics=("label-nosie",), topics_exclude=("gone",)),
+    ])
+    (content / "taxonomy.yaml").write_text(TAXONOMY, encoding="utf-8")
+    text = (content / "papers" / "b.md").read_text(encoding="utf-8").splitlines()
+    topics_line = next(i for i, line in enumerate(text, 1) if line.startswith("topics:"))
+    exclude_line = next(i for i, line in enumerate(text, 1) if line.startswith("topics_exclude:"))
+    assert found(check.check_store(content)) == [
+        ("b.md", topics_line, "'topics' names unknown topic 'label-nosie'"),
+        ("b.md", exclude_line, "'topics_exclude' names unknown topic 'gone'"),
+    ]
+
+
+def test_a_broken_taxonomy_is_an_error_at_its_line(tmp_path):
+    content = make_store(tmp_path, [paper("a", "Alpha")])
+    (content / "taxonomy.yaml").write_text(TAXONOMY + TAXONOMY.replace("topics:\n", ""),
+                                           encoding="utf-8")
+    errors = [p for p in check.check_store(content).problems if p.severity == "error"]
+    assert [(p.source, p.line is not None) for p in errors] == [("content/taxonomy.yaml", True)]
+    assert errors[0].line == 6 and "label-noise" in errors[0].reason
