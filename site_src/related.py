@@ -1,15 +1,31 @@
 """Related papers: TF-IDF cosine similarity over title and abstract, with the terms that explain it.
 
-The similarity matrix is never held whole: rows are compared in chunks and
-only each row's best k survive, so memory grows with n x chunk, not n x n.
+Every corpus-wide step is a few array operations, so 100k papers take seconds:
+
+* words are split from the lowered bytes of each text (`bytes.translate` + `split`) and
+  numbered through one dict; the taxonomy's normalization (plurals, spellings) is applied
+  once per distinct word, not per occurrence;
+* unigrams and bigrams are counted as integer ids with NumPy and SciPy (no string per
+  bigram, no per-paper Python loop), then weighted with scikit-learn's TfidfTransformer;
+* each paper keeps its 40 heaviest terms, and sparse_dot_topn multiplies the matrix by its
+  transpose keeping only each row's best candidates, so the similarity matrix is never
+  held whole: memory grows with n x k, not n x n;
+* the explaining terms are computed only for the pairs that are kept.
+
 The output is deterministic: ties are broken by slug, scores are rounded.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
+import itertools
+import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
+from scipy import sparse
 
 from site_src.model import Paper
 from site_src.taxonomy import normalize_tokens
@@ -22,8 +38,8 @@ RELATIVE_FLOOR = 0.4
 """A related paper must reach this share of the paper's best match."""
 TITLE_REPEAT = 2
 """The title is counted this many times: it names what the paper is about."""
-CHUNK_ROWS = 500
-"""Rows whose similarities are computed at once (the product block stays sparse)."""
+CHUNK_ROWS = 20_000
+"""Rows whose similarities are computed in one call (bounds the candidate buffers)."""
 KEEP_TERMS = 40
 """Heaviest terms kept per paper for the comparison."""
 DF_CAP_SHARE = 0.02
@@ -34,6 +50,12 @@ N_TERMS = 3
 """Shared terms shown to explain each match."""
 TERM_FLOOR = 0.25
 """A shared term is shown only if it adds at least this share of the strongest one."""
+SPARE_CANDIDATES = 6
+"""Candidates fetched per row beyond k (and the row itself), so ties at the cut can be seen."""
+EXPLAIN_CHUNK = 50_000
+"""Pairs explained at once: bounds the gathered rows (k x chunk x KEEP_TERMS values)."""
+TOKEN_CHUNK = 4096
+"""Texts split at once: bounds the short-lived per-word objects."""
 
 # Words that say nothing about a paper's subject in this field, on top of
 # scikit-learn's English stop words: they would make every abstract related.
@@ -59,6 +81,15 @@ _DOMAIN_STOP = frozenset("""
     human point points
 """.split())
 
+# Bytes -> themselves for [a-z0-9], lower case for [A-Z], a space for everything else:
+# the same words as taxonomy.normalize_tokens' regex, found by one C-level pass.
+_WORD_BYTES = bytes(
+    b if (48 <= b <= 57 or 97 <= b <= 122) else b + 32 if 65 <= b <= 90 else 32 for b in range(256))
+_ENGLISH, _DOMAIN, _RARE = np.uint8(1), np.uint8(2), np.uint8(4)
+"""Word flags: an English stop word (or the break between texts), a domain stop word, too rare."""
+_BREAK = b"\x01"
+"""Token between two texts: translated text never contains it, and split() keeps it."""
+
 
 @dataclass(frozen=True, slots=True)
 class Related:
@@ -71,21 +102,24 @@ class Related:
     """Terms both papers weigh heavily, strongest first ('label noise', 'sample reweighting')."""
 
 
-def _analyzer(english: frozenset[str], domain: frozenset[str]):
-    """Return a function text -> unigrams and bigrams of normalized words.
+@dataclass(frozen=True)
+class Terms:
+    """A papers x terms count matrix and what its columns mean."""
 
-    Unigrams skip English and domain stop words; bigrams skip only English
-    ones, so 'adversarial training' is a term although 'training' alone is not.
-    """
+    counts: sparse.csr_matrix
+    """Occurrences of each term (column) in each paper (row), float32."""
+    words: tuple[str, ...]
+    """The normalized words, by word id."""
+    first: np.ndarray
+    """Per column, the id of its (first) word."""
+    second: np.ndarray
+    """Per column, the id of its second word, or -1 for a single word."""
 
-    def analyze(text: str) -> list[str]:
-        words = [w for w in normalize_tokens(text) if len(w) > 1 and not w.isdigit()]
-        grams = [w for w in words if w not in english and w not in domain]
-        grams.extend(f"{a} {b}" for a, b in zip(words, words[1:])
-                     if a not in english and b not in english and not (a in domain and b in domain))
-        return grams
-
-    return analyze
+    def name(self, column: int) -> str:
+        """Return a column's term as text ('label noise')."""
+        second = int(self.second[column])
+        word = self.words[int(self.first[column])]
+        return word if second < 0 else f"{word} {self.words[second]}"
 
 
 def document(paper: Paper) -> str:
@@ -93,19 +127,151 @@ def document(paper: Paper) -> str:
     return " ".join([paper.title] * TITLE_REPEAT + [paper.summary])
 
 
-def vectorize(papers: Sequence[Paper]):
-    """Return (TF-IDF matrix, term names) for the papers, rows L2-normalized."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+def _word_bytes(text: str) -> bytes:
+    """Return the text lowered to ASCII words separated by spaces (apostrophes join words)."""
+    if text.isascii():
+        data = text.encode()
+    else:
+        # As taxonomy.normalize_tokens: NFKC, casefold, apostrophes out; what is still not
+        # ASCII cannot be part of a word and becomes '?', a separator below.
+        data = (unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "")
+                .encode("ascii", "replace"))
+    return data.translate(_WORD_BYTES, b"'")
 
-    english = frozenset(normalize_tokens(" ".join(ENGLISH_STOP_WORDS)))
-    domain = frozenset(normalize_tokens(" ".join(_DOMAIN_STOP)))
-    vectorizer = TfidfVectorizer(
-        analyzer=_analyzer(english, domain), sublinear_tf=True, dtype=np.float32,
-        min_df=2 if len(papers) >= 1000 else 1,  # one-off words cannot relate two papers
-        max_df=0.5 if len(papers) >= 20 else 1.0,
-    )
-    matrix = vectorizer.fit_transform([document(p) for p in papers])
-    return matrix.tocsr(), vectorizer.get_feature_names_out()
+
+def _stop_words() -> tuple[frozenset[str], frozenset[str]]:
+    """Return (English, domain) stop words in normalized form."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return (frozenset(normalize_tokens(" ".join(ENGLISH_STOP_WORDS))),
+            frozenset(normalize_tokens(" ".join(_DOMAIN_STOP))))
+
+
+def _word_ids(texts: Iterable[str]) -> tuple[np.ndarray, list[str]]:
+    """Return (word id per token, the normalized words sorted), id len(words) after each text.
+
+    Each distinct raw word is normalized once; the tokens themselves stay integers.
+    """
+    index: defaultdict[bytes, int] = defaultdict(itertools.count().__next__)
+    index[_BREAK]  # raw id 0
+    parts = []
+    texts = iter(texts)
+    while chunk := list(itertools.islice(texts, TOKEN_CHUNK)):
+        tokens = (b" " + _BREAK + b" ").join(map(_word_bytes, chunk)).split()
+        tokens.append(_BREAK)
+        parts.append(np.fromiter(map(index.__getitem__, tokens), dtype=np.int32, count=len(tokens)))
+        del tokens
+    ids = np.concatenate(parts) if parts else np.zeros(0, np.int32)
+    del parts
+    raw_words = [w.decode() for w in itertools.islice(index, 1, None)]
+    del index
+    normalized = normalize_tokens(" ".join(raw_words))
+    assert len(normalized) == len(raw_words), "a raw word normalized to more or fewer words"
+    words = sorted(set(normalized))
+    number = {w: i for i, w in enumerate(words)}
+    raw_to_word = np.array([len(words)] + [number[w] for w in normalized], dtype=np.int32)
+    return raw_to_word[ids], words
+
+
+def count_terms(texts: Iterable[str], min_count: int = 1) -> Terms:
+    """Count unigrams and bigrams of normalized words per text.
+
+    Unigrams skip English and domain stop words; bigrams skip only English
+    ones, so 'adversarial training' is a term although 'training' alone is not.
+    Words of one letter and numbers are dropped before bigrams are formed.
+    Terms seen fewer than `min_count` times in all texts are left out.
+    """
+    english, domain = _stop_words()
+    ids, words = _word_ids(texts)
+    n_words = len(words)
+    # One more slot for the id between texts: it ends bigrams like an English word.
+    dropped = np.array([len(w) <= 1 or w.isdigit() for w in words] + [False])
+    ids = ids[~dropped[ids]]
+    is_break = ids == n_words
+    n_texts = int(is_break.sum())
+    text_of = np.cumsum(is_break, dtype=np.int32)  # equals the text index except at breaks
+    del is_break
+
+    # One byte of flags per word, so each token needs a single look-up.
+    flags = np.zeros(n_words + 1, np.uint8)
+    flags[[i for i, w in enumerate(words) if w in english] + [n_words]] |= _ENGLISH
+    flags[[i for i, w in enumerate(words) if w in domain]] |= _DOMAIN
+    flags[np.bincount(ids, minlength=n_words + 1) < min_count] |= _RARE
+    token_flags = flags[ids]
+    single_at = (token_flags & (_ENGLISH | _DOMAIN | _RARE)) == 0
+    before, after = token_flags[:-1], token_flags[1:]
+    pair_at = ((before | after) & (_ENGLISH | _RARE)) == 0
+    pair_at &= (before & after & _DOMAIN) == 0
+    del token_flags, before, after
+    first, second, pair_text = ids[:-1][pair_at], ids[1:][pair_at], text_of[:-1][pair_at]
+    del pair_at
+    unigrams = _rows_matrix(text_of[single_at], ids[single_at], n_texts, n_words)
+    del ids, text_of, single_at
+
+    # Number the distinct bigrams through a words x words sparse matrix: SciPy sorts and
+    # merges duplicates row by row, much cheaper than sorting all the pairs at once.
+    pairs = sparse.csr_matrix((np.ones(len(first), np.int32), (first, second)),
+                              shape=(n_words, n_words))
+    pairs.sum_duplicates()
+    frequent = pairs.data >= min_count
+    pair_first = np.repeat(np.arange(n_words, dtype=np.int32), np.diff(pairs.indptr))[frequent]
+    pair_second = pairs.indices[frequent].astype(np.int32)
+    pairs.data = np.where(frequent, np.cumsum(frequent, dtype=np.int32), 0)  # id + 1; 0 = rare
+    bigram_of = np.asarray(pairs[first, second]).ravel() if len(first) else np.zeros(0, np.int32)
+    del pairs, first, second
+    seen = bigram_of > 0
+    bigrams = _rows_matrix(pair_text[seen], bigram_of[seen] - 1, n_texts, len(pair_first))
+    del bigram_of, pair_text, seen
+
+    counts = sparse.hstack([unigrams, bigrams], format="csr", dtype=np.float32)
+    first_of = np.concatenate([np.arange(n_words, dtype=np.int32), pair_first])
+    second_of = np.concatenate([np.full(n_words, -1, np.int32), pair_second])
+    return Terms(counts, tuple(words), first_of, second_of)
+
+
+def _rows_matrix(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sparse.csr_matrix:
+    """Return the count matrix of (row, column) occurrences, rows given in ascending order."""
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    matrix = sparse.csr_matrix((np.ones(len(cols), np.float32), cols, indptr), shape=(n_rows, n_cols))
+    matrix.sum_duplicates()  # sorts each row's columns, adding repeats
+    return matrix
+
+
+def keep_columns(terms: Terms, keep: np.ndarray) -> Terms:
+    """Return the terms with only the columns where `keep` is true."""
+    new_column = np.cumsum(keep) - 1
+    counts = terms.counts
+    mask = keep[counts.indices]
+    per_row = np.add.reduceat(mask, counts.indptr[:-1]) if counts.nnz else np.zeros(counts.shape[0], int)
+    per_row[np.diff(counts.indptr) == 0] = 0
+    indptr = np.concatenate([[0], np.cumsum(per_row)])
+    kept = sparse.csr_matrix((counts.data[mask], new_column[counts.indices[mask]], indptr),
+                             shape=(counts.shape[0], int(keep.sum())))
+    return Terms(kept, terms.words, terms.first[keep], terms.second[keep])
+
+
+def weigh(terms: Terms) -> tuple[sparse.csr_matrix, Terms]:
+    """Return (TF-IDF matrix with rows L2-normalized, the terms it keeps)."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    n = terms.counts.shape[0]
+    df = np.bincount(terms.counts.indices, minlength=terms.counts.shape[1])
+    min_df = 2 if n >= 1000 else 1  # one-off words cannot relate two papers
+    max_df = 0.5 * n if n >= 20 else n
+    terms = keep_columns(terms, (df >= min_df) & (df <= max_df))
+    matrix = TfidfTransformer(sublinear_tf=True).fit_transform(terms.counts)
+    return matrix.astype(np.float32).tocsr(), terms
+
+
+def _row_order(matrix: sparse.csr_matrix) -> np.ndarray:
+    """Return the order of the stored values: by row, heaviest first, ties by column."""
+    # Non-negative float32 values order like their bit patterns, so one integer key
+    # sorts by row and weight; the stable sort keeps the (sorted) columns for ties.
+    key = np.repeat(np.arange(matrix.shape[0], dtype=np.uint64), np.diff(matrix.indptr))
+    key <<= np.uint64(32)
+    key |= np.uint64(0xFFFFFFFF) - matrix.data.astype(np.float32).view(np.uint32)
+    return np.argsort(key, kind="stable")
 
 
 def prune(matrix, keep: int = KEEP_TERMS, df_cap: int | None = None):
@@ -117,19 +283,18 @@ def prune(matrix, keep: int = KEEP_TERMS, df_cap: int | None = None):
     """
     from sklearn.preprocessing import normalize as l2_normalize
 
-    matrix = matrix.tocsr(copy=True)
+    matrix = sparse.csr_matrix(matrix, dtype=np.float32, copy=True)
+    matrix.sum_duplicates()
     n = matrix.shape[0]
     if df_cap is None:
         df_cap = max(DF_CAP_MIN, int(n * DF_CAP_SHARE))
     df = np.bincount(matrix.indices, minlength=matrix.shape[1])
     matrix.data[df[matrix.indices] > df_cap] = 0.0
-    for row in range(n):
-        lo, hi = matrix.indptr[row], matrix.indptr[row + 1]
-        if hi - lo > keep:
-            weights = matrix.data[lo:hi]
-            # Stable order so ties at the cut are decided by column, not by chance.
-            order = np.lexsort((matrix.indices[lo:hi], -weights))
-            weights[order[keep:]] = 0.0
+    matrix.eliminate_zeros()
+    order = _row_order(matrix)
+    lengths = np.diff(matrix.indptr)
+    rank = np.arange(matrix.nnz) - np.repeat(matrix.indptr[:-1], lengths)
+    matrix.data[order[rank >= keep]] = 0.0
     matrix.eliminate_zeros()
     return l2_normalize(matrix, copy=False)
 
@@ -138,50 +303,134 @@ def top_k_similar(matrix, k: int = TOP_K, min_score: float = MIN_SCORE,
                   chunk: int = CHUNK_ROWS) -> list[list[tuple[int, float]]]:
     """Return, per row, up to k (row, cosine) pairs of the most similar other rows.
 
-    The product is computed `chunk` rows at a time and stays sparse: only pairs
-    that share a term are ever stored, and each row keeps only its best k.
+    sparse_dot_topn computes each row's products and keeps only its best
+    candidates, `chunk` rows per call. Order: rounded cosine, then row; a row
+    whose fetched candidates end in a tie at the cut is recomputed whole.
     """
+    from sparse_dot_topn import sp_matmul_topn
+
+    matrix = sparse.csr_matrix(matrix, dtype=np.float32)
     n = matrix.shape[0]
     transposed = matrix.T.tocsr()
+    fetch = min(n, k + 1 + SPARE_CANDIDATES)
+    floor = np.float32(min_score)
     out: list[list[tuple[int, float]]] = []
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
-        block = (matrix[start:stop] @ transposed).tocsr()
-        block.sort_indices()
-        for offset in range(stop - start):
-            lo, hi = block.indptr[offset], block.indptr[offset + 1]
-            cols, vals = block.indices[lo:hi], block.data[lo:hi]
-            keep = (cols != start + offset) & (vals >= min_score)
-            cols, vals = cols[keep], np.round(vals[keep].astype(np.float64), 4)
-            if len(vals) > k:
-                # Everything tied with the k-th best stays a candidate, so ties
-                # are broken by row (slug) order below, not by the partition.
-                kth = vals[np.argpartition(-vals, k - 1)[k - 1]]
-                chosen = vals >= kth
-                cols, vals = cols[chosen], vals[chosen]
-            picked = sorted(zip(vals.tolist(), cols.tolist()), key=lambda p: (-p[0], p[1]))[:k]
-            # A neighbour far weaker than the best one shares only incidental words.
-            picked = [(v, j) for v, j in picked if v >= RELATIVE_FLOOR * picked[0][0]]
-            out.append([(int(j), float(v)) for v, j in picked])
+        block = sp_matmul_topn(matrix[start:stop], transposed, top_n=fetch,
+                               threshold=float(np.nextafter(floor, np.float32(-1))))
+        picked, last = _pick(block, start, k, floor)
+        # Candidates tied with the k-th may have been cut where a full row's weakest
+        # fetched value rounds to the k-th value: look at all of that row's products.
+        lengths = np.diff(block.indptr)
+        full = lengths == fetch
+        weakest = np.full(len(lengths), np.inf)
+        if full.any():
+            weakest[full] = np.minimum.reduceat(block.data, block.indptr[:-1][full])
+        for offset in np.flatnonzero(full & (np.round(weakest, 4) == last)).tolist():
+            row = (matrix[start + offset] @ transposed).tocsr()
+            picked[offset] = _pick(row, start + offset, k, floor)[0][0]
+        out.extend(picked)
     return out
 
 
-def shared_terms(matrix, names, i: int, j: int, n: int = N_TERMS) -> tuple[str, ...]:
-    """Return the terms that contribute most to the similarity of rows i and j."""
-    # Raw CSR slices: building scipy row objects per pair costs 50x more.
-    lo_i, hi_i = matrix.indptr[i], matrix.indptr[i + 1]
-    lo_j, hi_j = matrix.indptr[j], matrix.indptr[j + 1]
-    cols, at_i, at_j = np.intersect1d(matrix.indices[lo_i:hi_i], matrix.indices[lo_j:hi_j],
-                                      assume_unique=True, return_indices=True)
-    weights = matrix.data[lo_i:hi_i][at_i] * matrix.data[lo_j:hi_j][at_j]
-    ranked = sorted(zip(weights.tolist(), cols.tolist()), key=lambda t: (-t[0], t[1]))
-    if not ranked:
-        return ()
-    # Terms that add a real share of the match; a word that adds little explains nothing.
-    strong = [str(names[col]) for weight, col in ranked if weight >= TERM_FLOOR * ranked[0][0]]
-    # A phrase explains better than its words: 'label noise' replaces 'label' and 'noise'.
-    covered = {word for term in strong if " " in term for word in term.split()}
-    return tuple([t for t in strong if " " in t or t not in covered][:n])
+def _pick(block: sparse.csr_matrix, first_row: int, k: int,
+          floor: np.float32) -> tuple[list[list[tuple[int, float]]], np.ndarray]:
+    """Return each block row's best k (column, rounded value), ties by column, without itself.
+
+    Also returns, per row, its k-th rounded value before the relative floor (NaN if fewer).
+    """
+    n_rows = block.shape[0]
+    rows = np.repeat(np.arange(n_rows), np.diff(block.indptr))
+    cols, vals = block.indices, block.data
+    keep = (cols != rows + first_row) & (vals >= floor)
+    rows, cols = rows[keep].astype(np.int64), cols[keep].astype(np.int64)
+    # Scores are rounded to 4 places, so a score is a whole number of ten-thousandths
+    # and one integer key orders by row, then score (descending), then column.
+    ticks = np.clip(np.rint(vals[keep].astype(np.float64) * 10_000), 0, 20_000).astype(np.int64)
+    order = np.argsort((rows * 20_001 + (20_000 - ticks)) * block.shape[1] + cols)
+    rows, cols, vals = rows[order], cols[order], ticks[order] / 10_000
+    starts = np.searchsorted(rows, np.arange(n_rows + 1))
+    rank = np.arange(len(rows)) - starts[rows]
+    last = np.full(n_rows, np.nan)
+    at_k = rank == k - 1
+    last[rows[at_k]] = vals[at_k]
+    # A neighbour far weaker than the best one shares only incidental words.
+    best = vals[starts[rows]] if len(rows) else vals
+    chosen = (rank < k) & (vals >= RELATIVE_FLOOR * best)
+    rows, cols, vals = rows[chosen], cols[chosen], vals[chosen]
+    pairs = list(zip(cols.tolist(), vals.tolist()))
+    bounds = np.searchsorted(rows, np.arange(n_rows + 1)).tolist()
+    return [pairs[lo:hi] for lo, hi in zip(bounds, bounds[1:])], last
+
+
+def explain(matrix: sparse.csr_matrix, terms: Terms, pairs_i: np.ndarray, pairs_j: np.ndarray,
+            n: int = N_TERMS) -> list[tuple[str, ...]]:
+    """Return, per pair (i, j), the terms that contribute most to the rows' similarity.
+
+    A term is shown if it adds at least TERM_FLOOR of the strongest term's
+    product; a phrase replaces its own words ('label noise' hides 'label').
+    """
+    names = np.empty(matrix.shape[1], dtype=object)
+    out: list[tuple[str, ...]] = []
+    for start in range(0, len(pairs_i), EXPLAIN_CHUNK):
+        i, j = pairs_i[start:start + EXPLAIN_CHUNK], pairs_j[start:start + EXPLAIN_CHUNK]
+        shared = matrix[i].multiply(matrix[j]).tocsr()
+        shared.sum_duplicates()
+        lengths = np.diff(shared.indptr)
+        rows = np.repeat(np.arange(len(i)), lengths)
+        best = np.zeros(len(i), np.float32)
+        filled = lengths > 0
+        best[filled] = np.maximum.reduceat(shared.data, shared.indptr[:-1][filled])
+        strong = shared.data.astype(np.float64) >= TERM_FLOOR * best[rows].astype(np.float64)
+        shared.data[~strong] = 0.0
+        shared.eliminate_zeros()
+        order = _row_order(shared)  # strongest first, ties by column
+        rows = np.repeat(np.arange(len(i)), np.diff(shared.indptr))
+        cols = shared.indices[order]
+        # Words of a strong phrase of the same pair are not shown on their own.
+        second = terms.second[cols]
+        phrase = second >= 0
+        scale = np.int64(len(terms.words))
+        covered = np.concatenate([rows[phrase] * scale + terms.first[cols[phrase]],
+                                  rows[phrase] * scale + second[phrase]])
+        shown = phrase | ~_contains(np.sort(covered), rows * scale + terms.first[cols])
+        rows, cols = rows[shown], cols[shown]
+        starts = np.searchsorted(rows, np.arange(len(i) + 1))
+        first_n = np.arange(len(rows)) - starts[rows] < n
+        rows, cols = rows[first_n], cols[first_n]
+        missing = np.flatnonzero(np.bincount(cols, minlength=len(names)))
+        missing = missing[names[missing] == None]  # noqa: E711 (element-wise test)
+        names[missing] = [terms.name(c) for c in missing.tolist()]
+        flat = names[cols].tolist()
+        bounds = np.searchsorted(rows, np.arange(len(i) + 1)).tolist()
+        out.extend(tuple(flat[lo:hi]) for lo, hi in zip(bounds, bounds[1:]))
+    return out
+
+
+def _contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Return, per key, whether it is in sorted_keys (np.isin without its hashing pass)."""
+    if not len(sorted_keys):
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[at] == keys
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Pause the cyclic garbage collector, restoring its previous state afterwards.
+
+    Half a million result objects (and the words behind them) would make it rescan
+    the whole heap many times; none of them form cycles, so reference counting
+    frees them all the same.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def related_papers(papers: Sequence[Paper], k: int = TOP_K,
@@ -190,11 +439,21 @@ def related_papers(papers: Sequence[Paper], k: int = TOP_K,
     papers = sorted(papers, key=lambda p: p.slug)  # order-independent output
     if len(papers) < 2:
         return {p.slug: () for p in papers}
-    matrix, names = vectorize(papers)
+    with _collector_paused():
+        return _related(papers, k, min_score)
+
+
+def _related(papers: Sequence[Paper], k: int, min_score: float) -> dict[str, tuple[Related, ...]]:
+    """related_papers for two or more papers sorted by slug."""
+    min_count = 2 if len(papers) >= 1000 else 1  # one-off words cannot relate two papers
+    matrix, terms = weigh(count_terms(map(document, papers), min_count))
     matrix = prune(matrix)
     neighbours = top_k_similar(matrix, k, min_score)
+    pairs_i = np.array([i for i, found in enumerate(neighbours) for _ in found], dtype=np.int64)
+    pairs_j = np.array([j for found in neighbours for j, _ in found], dtype=np.int64)
+    explained = iter(explain(matrix, terms, pairs_i, pairs_j))
+    slugs = [p.slug for p in papers]
     return {
-        papers[i].slug: tuple(
-            Related(papers[j].slug, score, shared_terms(matrix, names, i, j)) for j, score in pairs)
-        for i, pairs in enumerate(neighbours)
+        slugs[i]: tuple(Related(slugs[j], score, next(explained)) for j, score in found)
+        for i, found in enumerate(neighbours)
     }

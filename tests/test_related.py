@@ -6,12 +6,14 @@ import datetime as dt
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 from scipy import sparse
 
 from conftest import SAMPLE_TEXT_DIGEST
 from site_src.model import Paper
 from site_src.readers import read_file
-from site_src.related import prune, related_papers, top_k_similar
+from site_src.related import _word_ids, count_terms, prune, related_papers, top_k_similar
+from site_src.taxonomy import normalize_tokens
 from site_src.slugs import slugify
 
 
@@ -68,6 +70,41 @@ def test_ties_are_broken_by_slug():
     result = related_papers(twins, k=2)
     assert [r.slug for r in result["a"]] == ["b", "c"]
     assert [r.slug for r in result["d"]] == ["a", "b"]
+
+
+def test_ties_beyond_the_fetched_candidates_are_still_broken_by_slug():
+    # Twelve identical papers: every candidate ties, more than are fetched per row.
+    twins = [paper(f"t{i:02d}", "Label noise", "Label noise and sample reweighting.")
+             for i in range(12)]
+    result = related_papers(list(reversed(twins)), k=2)
+    assert [r.slug for r in result["t00"]] == ["t01", "t02"]
+    assert [r.slug for r in result["t11"]] == ["t00", "t01"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_words_are_split_and_normalized_exactly_like_the_taxonomy(text):
+    ids, words = _word_ids([text])
+    assert [words[i] for i in ids[:-1]] == list(normalize_tokens(text))
+    assert ids[-1] == len(words)  # the break after each text
+
+
+def occurring(terms) -> set[str]:
+    return {terms.name(c) for c in np.flatnonzero(terms.counts.sum(axis=0))}
+
+
+def test_terms_are_unigrams_without_stop_words_and_bigrams_that_do_not_cross_texts():
+    terms = count_terms(["Label noise in web data", "Noise models"])
+    names = occurring(terms)
+    # 'data' is a domain stop word alone but part of a bigram; 'in' breaks 'noise web'.
+    assert names == {"label", "noise", "web", "label noise", "web data", "noise model"}
+    row = terms.counts.toarray()[1]
+    assert {terms.name(c) for c in np.flatnonzero(row)} == {"noise", "noise model"}
+
+
+def test_terms_rarer_than_min_count_are_left_out():
+    terms = count_terms(["label noise", "label noise", "sparse training"], min_count=2)
+    assert occurring(terms) == {"label", "noise", "label noise"}
 
 
 def test_fewer_than_two_papers_have_nothing_related():
