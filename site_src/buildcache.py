@@ -863,7 +863,9 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             stale_disk = session is not None and bool(session.get("memos"))
             save_state(folder, new_manifest, corpus_memo, topics_memo, memos=not stale_disk)
             if session is not None:
-                session["memos"] = {"corpus": corpus_memo, "topics": topics_memo}
+                code = code_version()
+                session["memos"] = {"corpus": {**corpus_memo, "code": code},
+                                    "topics": {**topics_memo, "code": code}}
     except pipeline.BuildError:
         raise
     except Exception as error:  # noqa: BLE001 - one clear message, the old site stays

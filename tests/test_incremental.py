@@ -244,17 +244,30 @@ def test_update_ingests_rebuilds_and_reports_what_changed(project, tmp_path, cap
     assert_same_tree(live, clean)
 
 
-def test_a_serve_session_keeps_memos_in_memory_and_still_builds_the_same_site(project, tmp_path):
+def test_a_serve_session_keeps_memos_in_memory_and_still_builds_the_same_site(project, tmp_path,
+                                                                              monkeypatch):
+    from site_src import survey_pages, taxonomy
+
     live, clean = tmp_path / "live", tmp_path / "clean"
     session: dict = {}
     incremental_build(project, live, session=session)
     assert set(session["memos"]) == {"corpus", "topics"}
-    for change in (change_note, edit_template, delete_paper):
+    calls = []
+    for module, name in ((survey_pages, "site_extras"), (taxonomy, "assign_topics")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
+    for change in (change_note, edit_template):
         change(project)
         report = incremental_build(project, live, session=session)
         assert report.incremental.mode == "incremental"
+        assert calls == [], "the session's memos were not used"
         full_build(project, clean)
+        calls.clear()
         assert_same_tree(live, clean)
+    delete_paper(project)
+    incremental_build(project, live, session=session)
+    full_build(project, clean)
+    assert_same_tree(live, clean)
 
 
 def test_related_papers_are_recomputed_only_when_papers_text_changes(project, tmp_path, monkeypatch):
