@@ -53,7 +53,7 @@ TERM_FLOOR = 0.25
 SPARE_CANDIDATES = 6
 """Candidates fetched per row beyond k (and the row itself), so ties at the cut can be seen."""
 EXPLAIN_CHUNK = 50_000
-"""Pairs explained at once: bounds the gathered rows (k x chunk x KEEP_TERMS values)."""
+"""Pairs explained at once: bounds the gathered rows (2 x chunk x KEEP_TERMS values)."""
 TOKEN_CHUNK = 4096
 """Texts split at once: bounds the short-lived per-word objects."""
 
@@ -102,7 +102,7 @@ class Related:
     """Terms both papers weigh heavily, strongest first ('label noise', 'sample reweighting')."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Terms:
     """A papers x terms count matrix and what its columns mean."""
 
