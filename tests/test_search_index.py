@@ -10,10 +10,12 @@ import random
 import sys
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from conftest import ROOT
 from site_src.search import index as search_index
 from site_src.search.index import SearchDocument, SearchTopic, build_index
+from site_src.search.tokenize import query_terms
 
 sys.path.insert(0, str(ROOT / "tests" / "js"))
 from build_fixture_index import fixture_corpus  # noqa: E402
@@ -286,3 +288,118 @@ def test_a_rare_word_does_not_share_a_file_with_a_huge_neighbour():
     assert terms["commonwo"][1] != terms["commonword"][1]
     rare_file = gzip.decompress(outputs[f"{DATA}/p-{terms['commonwo'][1]}.bin"])
     assert len(rare_file) < 1000
+
+
+# ---- the array builder against a plain per-token reference
+
+def encode(value: int, out: bytearray) -> None:
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+
+
+def reference_postings(docs, topics) -> dict[str, tuple[int, bytes, bytes]]:
+    """{term: (posting count, postings block, positions block)}, one term occurrence at a time."""
+    names = {t.id: t.name for t in topics}
+    numbers = {t.id: i for i, t in enumerate(topics)}
+    out: dict[str, list] = {}
+    for doc_id, doc in enumerate(search_index.order_documents(docs)):
+        texts = [[doc.title], [names[t] for t in doc.topics if t in names], list(doc.authors),
+                 [doc.arxiv_id] if doc.arxiv_id else [], [doc.abstract]]
+        positions: dict[str, list[int]] = {}
+        tfs, lengths, pos = [], [], 0
+        for field in texts:
+            counts, length = {}, 0
+            for text in field:
+                terms, pos = search_index.index_terms(text, pos)
+                pos += search_index.FIELD_GAP
+                length += len(terms)
+                for term, at in terms:
+                    counts[term] = counts.get(term, 0) + 1
+                    positions.setdefault(term, []).append(at)
+            tfs.append(counts)
+            lengths.append(length)
+        doc_topics = [numbers[t] for t in doc.topics if t in numbers][:63]
+        tail = bytearray([min(255, len(set(query_terms(doc.title))))])
+        encode(max(0, doc.comments or 0), tail)
+        for t in doc_topics:
+            encode(t, tail)
+        flags = int(doc.has_code) << 1 | len(doc_topics) << 2
+        for term, at in positions.items():
+            entry = out.setdefault(term, [0, bytearray(), bytearray(), 0])
+            encode(doc_id - entry[3], entry[1])
+            entry[1].append(search_index.impact([c.get(term, 0) for c in tfs], lengths))
+            entry[1].append(flags | (term in tfs[0]))
+            entry[1] += tail
+            encode(len(at), entry[2])
+            previous = 0
+            for p in at:
+                encode(p - previous, entry[2])
+                previous = p
+            entry[0] += 1
+            entry[3] = doc_id
+    return {term: (n, bytes(block), bytes(held)) for term, (n, block, held, _) in out.items()}
+
+
+def built_postings(docs, topics) -> dict[str, tuple[int, bytes, bytes]]:
+    ordered = search_index.order_documents(docs)
+    terms, collected = search_index._collect(ordered, {t.id: t.name for t in topics},
+                                             {t.id: i for i, t in enumerate(topics)})
+    return {term: (collected.counts[i], b"".join(collected.blocks[i]), b"".join(collected.positions[i]))
+            for i, term in enumerate(terms)}
+
+
+FRAGMENTS = ["pre-trained", "Pre‐Trained", "2407.13168v2", "hep-th/9901001v3", "1.5B", "x.5", "v1.2.3",
+             "the", "of", "to-do", "Café", "ÉCOLE", "straße", "ΣΊΣΥΦΟΣ", "İstanbul", "ﬁne", "①", "東京",
+             "a" * 41, "b" * 40 + "-c", "--", "-", ".", "_", "\x01", "\x02", " \x01 ", "word\x02word", "\n",
+             "robust", "Robustness", "training", "9901001v2", "e-mail", "a-b-c-d", "3.14-2.71", "💡"]
+TEXT = st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=8), max_size=25).map(
+    lambda parts: "".join(p if random.Random(len(p)).random() < 0.3 else p + " " for p in parts))
+TOPICS = [SearchTopic("t0", "Adversarial training"), SearchTopic("t1", "Pre-training", "t0"),
+          SearchTopic("t2", "Label noise")]
+DOCUMENT = st.builds(
+    SearchDocument, url=st.just("papers/x/"), title=TEXT, abstract=TEXT,
+    authors=st.lists(TEXT, max_size=4).map(tuple), arxiv_id=st.none() | st.sampled_from(["2407.13168", "x\x01y"]),
+    topics=st.lists(st.sampled_from(["t0", "t1", "t2", "gone"]), max_size=3, unique=True).map(tuple),
+    date=st.none() | st.dates(dt.date(2018, 1, 1), dt.date(2026, 12, 31)),
+    comments=st.none() | st.integers(0, 300_000), has_code=st.booleans(),
+    slug=st.text("abcdefghij", min_size=1, max_size=6))
+
+
+@given(st.lists(DOCUMENT, max_size=12))
+@settings(max_examples=150, deadline=None)
+def test_the_array_builder_writes_the_postings_of_a_plain_per_token_loop(docs):
+    assert built_postings(docs, TOPICS) == reference_postings(docs, TOPICS)
+
+
+def test_batches_and_the_wide_key_fallback_change_no_byte(monkeypatch):
+    docs = synthetic(300)
+    whole = build_index(docs)
+    monkeypatch.setattr(search_index, "BATCH_DOCUMENTS", 7)
+    assert build_index(docs) == whole, "a term's documents gap correctly across batches"
+    monkeypatch.setattr(search_index, "_KEY_BITS", 8)
+    assert build_index(docs) == whole, "too many bits for one sort key: a lexsort gives the same order"
+
+
+def test_postings_agree_with_the_reference_on_the_fixture_corpus(fixture_index):
+    docs, topics, _ = fixture_index
+    assert built_postings(docs, topics) == reference_postings(docs, topics)
+
+
+@given(DOCUMENT, st.lists(TEXT, max_size=15).map(tuple))
+@settings(max_examples=100, deadline=None)
+def test_metadata_json_is_what_json_dumps_writes(doc, authors):
+    doc = dataclasses.replace(doc, authors=authors, abstract=doc.abstract * 200)
+    numbers = {t.id: i for i, t in enumerate(TOPICS)}
+    expected = {"u": doc.url, "t": doc.title, "d": doc.date.isoformat() if doc.date else "",
+                "a": list(authors[:search_index.AUTHOR_LIMIT]),
+                "p": [numbers[t] for t in doc.topics if t in numbers], "c": doc.comments or 0,
+                "s": doc.abstract[:search_index.ABSTRACT_LIMIT]}
+    if len(authors) > search_index.AUTHOR_LIMIT:
+        expected["n"] = len(authors)
+    if doc.arxiv_id:
+        expected["x"] = doc.arxiv_id
+    if doc.has_code:
+        expected["g"] = 1
+    assert search_index._meta_json(doc, numbers) == json.dumps(expected, ensure_ascii=False, separators=(",", ":"))

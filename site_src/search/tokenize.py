@@ -36,6 +36,8 @@ _FOLD = str.maketrans({
 # A word: letters and digits; a dot between digits stays inside ("2407.13168", "1.5b").
 _WORD = r"[^\W_]+(?:(?<=[0-9])\.[0-9][^\W_]*)*"
 _GROUP = re.compile(_WORD + r"(?:[-\u2010\u2011]" + _WORD + r")*")
+GROUP_PATTERN = _GROUP.pattern
+"""A word group: words joined by hyphens (what group_terms takes, once folded)."""
 _HYPHEN = re.compile(r"[-\u2010\u2011]")
 _ARXIV_VERSION = re.compile(r"^([0-9]{4}\.[0-9]{4,5}|[0-9]{7})v[0-9]+$")
 
@@ -64,39 +66,44 @@ def word_groups(text: str) -> list[list[str]]:
     return [[_clean(p) for p in _HYPHEN.split(m.group())] for m in _GROUP.finditer(fold(text))]
 
 
-def index_terms(text: str, start: int = 0) -> tuple[list[tuple[str, int]], int]:
-    """Return the (term, position) pairs TEXT puts in the index, and the next free position.
+def group_terms(group: str) -> tuple[tuple[tuple[str, int], ...], int]:
+    """Return the (term, offset) pairs of one folded word group and how many positions it takes.
 
-    A compound ("pretrained" from "pre-trained") sits at the position of its
-    last part, so a phrase that continues after it still lines up.
+    A compound ("pretrained" from "pre-trained") sits at the offset of its last
+    part, so a phrase that continues after it still lines up.
     """
+    if _HYPHEN.search(group) is None:  # one word
+        word = _clean(group)
+        return (((word, 0),) if word not in STOP_WORDS and len(word) <= MAX_TERM_LENGTH else ()), 1
+    parts = [_clean(p) for p in _HYPHEN.split(group)]
+    out = [(part, i) for i, part in enumerate(parts) if part not in STOP_WORDS and len(part) <= MAX_TERM_LENGTH]
+    compound = "".join(parts)
+    if len(compound) <= MAX_TERM_LENGTH:
+        out.append((compound, len(parts) - 1))
+    return tuple(out), len(parts)
+
+
+def group_query_term(group: str) -> str | None:
+    """Return the query term one folded word group stands for, or None (a stop word, too long)."""
+    parts = [_clean(p) for p in _HYPHEN.split(group)]
+    term = "".join(parts)
+    if (len(parts) > 1 or term not in STOP_WORDS) and len(term) <= MAX_TERM_LENGTH:
+        return term
+    return None
+
+
+def index_terms(text: str, start: int = 0) -> tuple[list[tuple[str, int]], int]:
+    """Return the (term, position) pairs TEXT puts in the index, and the next free position."""
     out: list[tuple[str, int]] = []
-    append = out.append
     pos = start
-    for match in _GROUP.finditer(fold(text)):
-        group = match.group()
-        if _HYPHEN.search(group) is None:  # one word: the hot path
-            word = _clean(group)
-            if word not in STOP_WORDS and len(word) <= MAX_TERM_LENGTH:
-                append((word, pos))
-            pos += 1
-            continue
-        parts = [_clean(p) for p in _HYPHEN.split(group)]
-        for part in parts:
-            if part not in STOP_WORDS and len(part) <= MAX_TERM_LENGTH:
-                append((part, pos))
-            pos += 1
-        compound = "".join(parts)
-        if len(compound) <= MAX_TERM_LENGTH:
-            append((compound, pos - 1))
+    for group in _GROUP.findall(fold(text)):
+        terms, width = group_terms(group)
+        out.extend((term, pos + offset) for term, offset in terms)
+        pos += width
     return out, pos
 
 
 def query_terms(text: str) -> list[str]:
     """Return the terms a query (or a title) stands for: one per word or hyphen group."""
-    out = []
-    for parts in word_groups(text):
-        term = "".join(parts)
-        if (len(parts) > 1 or term not in STOP_WORDS) and len(term) <= MAX_TERM_LENGTH:
-            out.append(term)
-    return out
+    terms = (group_query_term(group) for group in _GROUP.findall(fold(text)))
+    return [term for term in terms if term is not None]

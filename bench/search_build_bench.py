@@ -1,0 +1,79 @@
+"""Time the search index build alone on synthetic corpora (issue 5/6: the index is a small share of a build).
+
+    .venv/bin/python bench/search_build_bench.py --papers 1000 10000 100000 --runs 3
+
+Documents come from bench/corpus.py's papers with the project's taxonomy assigned (as
+bench/search_bench.py's minimal sites); generating them is not timed. Prints, per size,
+the best CPU and wall seconds of build_index over the runs, the files and bytes it wrote,
+and a digest of the uncompressed output (equal digests = equal index content).
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import corpus  # noqa: E402  (bench/corpus.py)
+
+from site_src import taxonomy as taxonomy_module  # noqa: E402
+from site_src.search import SearchDocument, SearchTopic, build_index  # noqa: E402
+
+
+def documents(n: int) -> tuple[list[SearchDocument], list[SearchTopic]]:
+    """N synthetic papers as search documents, with topics assigned by the project's taxonomy."""
+    text = corpus.project_taxonomy(ROOT)
+    papers, _ = corpus.generate(n, taxonomy_text=text)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "taxonomy.yaml"
+        path.write_text(text, encoding="utf-8")
+        tax = taxonomy_module.load_taxonomy(path)
+    assigned = taxonomy_module.assign_topics(papers, tax)
+    topics = [SearchTopic(t.id, t.name, t.parent, f"topics/{t.id}/") for t in tax.topics]
+    docs = [SearchDocument(url=f"papers/{p.slug}/", slug=p.slug, title=p.title, abstract=p.summary,
+                           authors=tuple(p.authors), arxiv_id=p.id, topics=tuple(assigned[p.slug].topics),
+                           date=p.published_at, comments=p.comments, has_code=bool(p.github_repo))
+            for p in papers]
+    return docs, topics
+
+
+def content_digest(outputs: dict[str, bytes]) -> str:
+    """Hash of every file's name and uncompressed bytes (compression settings do not change it)."""
+    h = hashlib.sha256()
+    for dest in sorted(outputs):
+        h.update(dest.encode())
+        h.update(gzip.decompress(outputs[dest]) if dest.endswith(".bin") else outputs[dest])
+    return h.hexdigest()[:16]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print one table row per corpus size."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--papers", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    print("| papers | CPU s (best) | wall s (best) | files | MB on disk | content digest |")
+    print("|---|---|---|---|---|---|")
+    for n in args.papers:
+        docs, topics = documents(n)
+        cpu, wall = [], []
+        for _ in range(args.runs):
+            started, clock = time.process_time(), time.perf_counter()
+            outputs = build_index(docs, topics)
+            cpu.append(time.process_time() - started)
+            wall.append(time.perf_counter() - clock)
+        size = sum(map(len, outputs.values())) / 1e6
+        print(f"| {n:,} | {min(cpu):.2f} | {min(wall):.2f} | {len(outputs):,} | {size:.1f} | "
+              f"{content_digest(outputs)} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
