@@ -376,7 +376,7 @@ def test_the_array_builder_writes_the_postings_of_a_plain_per_token_loop(docs):
 def test_batches_and_the_wide_key_fallback_change_no_byte(monkeypatch):
     docs = synthetic(300)
     whole = build_index(docs)
-    monkeypatch.setattr(search_index, "BATCH_DOCUMENTS", 7)
+    monkeypatch.setattr(search_index, "BATCH_DOCUMENTS", 7)  # 300 papers: 43 batches
     assert build_index(docs) == whole, "a term's documents gap correctly across batches"
     monkeypatch.setattr(search_index, "_KEY_BITS", 8)
     assert build_index(docs) == whole, "too many bits for one sort key: a lexsort gives the same order"
