@@ -2,21 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import re
+
+from site_src.commands.options import iso_date
 import sys
 
 HELP = "download a digest from the Hugging Face or arXiv API, keep the raw file, and ingest it"
-
-
-def _date(value: str):
-    import datetime as dt
-
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise argparse.ArgumentTypeError(f"not a date like 2026-05-29: {value!r}")
 
 
 def _positive(value: str) -> int:
@@ -52,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     hf = sources.add_parser("hf", help="Hugging Face daily papers (all pages of one period)",
                             description="Fetch Hugging Face daily papers for one day, week or month.")
     period = hf.add_mutually_exclusive_group(required=True)
-    period.add_argument("--date", type=_date, metavar="YYYY-MM-DD", help="one day's papers")
+    period.add_argument("--date", type=iso_date, metavar="YYYY-MM-DD", help="one day's papers")
     period.add_argument("--week", metavar="YYYY-Www", help="one ISO week's papers, e.g. 2026-W22")
     period.add_argument("--month", metavar="YYYY-MM", help="one month's papers, e.g. 2026-05")
     hf.add_argument("--hf-url", metavar="URL",
@@ -85,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              help="wait before the first retry, doubled each time (default: 2)")
         command.add_argument("--no-ingest", action="store_true",
                              help="only save the fetched file under content/digests/fetched/")
-        command.add_argument("--today", type=_date, metavar="YYYY-MM-DD",
+        command.add_argument("--today", type=iso_date, metavar="YYYY-MM-DD",
                              help="the day to date an arXiv fetch and resolve dates against "
                                   "(default: today)")
 

@@ -7,29 +7,19 @@ import datetime as dt
 import sys
 import time
 
+from site_src.commands.options import add_digest_options, check_format
+
 HELP = "add digest files to content/ (new papers, merged updates, digest records)"
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date like 2025-12-12: {value!r}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
     parser.add_argument("files", nargs="+", metavar="FILE", help="digest files to ingest")
-    parser.add_argument("--date", type=_date, metavar="YYYY-MM-DD",
-                        help="the digest's date (default: from the digest, else its file name)")
-    parser.add_argument("--format", metavar="F",
-                        help="reader to use (default: detected from each file)")
+    add_digest_options(parser, date_help="the digest's date (default: from the digest, else its file name)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print what would change without writing anything")
     parser.add_argument("--strict", action="store_true",
                         help="fail, writing nothing, if any entry has a problem")
-    parser.add_argument("--today", type=_date, metavar="YYYY-MM-DD",
-                        help="the day to resolve yearless dates against (default: today)")
     parser.add_argument("--lock-timeout", type=float, default=60.0, metavar="SECONDS",
                         help=argparse.SUPPRESS)
 
@@ -55,13 +45,10 @@ def print_report(report, seconds: float, out=sys.stdout) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the command."""
-    from site_src.cli import UsageError, WorkError
+    from site_src.cli import WorkError
     from site_src.ingest import IngestError, StrictFailure, ingest
-    from site_src.readers import READERS
 
-    if args.format is not None and args.format not in READERS:
-        raise UsageError(f"unknown format {args.format!r}; known formats: "
-                         f"{', '.join(sorted(READERS))}")
+    check_format(args.format)
     started = time.perf_counter()
     try:
         report = ingest(args.files, args.root / "content", today=args.today or dt.date.today(),

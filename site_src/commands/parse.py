@@ -3,37 +3,17 @@ from __future__ import annotations
 
 import argparse
 
+from site_src.commands.options import add_digest_options
+
 HELP = "show what a reader makes of a digest file (papers, problems) without touching content/"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
     parser.add_argument("file", metavar="FILE", help="digest file to read")
-    parser.add_argument("--format", metavar="F",
-                        help="reader to use (default: detected from the file)")
-    parser.add_argument("--date", metavar="YYYY-MM-DD",
-                        help="the digest's date (default: the page date, resolved against --today)")
-    parser.add_argument("--today", metavar="YYYY-MM-DD",
-                        help="day to resolve yearless dates against (default: today)")
+    add_digest_options(parser, date_help="the digest's date (default: the page date, resolved against --today)")
     parser.add_argument("--json", action="store_true",
                         help='print {"digest", "papers", "problems"} as JSON')
-
-
-def _date_option(name: str, value: str | None):
-    import datetime as dt
-    import re
-
-    from site_src.cli import UsageError
-
-    if value is None:
-        return None
-    try:
-        # fromisoformat alone also takes '20251212' and '2025-W50-5'.
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            return dt.date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise UsageError(f"--{name} must be a date as YYYY-MM-DD, not {value!r}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,10 +26,9 @@ def run(args: argparse.Namespace) -> int:
     from site_src.cli import WorkError
     from site_src.readers import UnknownFormat, read_file, result_as_json
 
-    digest_date = _date_option("date", args.date)
-    today = _date_option("today", args.today) or dt.date.today()
+    today = args.today or dt.date.today()
     try:
-        result = read_file(args.file, format=args.format, digest_date=digest_date, today=today)
+        result = read_file(args.file, format=args.format, digest_date=args.date, today=today)
     except UnknownFormat as error:
         raise WorkError(str(error)) from None
     except OSError as error:

@@ -7,26 +7,17 @@ import sys
 import time
 from pathlib import Path
 
+from site_src.commands.options import add_digest_options, check_format
+
 HELP = "ingest digest files and rebuild the site incrementally, with a summary of what changed"
-
-
-def _date(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date like 2025-12-12: {value!r}") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
     parser.add_argument("files", nargs="+", metavar="DIGEST", help="digest files to ingest")
-    parser.add_argument("--date", type=_date, metavar="YYYY-MM-DD",
-                        help="the digest's date (default: from the digest, else its file name)")
-    parser.add_argument("--format", metavar="F", help="reader to use (default: detected)")
+    add_digest_options(parser, date_help="the digest's date (default: from the digest, else its file name)")
     parser.add_argument("--strict", action="store_true",
                         help="fail, writing nothing, if any entry has a problem")
-    parser.add_argument("--today", type=_date, metavar="YYYY-MM-DD",
-                        help="the day to resolve yearless dates against (default: today)")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="output folder (default: _site under --root)")
     parser.add_argument("--base-url", default=None, metavar="URL",
@@ -51,14 +42,12 @@ def summary_lines(ingested, built, ingest_seconds: float, build_seconds: float) 
 def run(args: argparse.Namespace) -> int:
     """Run the command."""
     from site_src import buildcache
-    from site_src.cli import UsageError, WorkError
+    from site_src.cli import WorkError
     from site_src.config import ConfigError, load_config
     from site_src.ingest import IngestError, StrictFailure, ingest
     from site_src.pipeline import BuildError
-    from site_src.readers import READERS
 
-    if args.format is not None and args.format not in READERS:
-        raise UsageError(f"unknown format {args.format!r}; known formats: {', '.join(sorted(READERS))}")
+    check_format(args.format)
     try:
         config = load_config(args.root, out_dir=args.out, base_url=args.base_url)
     except ConfigError as error:
