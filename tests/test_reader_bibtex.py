@@ -2,17 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from site_src.readers import READERS, bibtex, read_file, result_as_json, sniff
+from site_src.readers import READERS, bibtex, read_file, sniff
 from tests.conftest import FIXTURES
 
 TODAY = dt.date(2026, 6, 1)
-GOLDEN_TODAY = dt.date(2026, 11, 26)
 HERE = FIXTURES / "bibtex"
 
 
@@ -136,21 +133,6 @@ def test_bibtex_is_sniffed_by_its_entries_even_without_the_suffix():
 def test_any_bibtex_like_text_is_read_without_crashing(text):
     result = bibtex.parse(text, source="x.bib", today=TODAY)
     assert all(paper.title for paper in result.papers)
-
-
-# --- golden files: tests/fixtures/bibtex/<name>.expected.json beside each variant ---------------
-
-def _golden_cases():
-    return [(path, path.with_name(path.name.split(".")[0] + ".expected.json"))
-            for path in sorted(HERE.iterdir()) if not path.name.endswith(".expected.json")]
-
-
-@pytest.mark.parametrize(("digest", "expected"), _golden_cases(), ids=lambda p: p.name)
-def test_variant_parses_to_its_golden_file(digest, expected, update_golden):
-    actual = result_as_json(read_file(digest, today=GOLDEN_TODAY))
-    if update_golden:
-        expected.write_text(json.dumps(actual, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    assert actual == json.loads(expected.read_text(encoding="utf-8"))
 
 
 def test_parse_failures_are_reported_once_as_problems_not_also_on_stderr():

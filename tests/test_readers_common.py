@@ -130,33 +130,38 @@ def test_read_file_refuses_an_undetectable_format(tmp_path):
         read_file(path, today=dt.date(2026, 1, 1))
 
 
-# --- golden files: every tests/fixtures/digests/<name>.expected.json -------------------------
+# --- golden files: every <name>.expected.json beside its input -----------------------------
 
 GOLDEN_TODAY = dt.date(2026, 11, 26)
 """Fixed 'today' so yearless dates resolve the same way on every run."""
-GOLDEN_DIR = Path(__file__).parent / "fixtures" / "digests"
+FIXTURES = Path(__file__).parent / "fixtures"
+GOLDEN_DIR = FIXTURES / "digests"
+GOLDEN_DIRS = (GOLDEN_DIR, FIXTURES / "hf_json", FIXTURES / "arxiv", FIXTURES / "bibtex")
+"""The real samples, then each reader's variant fixtures."""
 
 
 def _golden_cases() -> list[tuple[Path, Path]]:
     cases = []
-    for expected in sorted(GOLDEN_DIR.glob("*.expected.json")):
-        stem = expected.name[: -len(".expected.json")]
-        inputs = [p for p in GOLDEN_DIR.glob(stem + ".*") if not p.name.endswith(".expected.json")]
-        assert len(inputs) == 1, f"{expected.name}: expected one input file, found {inputs}"
-        cases.append((inputs[0], expected))
+    for folder in GOLDEN_DIRS:
+        for expected in sorted(folder.glob("*.expected.json")):
+            stem = expected.name[: -len(".expected.json")]
+            inputs = [p for p in folder.glob(stem + ".*") if not p.name.endswith(".expected.json")]
+            assert len(inputs) == 1, f"{expected.name}: expected one input file, found {inputs}"
+            cases.append((inputs[0], expected))
     return cases
 
 
 @pytest.mark.parametrize(("digest", "expected"), _golden_cases(), ids=lambda p: p.name)
 def test_digest_parses_to_its_golden_file(digest, expected, update_golden):
+    """`--update-golden` rewrites the expected files; a human reads the diff."""
     actual = result_as_json(read_file(digest, today=GOLDEN_TODAY))
     if update_golden:
         expected.write_text(json.dumps(actual, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     assert actual == json.loads(expected.read_text(encoding="utf-8"))
 
 
-def test_every_sample_digest_has_a_golden_file():
-    inputs = {p.name.split(".")[0] for p in GOLDEN_DIR.iterdir() if not p.name.endswith(".expected.json")}
-    goldens = {p.name[: -len(".expected.json")] for p in GOLDEN_DIR.glob("*.expected.json")}
-    assert "hf-papers-robust-training" in goldens
-    assert goldens <= inputs
+@pytest.mark.parametrize("folder", GOLDEN_DIRS, ids=lambda p: p.name)
+def test_every_fixture_digest_has_a_golden_file(folder):
+    inputs = {p.name.split(".")[0] for p in folder.iterdir() if not p.name.endswith(".expected.json")}
+    goldens = {p.name[: -len(".expected.json")] for p in folder.glob("*.expected.json")}
+    assert inputs and goldens == inputs
