@@ -24,7 +24,30 @@ def _current_link(context: jinja2.runtime.Context, to_url: str) -> str:
     config: SiteConfig = context["config"]
     if page.get("rooted"):
         return urls.rooted(config.base_path, to_url, directory_links=config.directory_links)
-    return urls.relative(page["url"], to_url, directory_links=config.directory_links)
+    return _relative_link(page["url"], to_url, config.directory_links)
+
+
+_LINKS: dict[tuple[str, int, str, bool], str] = {}
+"""(section, depth, target URL, directory_links) -> relative link, shared by every page."""
+_LINKS_MAX = 1 << 18
+
+
+def _relative_link(from_url: str, to_url: str, directory_links: bool) -> str:
+    """urls.relative, remembered for links that leave the page's section.
+
+    Such a link only climbs to the root and descends again, so every page of one
+    section at one depth gets the same string (a 10k-paper site renders ~500k links).
+    """
+    section, slash, _ = from_url.partition("/")
+    if not slash or not from_url.endswith("/") or to_url.startswith((section + "/", "#")):
+        return urls.relative(from_url, to_url, directory_links=directory_links)
+    key = (section, from_url.count("/"), to_url, directory_links)
+    link = _LINKS.get(key)
+    if link is None:
+        if len(_LINKS) >= _LINKS_MAX:
+            _LINKS.clear()
+        link = _LINKS[key] = urls.relative(from_url, to_url, directory_links=directory_links)
+    return link
 
 
 @jinja2.pass_context
@@ -59,8 +82,33 @@ FILTERS: dict[str, Any] = {"markdown": markdown_filter, "count": count_filter}
 GLOBALS: dict[str, Any] = {"href": href, "static": static, "absolute": absolute}
 
 
+class _ViewContext(jinja2.runtime.Context):
+    """A Context that calls href/static/absolute directly (~40 links per page).
+
+    Jinja's generic call probes every callable for pass_* markers and, when a loop or
+    block sets variables, hands pass_context functions a derived copy of the context.
+    The link functions read only `page` and `config`, so unless a loop or block rebinds
+    one of those names, the current context gives the same answer.
+    """
+
+    def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's signature
+        if __obj is href or __obj is static or __obj is absolute:
+            loop_vars = kwargs.pop("_loop_vars", None)
+            block_vars = kwargs.pop("_block_vars", None)
+            if not kwargs and not any(names and ("page" in names or "config" in names)
+                                      for names in (loop_vars, block_vars)):
+                return __obj(__self, *args)
+            if loop_vars is not None:
+                kwargs["_loop_vars"] = loop_vars
+            if block_vars is not None:
+                kwargs["_block_vars"] = block_vars
+        return super().call(__obj, *args, **kwargs)
+
+
 class _ViewEnvironment(jinja2.Environment):
     """Views are dicts: look `page.title` up as a key first (Jinja tries attributes first)."""
+
+    context_class = _ViewContext
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict:
