@@ -6,6 +6,7 @@ JSON goes into HTML only through Jinja's |tojson (which escapes <, >, & and ').
 """
 from __future__ import annotations
 
+import marshal
 from typing import Any
 
 import jinja2
@@ -68,6 +69,40 @@ def absolute(context: jinja2.runtime.Context, url: str) -> str:
     return context["config"].absolute(url)
 
 
+@jinja2.pass_context
+def cached(context: jinja2.runtime.Context, macro: Any, card: dict[str, Any], *args: Any) -> Any:
+    """macro(card, *args), remembered for this build when the page's links to the card's
+    URLs are the same on every page at that depth.
+
+    A paper's card is on its year page and every author page. When none of the card's
+    links (its URL and its topics') stays in the page's section, each link is just
+    '../' * depth + URL, so the card's HTML depends only on its data and the depth.
+    The memo lives on the environment, which a template edit replaces.
+    """
+    memo = getattr(context.environment, "card_memo", None)
+    page = context["page"]
+    url = page["url"]
+    section, slash, _ = url.partition("/")
+    if (memo is None or page.get("rooted") or not slash or not url.endswith("/")
+            or card.get("url", "").startswith((section + "/", "#"))
+            or any(topic.get("url", "").startswith((section + "/", "#")) for topic in card.get("topics", ()))):
+        return macro(card, *args)
+    try:
+        key = (macro.name, marshal.dumps(card, 2), args, url.count("/"))
+    except (ValueError, AttributeError):
+        return macro(card, *args)
+    html = memo.get(key)
+    if html is None:
+        if len(memo) >= _CARDS_MAX:
+            memo.clear()
+        html = memo[key] = macro(card, *args)
+    return html
+
+
+_CARDS_MAX = 1 << 15
+"""Cards remembered at once (~1.5 KB each)."""
+
+
 def markdown_filter(text: str | None, heading_base: int = 3) -> Markup:
     """Render untrusted Markdown safely (see site_src.markup)."""
     return markup.render_markdown(text or "", heading_base=heading_base)
@@ -79,20 +114,20 @@ def count_filter(n: int, word: str, words: str | None = None) -> str:
 
 
 FILTERS: dict[str, Any] = {"markdown": markdown_filter, "count": count_filter}
-GLOBALS: dict[str, Any] = {"href": href, "static": static, "absolute": absolute}
+GLOBALS: dict[str, Any] = {"href": href, "static": static, "absolute": absolute, "cached": cached}
 
 
 class _ViewContext(jinja2.runtime.Context):
-    """A Context that calls href/static/absolute directly (~40 links per page).
+    """A Context that calls href/static/absolute/cached directly (~40 links per page).
 
     Jinja's generic call probes every callable for pass_* markers and, when a loop or
     block sets variables, hands pass_context functions a derived copy of the context.
-    The link functions read only `page` and `config`, so unless a loop or block rebinds
+    These functions read only `page` and `config`, so unless a loop or block rebinds
     one of those names, the current context gives the same answer.
     """
 
     def call(__self, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's signature
-        if __obj is href or __obj is static or __obj is absolute:
+        if __obj is href or __obj is static or __obj is absolute or __obj is cached:
             loop_vars = kwargs.pop("_loop_vars", None)
             block_vars = kwargs.pop("_block_vars", None)
             if not kwargs and not any(names and ("page" in names or "config" in names)
@@ -136,6 +171,7 @@ def make_environment(config: SiteConfig) -> jinja2.Environment:
     env.globals.update(GLOBALS)
     env.globals["site"] = config.template_view()
     env.globals["config"] = config
+    env.card_memo = {}  # type: ignore[attr-defined] - see cached()
     return env
 
 
