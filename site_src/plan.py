@@ -13,6 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from site_src import survey_pages, urls
@@ -28,6 +29,16 @@ HOME_NEW_PAPERS = 12
 """New papers of the latest digest shown on the home page (the digest page has them all)."""
 UNDATED = "undated"
 """Year key (and URL segment) of papers without a known date."""
+
+
+_url_for = lru_cache(maxsize=1 << 18)(urls.url_for)
+"""urls.url_for, remembered: a 10k-paper site asks for ~20k URLs 180k times per plan, and
+serve and update plan the whole site on every rebuild."""
+
+
+_plain_text = lru_cache(maxsize=1 << 17)(plain_text)
+"""markup.plain_text, remembered by abstract (flattening 10k abstracts is a third of indexing
+the site, and a rebuild after a note edit sees the same abstracts again)."""
 
 
 class PlanError(ValueError):
@@ -213,11 +224,11 @@ def index_site(site: Site, config: SiteConfig) -> SiteIndex:
     cards: dict[str, dict[str, Any]] = {}
     flat: dict[str, str] = {}
     for paper in order:
-        flat[paper.slug] = plain_text(paper.summary)
+        flat[paper.slug] = _plain_text(paper.summary)
         topic_ids = [t for t in site.paper_topics.get(paper.slug, ()) if t in topics]
         cards[paper.slug] = {
             "slug": paper.slug,
-            "url": urls.url_for("paper", paper.slug),
+            "url": _url_for("paper", paper.slug),
             "title": paper.title,
             "authors": authors_line(paper),
             "date": display_date(paper.published_at, paper.date_precision),
@@ -227,7 +238,7 @@ def index_site(site: Site, config: SiteConfig) -> SiteIndex:
             "has_code": bool(paper.github_repo),
             "withdrawn": paper.withdrawn,
             "snippet": shorten(flat[paper.slug], SNIPPET_CHARS),
-            "topics": [{"name": topics[t].name, "url": urls.url_for("topic", t)} for t in topic_ids],
+            "topics": [{"name": topics[t].name, "url": _url_for("topic", t)} for t in topic_ids],
         }
     people = group_authors(order)
     # Links to pages this site does not have (no about.md, no named authors) are dropped.
@@ -237,8 +248,8 @@ def index_site(site: Site, config: SiteConfig) -> SiteIndex:
     # change the bytes of every page, only of the pages whose content it changes.
     common = {
         "nav": nav,
-        "feed_url": urls.url_for("feed"),
-        "search_url": urls.url_for("search"),
+        "feed_url": _url_for("feed"),
+        "search_url": _url_for("search"),
     }
     last_seen = {}
     for paper in order:
@@ -249,7 +260,7 @@ def index_site(site: Site, config: SiteConfig) -> SiteIndex:
             last_seen[paper.slug] = date
     return SiteIndex(site, config, papers, topics, cards, topic_members, digests, digests_newest,
                      dict(years), updated, common, people,
-                     author_urls(people, lambda slug: urls.url_for("author", slug)), flat,
+                     author_urls(people, lambda slug: _url_for("author", slug)), flat,
                      digest_order, {d: {slug: i for i, slug in enumerate(order)}
                                     for d, order in digest_order.items()},
                      {d.id: frozenset(d.new_papers) for d in site.digests}, last_seen)
@@ -287,7 +298,7 @@ def _view(ix: SiteIndex, kind: str, url: str, title: str, *, crumbs: list[tuple[
         "description": description or ix.config.description,
         "breadcrumbs": [{"label": "Home", "url": ""}] + [{"label": label, "url": link}
                                                          for label, link in crumbs],
-        "feeds": [{"title": f"{ix.config.title}: latest papers", "url": urls.url_for("feed")}]
+        "feeds": [{"title": f"{ix.config.title}: latest papers", "url": _url_for("feed")}]
         + (feeds or []),
         "common": ix.common,
         "updated": _updated(ix, shows),
@@ -308,7 +319,7 @@ def _pagination(base_url: str, page: int, pages: int) -> dict[str, Any]:
 def _topic_node(ix: SiteIndex, topic: TopicInfo) -> dict[str, Any]:
     return {
         "id": topic.id, "name": topic.name, "description": topic.description,
-        "url": urls.url_for("topic", topic.id), "count": len(ix.topic_members.get(topic.id, ())),
+        "url": _url_for("topic", topic.id), "count": len(ix.topic_members.get(topic.id, ())),
         "children": [_topic_node(ix, ix.topics[c]) for c in topic.children if c in ix.topics],
     }
 
@@ -325,7 +336,7 @@ def plan_home(ix: SiteIndex) -> Iterable[PageRow]:
         record = ix.digests_newest[0]
         new = [ix.cards[s] for s in record.new_papers if s in ix.cards]
         latest = {
-            "title": _digest_label(record), "url": urls.url_for("digest", record.id),
+            "title": _digest_label(record), "url": _url_for("digest", record.id),
             "date": display_date(record.date), "count": len(record.papers),
             "new_count": len(new), "new_papers": new[:HOME_NEW_PAPERS],
             "seen_count": len(ix.digest_order[record.id]) - len(new),
@@ -341,7 +352,7 @@ def plan_home(ix: SiteIndex) -> Iterable[PageRow]:
 
 def _paper_view(ix: SiteIndex, paper: Paper) -> dict[str, Any]:
     config = ix.config
-    url = urls.url_for("paper", paper.slug)
+    url = _url_for("paper", paper.slug)
     absolute = config.absolute(url)
     topic_ids = [t for t in ix.site.paper_topics.get(paper.slug, ()) if t in ix.topics]
     appearances = []
@@ -350,7 +361,7 @@ def _paper_view(ix: SiteIndex, paper: Paper) -> dict[str, Any]:
         if record is None:
             continue
         appearances.append({
-            "title": _digest_label(record), "url": urls.url_for("digest", record.id),
+            "title": _digest_label(record), "url": _url_for("digest", record.id),
             "date": display_date(record.date), "position": appearance.position + 1,
             "comments": appearance.comments, "upvotes": appearance.upvotes,
             "new": paper.slug in ix.digest_new[record.id],
@@ -362,13 +373,13 @@ def _paper_view(ix: SiteIndex, paper: Paper) -> dict[str, Any]:
     if home_id is not None and paper.slug in ix.digest_position[home_id]:
         order, i = ix.digest_order[home_id], ix.digest_position[home_id][paper.slug]
         neighbours["digest"] = {"title": _digest_label(ix.digests[home_id]),
-                                "url": urls.url_for("digest", home_id)}
+                                "url": _url_for("digest", home_id)}
         if i > 0:
             neighbours["prev"] = {"title": ix.papers[order[i - 1]].title,
-                                  "url": urls.url_for("paper", order[i - 1])}
+                                  "url": _url_for("paper", order[i - 1])}
         if i + 1 < len(order):
             neighbours["next"] = {"title": ix.papers[order[i + 1]].title,
-                                  "url": urls.url_for("paper", order[i + 1])}
+                                  "url": _url_for("paper", order[i + 1])}
     links = []
     if paper.id:
         links += [{"label": "arXiv abstract", "url": f"https://arxiv.org/abs/{paper.id}"},
@@ -417,15 +428,15 @@ def _paper_view(ix: SiteIndex, paper: Paper) -> dict[str, Any]:
         if paper.id:
             citation.append(["citation_arxiv_id", paper.id])
             citation.append(["citation_pdf_url", f"https://arxiv.org/pdf/{paper.id}"])
-    related = [{"title": ix.papers[slug].title, "url": urls.url_for("paper", slug),
+    related = [{"title": ix.papers[slug].title, "url": _url_for("paper", slug),
                 "terms": list(terms)}
                for slug, terms in ix.site.related.get(paper.slug, ()) if slug in ix.papers]
     crumbs: list[tuple[str, str | None]] = []
     if topic_ids:
-        crumbs = [(t.name, urls.url_for("topic", t.id)) for t in _topic_path(topic_ids[0], ix.topics)]
+        crumbs = [(t.name, _url_for("topic", t.id)) for t in _topic_path(topic_ids[0], ix.topics)]
     else:
-        crumbs = [("Years", urls.url_for("years")),
-                  (year_key(paper).capitalize(), urls.url_for("year", year_key(paper)))]
+        crumbs = [("Years", _url_for("years")),
+                  (year_key(paper).capitalize(), _url_for("year", year_key(paper)))]
     return _view(
         ix, "paper", url, paper.title, crumbs=crumbs + [(paper.title, None)],
         description=description, shows=[paper.slug],
@@ -452,7 +463,7 @@ def _paper_view(ix: SiteIndex, paper: Paper) -> dict[str, Any]:
             "bibtex": bibtex_for(paper, url=absolute),
         },
         neighbours=neighbours, related=related, jsonld=jsonld,
-        topic_reasons=[{"name": ix.topics[t].name, "url": urls.url_for("topic", t), "reasons": list(why)}
+        topic_reasons=[{"name": ix.topics[t].name, "url": _url_for("topic", t), "reasons": list(why)}
                        for t, why in ix.site.topic_reasons.get(paper.slug, ()) if t in ix.topics],
         meta=[list(item) for item in meta], citation=citation,
     )
@@ -461,28 +472,28 @@ def _paper_view(ix: SiteIndex, paper: Paper) -> dict[str, Any]:
 def plan_papers(ix: SiteIndex) -> Iterable[PageRow]:
     """One page per paper."""
     for slug in ix.cards:
-        yield urls.url_for("paper", slug), _paper_view(ix, ix.papers[slug]), f"content/papers/{slug}.md"
+        yield _url_for("paper", slug), _paper_view(ix, ix.papers[slug]), f"content/papers/{slug}.md"
 
 
 def plan_topics(ix: SiteIndex) -> Iterable[PageRow]:
     """The topic index: the whole tree with descriptions and counts."""
-    yield urls.url_for("topics"), _view(ix, "topics", urls.url_for("topics"), "Topics",
+    yield _url_for("topics"), _view(ix, "topics", _url_for("topics"), "Topics",
                                         crumbs=[("Topics", None)], tree=topic_tree(ix)), "topics"
 
 
 def plan_topic(ix: SiteIndex) -> Iterable[PageRow]:
     """Each topic, paginated: description, sub-topics, papers newest first."""
     for topic in ix.site.topics:
-        base = urls.url_for("topic", topic.id)
+        base = _url_for("topic", topic.id)
         members = ix.topic_members.get(topic.id, [])
         pages = paginate(members, ix.config.per_page)
         path = _topic_path(topic.id, ix.topics)
-        feed = {"title": f"{ix.config.title}: {topic.name}", "url": urls.url_for("topic_feed", topic.id)}
+        feed = {"title": f"{ix.config.title}: {topic.name}", "url": _url_for("topic_feed", topic.id)}
         for n, chunk in enumerate(pages, start=1):
             url = urls.paged(base, n)
             title = topic.name if n == 1 else f"{topic.name} (page {n})"
-            crumbs = [("Topics", urls.url_for("topics"))] + [
-                (t.name, urls.url_for("topic", t.id)) for t in path[:-1]] + [(topic.name, base if n > 1 else None)]
+            crumbs = [("Topics", _url_for("topics"))] + [
+                (t.name, _url_for("topic", t.id)) for t in path[:-1]] + [(topic.name, base if n > 1 else None)]
             if n > 1:
                 crumbs.append((f"Page {n}", None))
             yield url, _view(
@@ -500,21 +511,21 @@ def plan_years(ix: SiteIndex) -> Iterable[PageRow]:
     """The year index, newest first, undated last."""
     keys = sorted((y for y in ix.years if y != UNDATED), reverse=True) + (
         [UNDATED] if UNDATED in ix.years else [])
-    years = [{"year": y.capitalize(), "url": urls.url_for("year", y), "count": len(ix.years[y])}
+    years = [{"year": y.capitalize(), "url": _url_for("year", y), "count": len(ix.years[y])}
              for y in keys]
-    yield urls.url_for("years"), _view(ix, "years", urls.url_for("years"), "Years",
+    yield _url_for("years"), _view(ix, "years", _url_for("years"), "Years",
                                        crumbs=[("Years", None)], years=years), "years"
 
 
 def plan_year(ix: SiteIndex) -> Iterable[PageRow]:
     """Each publication year, paginated, newest first."""
     for year, slugs in sorted(ix.years.items()):
-        base = urls.url_for("year", year)
+        base = _url_for("year", year)
         pages = paginate(slugs, ix.config.per_page)
         label = "Undated papers" if year == UNDATED else f"Papers from {year}"
         for n, chunk in enumerate(pages, start=1):
             url = urls.paged(base, n)
-            crumbs = [("Years", urls.url_for("years")), (year.capitalize(), base if n > 1 else None)]
+            crumbs = [("Years", _url_for("years")), (year.capitalize(), base if n > 1 else None)]
             if n > 1:
                 crumbs.append((f"Page {n}", None))
             yield url, _view(
@@ -526,17 +537,17 @@ def plan_year(ix: SiteIndex) -> Iterable[PageRow]:
 
 def plan_digests(ix: SiteIndex) -> Iterable[PageRow]:
     """The digest index, newest first."""
-    digests = [{"title": _digest_label(d), "url": urls.url_for("digest", d.id),
+    digests = [{"title": _digest_label(d), "url": _url_for("digest", d.id),
                 "date": display_date(d.date), "date_iso": iso(d.date), "count": len(d.papers),
                 "new_count": len(d.new_papers)} for d in ix.digests_newest]
-    yield urls.url_for("digests"), _view(ix, "digests", urls.url_for("digests"), "Digests",
+    yield _url_for("digests"), _view(ix, "digests", _url_for("digests"), "Digests",
                                          crumbs=[("Digests", None)], digests=digests), "digests"
 
 
 def plan_digest(ix: SiteIndex) -> Iterable[PageRow]:
     """Each digest: its papers in digest order, marked new or seen before, paginated."""
     for record in ix.site.digests:
-        base = urls.url_for("digest", record.id)
+        base = _url_for("digest", record.id)
         new = ix.digest_new[record.id]
         entries = [{**ix.cards[s], "new": s in new, "position": i + 1}
                    for i, s in enumerate(ix.digest_order[record.id])]
@@ -548,7 +559,7 @@ def plan_digest(ix: SiteIndex) -> Iterable[PageRow]:
         pages = paginate(entries, ix.config.per_page)
         for n, chunk in enumerate(pages, start=1):
             url = urls.paged(base, n)
-            crumbs = [("Digests", urls.url_for("digests")), (label, base if n > 1 else None)]
+            crumbs = [("Digests", _url_for("digests")), (label, base if n > 1 else None)]
             if n > 1:
                 crumbs.append((f"Page {n}", None))
             yield url, _view(
@@ -559,24 +570,24 @@ def plan_digest(ix: SiteIndex) -> Iterable[PageRow]:
 
 def plan_search(ix: SiteIndex) -> Iterable[PageRow]:
     """The search page (the no-JavaScript fallback links to topics and years)."""
-    url = urls.url_for("search")
+    url = _url_for("search")
     yield url, _view(ix, "search", url, "Search", crumbs=[("Search", None)],
                      tree=topic_tree(ix),
-                     years=[{"year": y.capitalize(), "url": urls.url_for("year", y)}
+                     years=[{"year": y.capitalize(), "url": _url_for("year", y)}
                             for y in sorted(ix.years, reverse=True)]), "search"
 
 
 def plan_about(ix: SiteIndex) -> Iterable[PageRow]:
     """content/about.md, when there is one."""
     if ix.site.about is not None:
-        url = urls.url_for("about")
+        url = _url_for("about")
         yield url, _view(ix, "about", url, "About", crumbs=[("About", None)],
                          body=ix.site.about), "content/about.md"
 
 
 def plan_404(ix: SiteIndex) -> Iterable[PageRow]:
     """The not-found page; its links start at the site root since it is served at any depth."""
-    url = urls.url_for("404")
+    url = _url_for("404")
     yield url, {**_view(ix, "404", url, "Page not found", crumbs=[("Page not found", None)]),
                 "rooted": True}, "404"
 
@@ -589,7 +600,7 @@ def plan_authors(ix: SiteIndex) -> Iterable[PageRow]:
     """The author index: every named author by surname, grouped by initial, with paper counts."""
     if not ix.authors:
         return  # no named authors: no index (the nav has no Authors link either)
-    base = urls.url_for("authors")
+    base = _url_for("authors")
     pages = paginate(list(ix.authors), AUTHORS_PER_PAGE)
     for n, chunk in enumerate(pages, start=1):
         groups: list[dict[str, Any]] = []
@@ -600,7 +611,7 @@ def plan_authors(ix: SiteIndex) -> Iterable[PageRow]:
                 anchor = f"initial-{initial.lower()}" if initial != "#" else "initial-other"
                 groups.append({"initial": initial, "anchor": anchor, "authors": []})
             groups[-1]["authors"].append({
-                "name": author.name, "url": urls.url_for("author", author.slug),
+                "name": author.name, "url": _url_for("author", author.slug),
                 "count": len(author.papers), "spellings": list(author.spellings)})
         url = urls.paged(base, n)
         crumbs = [("Authors", base if n > 1 else None)] + ([(f"Page {n}", None)] if n > 1 else [])
@@ -615,11 +626,11 @@ def plan_authors(ix: SiteIndex) -> Iterable[PageRow]:
 def plan_author(ix: SiteIndex) -> Iterable[PageRow]:
     """Each author: their papers in this survey, newest first, paginated."""
     for author in ix.authors:
-        base = urls.url_for("author", author.slug)
+        base = _url_for("author", author.slug)
         pages = paginate([s for s in author.papers if s in ix.cards], ix.config.per_page)
         for n, chunk in enumerate(pages, start=1):
             url = urls.paged(base, n)
-            crumbs = [("Authors", urls.url_for("authors")), (author.name, base if n > 1 else None)]
+            crumbs = [("Authors", _url_for("authors")), (author.name, base if n > 1 else None)]
             if n > 1:
                 crumbs.append((f"Page {n}", None))
             yield url, _view(
