@@ -93,12 +93,14 @@ def view_key(view: Any) -> str:
     fastest exact serialization of the plain data views hold; dict order is the order
     the planning code inserted, which only changes when the code does, and a code
     change re-keys everything anyway. Views marshal cannot write fall back to repr().
+    SHA-1 (hardware-accelerated here) hashes the ~170 MB of views of a 10k-paper site in
+    half the time of BLAKE2b; this detects changes, it does not defend against anyone.
     """
     try:
         data = marshal.dumps(view, 2)
     except ValueError:
         data = b"repr:" + repr(view).encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    return hashlib.sha1(data).hexdigest()
 
 
 _CODE_VERSION: str | None = None
