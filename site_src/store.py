@@ -465,10 +465,33 @@ def paper_path(content_dir: Path, slug: str) -> Path:
     return content_dir / PAPERS_DIR / f"{slug}.md"
 
 
+def _read_folder(content_dir: Path, folder: str, pattern: str, problems: list[Problem], parse) -> list:
+    """Parse every file of content/<folder> matching pattern, in name order.
+
+    `parse(text, path, source)` returns (record or None, problems); an unreadable file
+    is a problem, never an exception, so one bad file cannot hide the others.
+    """
+    records = []
+    directory = content_dir / folder
+    if not directory.is_dir():
+        return records
+    for path in sorted(directory.glob(pattern)):
+        source = f"{content_dir.name}/{folder}/{path.name}"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            problems.append(Problem(source, None, f"cannot read: {error}", "error"))
+            continue
+        record, found = parse(text, path, source)
+        problems.extend(found)
+        if record is not None:
+            records.append(record)
+    return records
+
+
 def load_store(content_dir: Path, *, recover: bool = True) -> Corpus:
     """Read content/: papers sorted by slug, digest records by id, and every problem found."""
     content_dir = Path(content_dir)
-    papers: list[Paper] = []
     problems: list[Problem] = []
     if recover:
         # A journal left by a killed ingest is completed (or its staging discarded) before
@@ -481,33 +504,10 @@ def load_store(content_dir: Path, *, recover: bool = True) -> Corpus:
             problems.append(Problem(f"{content_dir.name}/{_ingest.WORK_DIR}", None,
                                     f"an interrupted ingest could not be finished: {error}",
                                     "error"))
-    papers_dir = content_dir / PAPERS_DIR
-    if papers_dir.is_dir():
-        for path in sorted(papers_dir.glob("*.md")):
-            source = f"{content_dir.name}/{PAPERS_DIR}/{path.name}"
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as error:
-                problems.append(Problem(source, None, f"cannot read: {error}", "error"))
-                continue
-            paper, found = parse_paper(text, slug=path.stem, source=source)
-            problems.extend(found)
-            if paper is not None:
-                papers.append(paper)
-    digests: list[DigestRecord] = []
-    digests_dir = content_dir / DIGESTS_DIR
-    if digests_dir.is_dir():
-        for path in sorted(digests_dir.glob("*.yaml")):
-            source = f"{content_dir.name}/{DIGESTS_DIR}/{path.name}"
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as error:
-                problems.append(Problem(source, None, f"cannot read: {error}", "error"))
-                continue
-            record, found = parse_digest(text, source=source)
-            problems.extend(found)
-            if record is not None:
-                digests.append(record)
+    papers = _read_folder(content_dir, PAPERS_DIR, "*.md", problems,
+                          lambda text, path, source: parse_paper(text, slug=path.stem, source=source))
+    digests = _read_folder(content_dir, DIGESTS_DIR, "*.yaml", problems,
+                           lambda text, path, source: parse_digest(text, source=source))
     papers.sort(key=lambda p: p.slug)
     digests.sort(key=lambda d: d.id)
     return Corpus(papers=tuple(papers), digests=tuple(digests), problems=tuple(problems))
