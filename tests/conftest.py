@@ -89,11 +89,8 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh page that fails the test on any JS error, console error or dialog."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
+def listen_for_errors(page) -> list[str]:
+    """Collect every page error, console error and dialog of page (dialogs are dismissed)."""
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
     page.on("console", lambda msg: errors.append(f"console.{msg.type}: {msg.text}")
@@ -104,6 +101,15 @@ def page(browser):
         dialog.dismiss()
 
     page.on("dialog", on_dialog)
+    return errors
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page that fails the test on any JS error, console error or dialog."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors = listen_for_errors(page)
     page.errors = errors  # type: ignore[attr-defined]
     yield page
     context.close()

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from checkers import assert_none
+from conftest import listen_for_errors
 from site_fixtures import (build_site, make_digest, make_project, sample_pages, type_query,
                            world_readable_dir)
 
@@ -264,21 +265,6 @@ def _live_payloads_in_dom(page) -> list[str]:
         for (const el of document.querySelectorAll('iframe, object, embed')) found.push(el.localName);
         return found;
     }""")
-
-
-def listen_for_errors(page) -> list[str]:
-    """Collect every page error, console error and dialog of page (dialogs are dismissed)."""
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.on("console", lambda msg: errors.append(f"console.{msg.type}: {msg.text}")
-            if msg.type == "error" else None)
-
-    def on_dialog(dialog):
-        errors.append(f"dialog ({dialog.type}): {dialog.message}")
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    return errors
 
 
 @pytest.fixture(params=["csp-enforced", "csp-bypassed"])
