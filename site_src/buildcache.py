@@ -423,6 +423,11 @@ class Manifest:
     """Output producer name -> (key of its inputs, the destinations it wrote)."""
     problems: tuple[Problem, ...] = ()
     """Problems the content had, reported again by a build that has nothing to do."""
+    memo_token: int = 0
+    """The parse memo this build made (its scanned_ns): only that memo says what the pages
+    were built from (serve keeps newer memos in memory and leaves older ones on disk)."""
+    pages: int = 0
+    """How many of the outputs are pages."""
 
 
 @dataclass(frozen=True)
@@ -655,6 +660,41 @@ def _is_racy(inputs: Mapping[str, StatKey], scanned_ns: int) -> bool:
     return any(key[0] >= scanned_ns - RACY_NS for key in inputs.values())
 
 
+def notes_only_change(manifest: Manifest, inputs: Mapping[str, StatKey], old_memo: Mapping,
+                      new_memo: Mapping) -> tuple[str, ...] | None:
+    """Slugs of the papers whose notes alone changed since the manifest's build, when nothing
+    else did; None when anything else may have changed (then every page is planned).
+
+    A paper's notes appear only on its own page (plan._paper_view; the output producers
+    are notes-blind), so such an edit re-plans one page instead of the whole site. The
+    baseline is the parse memo of the manifest's own build: its entry for a file must carry
+    the stat the manifest recorded. Files racy at that build are compared too, by content.
+    """
+    if manifest.memo_token == 0 or old_memo.get("scanned_ns") != manifest.memo_token:
+        return None
+    old_papers, new_papers = old_memo.get("papers") or {}, new_memo.get("papers") or {}
+    prefix = "content/" + "papers/"
+    trusted_before = manifest.scanned_ns - RACY_NS
+    suspects = {k for k in inputs.keys() | manifest.inputs.keys()
+                if inputs.get(k) != manifest.inputs.get(k) or manifest.inputs[k][0] >= trusted_before}
+    slugs = []
+    for key in sorted(suspects):
+        name = key[len(prefix):]
+        if not (key.startswith(prefix) and "/" not in name and name.endswith(".md")):
+            return None  # a digest record, the taxonomy, the config, a template, an odd file
+        before, after = old_papers.get(name), new_papers.get(name)
+        if before is None or after is None or before[0] != manifest.inputs.get(key):
+            return None  # added, removed, or no baseline
+        old_paper, new_paper = before[1], after[1]
+        if old_paper is None or new_paper is None or before[2] != after[2]:
+            return None
+        if dataclasses.replace(old_paper, notes=new_paper.notes) != new_paper:
+            return None
+        if old_paper.notes != new_paper.notes:
+            slugs.append(new_paper.slug)
+    return tuple(slugs)
+
+
 _RENDER: tuple | None = None
 
 
@@ -728,6 +768,12 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         with timed(timings, "load"):
             # A caller that just loaded the corpus (update: ingest) hands its memo over.
             corpus, corpus_memo = load_corpus(config.content_dir, corpus_memo or state.corpus_memo, jobs=jobs)
+            # Only notes changed (the curator's usual edit)? Then only those papers' pages
+            # are planned; the rest of the site, feeds and search are known to be unchanged.
+            notes_only = None
+            if (manifest is not None and manifest.settings == settings
+                    and all(name in NOTES_BLIND_PRODUCERS for name, _ in pipeline.OUTPUT_PRODUCERS)):
+                notes_only = notes_only_change(manifest, inputs, state.corpus_memo, corpus_memo)
         with timed(timings, "topics"):
             memos: dict[str, dict] = {"topics": {}}
 
@@ -742,7 +788,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         gc.freeze()
         frozen = True
         with timed(timings, "site"):
-            extras_memo = {"old": (state.topics_memo or {}).get("site_extras")}
+            extras_memo = {"old": (state.topics_memo or {}).get("site_extras"), "trusted": notes_only is not None}
             if "site_extras" in inspect.signature(pipeline.site_from_corpus).parameters:
                 site = pipeline.site_from_corpus(config, corpus, topics, paper_topics, assignments,
                                                  site_extras=_memoised_site_extras(extras_memo))
@@ -757,8 +803,10 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             # rendered again (views average ~13 KB: 1.6 GB for 125k pages held at once).
             # Producers get the pages without views unless one of them might read views.
             keep_views = any(name not in NOTES_BLIND_PRODUCERS for name, _ in pipeline.OUTPUT_PRODUCERS)
-            iter_pages = getattr(plan_module, "iter_pages", None)
-            planned = iter_pages(site, config) if iter_pages is not None else plan_site(site, config)
+            if notes_only is not None:
+                planned = plan_module.plan_paper_pages(site, config, notes_only)
+            else:
+                planned = plan_module.iter_pages(site, config)
             tkeys: dict[str, str] = {}
             keys: dict[str, str] = {}
             pages: list = []
@@ -804,9 +852,21 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             finally:
                 _RENDER = None
         del todo
+        old_producers = manifest.producers if manifest is not None else {}
+        if notes_only is not None:
+            # Everything but the re-planned pages is as the last build left it.
+            outputs = dict(old)
+            changed = {}
+            for page in pages:
+                content = rendered_hash.get(page.dest, old[page.dest][1])
+                if page.dest in rendered_hash and old[page.dest][1] != content:
+                    changed[page.dest] = page_outputs[page.dest]
+                outputs[page.dest] = (keys[page.dest], content)
+            return _save_notes_build(config, folder, manifest, settings, inputs, outputs, changed,
+                                     scanned_ns, corpus, corpus_memo, topics_memo, session, now,
+                                     rendered_count, timings, clock)
         with timed(timings, "extras"):
             producer_keys = _producer_keys(site, pages, keys, settings)
-            old_producers = manifest.producers if manifest is not None else {}
             extras, reused = [], []
             for name, produce in pipeline.OUTPUT_PRODUCERS:
                 previous = old_producers.get(name)
@@ -866,7 +926,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                                 tuple(by_producer.get(name, ())) or old_producers.get(name, ("", ()))[1])
                          for name, _ in pipeline.OUTPUT_PRODUCERS}
             new_manifest = Manifest(code_version(), settings, inputs, outputs, tree, scanned_ns,
-                                    producers, tuple(corpus.problems))
+                                    producers, tuple(corpus.problems), corpus_memo["scanned_ns"], len(pages))
             # A session (serve) keeps its memos in memory: pickling 10k papers to disk on
             # every save would cost more than the rebuild. The next `build` re-parses what
             # changed since the memos on disk were written, which is always safe.
@@ -891,6 +951,35 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                                              rendered_count, timings), clock)
 
 
+def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, inputs, outputs,
+                      changed: dict[str, bytes], scanned_ns: int, corpus, corpus_memo: dict,
+                      topics_memo: dict, session: dict | None, now, rendered: int,
+                      timings: dict[str, float], clock: float):
+    """Write the pages a notes-only build changed and save the cache (see notes_only_change)."""
+    from site_src import pipeline
+
+    with timed(timings, "write"):
+        forget(folder)
+        write_changed(config.out_dir, changed, ())
+        tree = dict(manifest.tree)
+        for dest in changed:
+            tree[dest] = stat_key(os.stat(config.out_dir / dest))
+    with timed(timings, "save"):
+        new_manifest = dataclasses.replace(
+            manifest, settings=settings, inputs=dict(inputs), outputs=outputs, tree=tree,
+            scanned_ns=scanned_ns, problems=tuple(corpus.problems), memo_token=corpus_memo["scanned_ns"])
+        stale_disk = session is not None and bool(session.get("memos"))
+        save_state(folder, new_manifest, corpus_memo, topics_memo, memos=not stale_disk)
+        if session is not None:
+            code = code_version()
+            session["memos"] = {"corpus": {**corpus_memo, "code": code},
+                                "topics": {**topics_memo, "code": code}}
+    written = tuple(sorted(changed))
+    report = pipeline.BuildReport(manifest.pages, len(outputs), written, len(outputs) - len(written), (),
+                                  tuple(corpus.problems), 0.0, now)
+    return _finish(report, IncrementalReport("incremental", "only notes changed", rendered, timings), clock)
+
+
 def _memoised_site_extras(memo: dict) -> Callable:
     """survey_pages.site_extras (related papers, topic reasons) reused while its inputs are unchanged.
 
@@ -902,11 +991,14 @@ def _memoised_site_extras(memo: dict) -> Callable:
     from site_src import survey_pages
 
     def site_extras(papers, assignments):
+        old = memo.get("old")
+        if memo.get("trusted") and isinstance(old, tuple) and len(old) == 2:
+            memo["new"] = old  # only notes changed: its inputs are those of the last build
+            return old[1]
         fields = [f.name for f in dataclasses.fields(Paper) if f.name != "notes"]
         material = repr((code_version(), [tuple(getattr(p, f) for f in fields) for p in papers],
                          list(assignments.items())))
         key = digest(material.encode("utf-8", "surrogatepass"))
-        old = memo.get("old")
         if isinstance(old, tuple) and len(old) == 2 and old[0] == key:
             value = old[1]
         else:

@@ -684,16 +684,33 @@ def iter_pages(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAG
     claimed: dict[str, str] = {}
     for kind in kinds:
         for url, view, source in kind.plan(ix):
-            if not kind.in_sitemap:
-                view = {**view, "noindex": True}  # kept out of the sitemap, and out of search engines
-            page = Page(kind.name, url, urls.dest_for(url), kind.template, view, source, kind.in_sitemap)
-            if not urls.is_safe_dest(page.dest):
-                raise PlanError(f"{source}: unsafe output path {page.dest!r}")
+            page = _page(kind, url, view, source)
             key = page.dest.casefold()  # two names that differ in case collide on macOS/Windows
             if key in claimed:
                 raise PlanError(f"two pages claim {page.dest!r}: {claimed[key]} and {source}")
             claimed[key] = source
             yield page
+
+
+def _page(kind: PageKind, url: str, view: dict[str, Any], source: str) -> Page:
+    if not kind.in_sitemap:
+        view = {**view, "noindex": True}  # kept out of the sitemap, and out of search engines
+    page = Page(kind.name, url, urls.dest_for(url), kind.template, view, source, kind.in_sitemap)
+    if not urls.is_safe_dest(page.dest):
+        raise PlanError(f"{source}: unsafe output path {page.dest!r}")
+    return page
+
+
+def plan_paper_pages(site: Site, config: SiteConfig, slugs: Iterable[str]) -> list[Page]:
+    """The pages of some papers only, exactly as iter_pages makes them.
+
+    For a rebuild after edits that show on those papers' own pages and nowhere else (their
+    notes): the rest of the site is known to be unchanged, so it is not planned.
+    """
+    kind = next(k for k in PAGE_KINDS if k.name == "paper")
+    ix = index_site(site, config)
+    return [_page(kind, _url_for("paper", slug), _paper_view(ix, ix.papers[slug]),
+                  f"content/papers/{slug}.md") for slug in slugs]
 
 
 def plan_site(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAGE_KINDS) -> list[Page]:

@@ -285,3 +285,67 @@ def test_related_papers_are_recomputed_only_when_papers_text_changes(project, tm
     change_title(project)
     incremental_build(project, live)
     assert calls == [1]
+
+
+@pytest.fixture()
+def own_project(tmp_path) -> Path:
+    folder = tmp_path / "project"
+    corpus_tools.write_corpus(folder, N_PAPERS, project=ROOT)
+    age_everything(folder)
+    return folder
+
+
+def test_a_note_edit_plans_and_renders_only_that_papers_page(own_project, tmp_path, monkeypatch):
+    from site_src import plan
+
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(own_project, live)
+    planned_everything = []
+    real = plan.iter_pages
+    monkeypatch.setattr(plan, "iter_pages", lambda *a, **k: planned_everything.append(1) or real(*a, **k))
+    for _ in range(2):  # the second edit hits a file the last build saw as just modified
+        change_note(own_project)
+        report = incremental_build(own_project, live)
+        assert (report.incremental.why, report.incremental.rendered) == ("only notes changed", 1)
+        assert report.written == (f"papers/{first_paper(own_project).stem}/index.html",)
+        assert planned_everything == []
+        full_build(own_project, clean)
+        planned_everything.clear()
+        assert_same_tree(live, clean)
+
+
+def test_a_note_edit_beside_any_other_change_plans_the_whole_site(own_project, tmp_path, monkeypatch):
+    from site_src import plan
+
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(own_project, live)
+    for other in (change_title, add_topic, edit_template, delete_paper):
+        change_note(own_project)
+        other(own_project)
+        report = incremental_build(own_project, live)
+        assert report.incremental.why != "only notes changed", other.__name__
+        full_build(own_project, clean)
+        assert_same_tree(live, clean)
+
+
+def test_a_build_after_a_serve_session_does_not_trust_the_older_memos_on_disk(own_project, tmp_path):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(own_project, live)
+    session: dict = {}
+    incremental_build(own_project, live, session=session, allow_noop=False)
+    path = first_paper(own_project)
+    original = path.read_text(encoding="utf-8")
+    change_title(own_project)
+    edit_paper(path, title="A title the pages showed for a while")
+    report = incremental_build(own_project, live, session=session)  # memos stay in memory only
+    assert report.incremental.mode == "incremental"
+    # Back to the title the memos on disk know, with a new note: only the note differs from
+    # them, but the pages show the session's title, so everything must be planned again.
+    paper = store.loads(original, slug=path.stem, source=path.name)
+    import dataclasses
+
+    path.write_text(store.dumps(dataclasses.replace(paper, notes="A note after the session.")), encoding="utf-8")
+    report = incremental_build(own_project, live)
+    assert report.incremental.why != "only notes changed"
+    full_build(own_project, clean)
+    assert_same_tree(live, clean)
