@@ -6,6 +6,7 @@ import datetime as dt
 import gzip
 import hashlib
 import json
+import pickle
 import random
 import sys
 
@@ -344,10 +345,11 @@ def reference_postings(docs, topics) -> dict[str, tuple[int, bytes, bytes]]:
 
 def built_postings(docs, topics) -> dict[str, tuple[int, bytes, bytes]]:
     ordered = search_index.order_documents(docs)
-    terms, collected = search_index._collect(ordered, {t.id: t.name for t in topics},
-                                             {t.id: i for i, t in enumerate(topics)})
-    return {term: (collected.counts[i], b"".join(collected.blocks[i]), b"".join(collected.positions[i]))
-            for i, term in enumerate(terms)}
+    keys = [search_index.document_key(doc) for doc in ordered]
+    memo = search_index.IndexMemo("", (), {}, {})
+    terms, counts, blocks, held, _ = search_index._postings(ordered, keys, {t.id: t.name for t in topics},
+                                                            {t.id: i for i, t in enumerate(topics)}, memo)
+    return {term: (counts[i], blocks[i], held[i]) for i, term in enumerate(terms)}
 
 
 FRAGMENTS = ["pre-trained", "Pre‐Trained", "2407.13168v2", "hep-th/9901001v3", "1.5B", "x.5", "v1.2.3",
@@ -376,7 +378,10 @@ def test_the_array_builder_writes_the_postings_of_a_plain_per_token_loop(docs):
 def test_batches_and_the_wide_key_fallback_change_no_byte(monkeypatch):
     docs = synthetic(300)
     whole = build_index(docs)
-    monkeypatch.setattr(search_index, "BATCH_DOCUMENTS", 7)  # 300 papers: 43 batches
+    monkeypatch.setattr(search_index, "BATCH_MIN", 1)
+    monkeypatch.setattr(search_index, "BATCH_DIV", 5)
+    monkeypatch.setattr(search_index, "BATCH_MAX", 9)  # 300 papers: about 60 batches
+    assert len(search_index.batch_bounds(search_index.order_documents(docs))) > 40
     assert build_index(docs) == whole, "a term's documents gap correctly across batches"
     monkeypatch.setattr(search_index, "_KEY_BITS", 8)
     assert build_index(docs) == whole, "too many bits for one sort key: a lexsort gives the same order"
@@ -403,3 +408,69 @@ def test_metadata_json_is_what_json_dumps_writes(doc, authors):
     if doc.has_code:
         expected["g"] = 1
     assert search_index._meta_json(doc, numbers) == json.dumps(expected, ensure_ascii=False, separators=(",", ":"))
+
+
+# ---- incremental rebuilds (update_index and its memo)
+
+def small_batches(monkeypatch) -> None:
+    """Batches of a few documents, so a few hundred papers make many batches to reuse."""
+    monkeypatch.setattr(search_index, "BATCH_MIN", 4)
+    monkeypatch.setattr(search_index, "BATCH_DIV", 16)
+    monkeypatch.setattr(search_index, "BATCH_MAX", 64)
+
+
+def rebuilt(old_docs, new_docs, topics=(), new_topics=None):
+    """Build old_docs, then new_docs with the memo: return (files as a clean build sees them, kept, fresh)."""
+    before, memo = search_index.update_index(old_docs, topics)
+    memo = pickle.loads(pickle.dumps(memo))  # the build cache keeps it on disk
+    after, _ = search_index.update_index(new_docs, topics if new_topics is None else new_topics, memo,
+                                         existing=set(before))
+    kept = {dest for dest, data in after.items() if data is None}
+    return {dest: before[dest] if data is None else data for dest, data in after.items()}, kept
+
+
+@pytest.mark.parametrize("change", ["new digest", "edited paper", "deleted paper", "new undated paper",
+                                    "nothing"])
+def test_an_update_with_the_memo_writes_the_bytes_of_a_clean_build(monkeypatch, change):
+    small_batches(monkeypatch)
+    docs = synthetic(400)
+    old = [d for d in docs if d.date.year < 2025]
+    if change == "new digest":
+        new = docs
+    elif change == "edited paper":
+        new = [dataclasses.replace(d, comments=d.comments + 3, title=d.title + " robustness") if i == 50 else d
+               for i, d in enumerate(old)]
+    elif change == "deleted paper":
+        new = old[:30] + old[31:]
+    elif change == "new undated paper":
+        new = old + [dataclasses.replace(old[0], slug="zz", url="papers/zz/", date=None)]
+    else:
+        new = old
+    files, kept = rebuilt(old, new)
+    assert files == build_index(new)
+    assert kept, "unchanged shards are kept, not compressed again"
+    if change == "nothing":
+        assert kept == {d for d in files if d.endswith(".bin")}
+
+
+def test_a_memo_from_other_topics_is_not_trusted(monkeypatch):
+    small_batches(monkeypatch)
+    docs = [dataclasses.replace(d, topics=("t0",) if i % 2 else ("t1",)) for i, d in enumerate(synthetic(200))]
+    topics = [SearchTopic("t0", "Adversarial training"), SearchTopic("t1", "Label noise")]
+    renamed = [SearchTopic("t0", "Adversarial robustness"), SearchTopic("t1", "Label noise")]
+    files, _ = rebuilt(docs, docs, topics, renamed)
+    assert files == build_index(docs, renamed)
+
+
+def test_only_files_the_caller_has_are_left_out():
+    docs = synthetic(120)
+    _, memo = search_index.update_index(docs)
+    files, _ = search_index.update_index(docs, (), memo, existing=set())
+    assert files == build_index(docs), "without existing files every shard comes with its bytes"
+
+
+def test_the_memo_holds_arrays_and_bytes_not_a_python_object_per_token():
+    docs = synthetic(400)
+    _, memo = search_index.update_index(docs)
+    raw = sum(len(p.postings) + len(p.positions) for p in memo.batches.values())
+    assert len(pickle.dumps(memo)) < 1.5 * raw + 200_000

@@ -2,13 +2,18 @@
 
 `produce_search_index(site, config, pages)` is the pipeline's output producer:
 it turns the site model into SearchDocuments and returns the index files.
+`update_search_index(site, config, pages, memo, existing)` is its incremental twin for the
+build cache: the same files, reusing the previous build's work (see index.update_index).
 """
 from __future__ import annotations
 
 from site_src import urls
-from site_src.search.index import SearchDocument, SearchTopic, build_index
+from collections.abc import Container
 
-__all__ = ["SearchDocument", "SearchTopic", "build_index", "documents_from_site", "produce_search_index"]
+from site_src.search.index import IndexMemo, SearchDocument, SearchTopic, build_index, update_index
+
+__all__ = ["IndexMemo", "SearchDocument", "SearchTopic", "build_index", "documents_from_site",
+           "produce_search_index", "update_search_index"]
 
 
 def _link(url: str, directory_links: bool) -> str:
@@ -34,3 +39,14 @@ def produce_search_index(site, config, pages) -> dict[str, bytes]:
     """Pipeline producer: every search index file, keyed by destination."""
     docs, topics = documents_from_site(site, directory_links=getattr(config, "directory_links", False))
     return build_index(docs, topics)
+
+
+def update_search_index(site, config, pages, memo: IndexMemo | None = None, *,
+                        existing: Container[str] = frozenset()) -> tuple[dict[str, bytes | None], IndexMemo | None]:
+    """Return (produce_search_index's files, the memo for the next build), reusing `memo`.
+
+    A content-hashed shard listed in `existing` (the files the previous build wrote)
+    whose bytes are unchanged maps to None: keep the file that is there.
+    """
+    docs, topics = documents_from_site(site, directory_links=getattr(config, "directory_links", False))
+    return update_index(docs, topics, memo, existing=existing)

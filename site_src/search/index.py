@@ -23,15 +23,17 @@ from __future__ import annotations
 
 import array
 import contextlib
+import dataclasses
 import datetime as dt
 import gc
 import hashlib
 import json
+import marshal
 import math
 import re
 import zlib
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Container, Iterable, Iterator, Sequence
 
 import numpy as np
 from isal import igzip
@@ -155,11 +157,14 @@ _KEPT = b"abcdefghijklmnopqrstuvwxyz0123456789.-\x01\x02"
 _ASCII_TABLE = bytes(c + 32 if 65 <= c <= 90 else c if c in _KEPT else 32 for c in range(256))
 _GROUPS_OF = re.compile(GROUP_PATTERN).findall
 _N_FIELDS = len(FIELDS)
-BATCH_DOCUMENTS = 2048
-"""Documents tokenized and sorted together. Bounds memory at any corpus size; batches this
-small also keep each array (~5 MB) under malloc's mmap threshold, so later batches reuse
-freed heap memory instead of page-faulting fresh memory in (the first build in a process
-was 1.5x slower with 8,192)."""
+BATCH_MIN, BATCH_MAX, BATCH_DIV = 64, 1024, 256
+"""Documents are tokenized and encoded in batches: a batch ends after a document whose
+slug's CRC-32 is a multiple of BATCH_DIV once it holds BATCH_MIN documents (or at BATCH_MAX): about 320 documents.
+The cuts depend only on the slugs, so adding or editing a paper changes the batch it falls
+in and leaves the others, which update_index then takes from its memo (smaller batches:
+less to tokenize again, more pieces to join). Batches also bound memory and keep each
+array under malloc's mmap threshold, so later batches reuse freed heap memory instead of
+page-faulting fresh memory (the first build in a process was 1.5x slower with 8,192)."""
 _KEY_BITS = 62
 """Room in an int64 sort key for (term, document, field, position)."""
 
@@ -283,20 +288,9 @@ def _varints(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass(slots=True)
-class _Postings:
-    """Per term id: posting count and the encoded pieces of its postings and positions blocks."""
-
-    counts: list[int]
-    blocks: list[list[bytes]]
-    positions: list[list[bytes]]
-
-
-@dataclass(slots=True)
 class _Batch:
     """A batch of documents as arrays: chunk ids and per-document facts."""
 
-    first: int
-    """Id of the batch's first document."""
     stream: np.ndarray
     sizes: np.ndarray
     """Chunks per document."""
@@ -307,48 +301,60 @@ class _Batch:
     tail_sizes: np.ndarray
 
 
-def _collect(ordered: list[SearchDocument], topic_names: dict[str, str],
-             topic_index: dict[str, int]) -> tuple[list[str], _Postings]:
-    """Tokenize every document and encode every term's postings and positions blocks.
+@dataclass(frozen=True, slots=True)
+class Pieces:
+    """One batch of documents, encoded: each of its terms' postings and positions in the batch.
+
+    A term's postings bytes lack the document gap of its first posting (that gap depends
+    on the batches before); `first` and `last` are the batch-local documents of its first
+    and last posting, so the gap is filled in when the batches are joined.
+    """
+
+    n_docs: int
+    terms: np.ndarray
+    """int32 term ids: into the build's term list, or into IndexMemo.terms once remembered."""
+    count: np.ndarray
+    """uint16 postings per term (first, last: uint16 too)."""
+    first: np.ndarray
+    last: np.ndarray
+    postings: bytes
+    postings_at: np.ndarray
+    """uint32 offsets of each term's postings in `postings` (one more than terms)."""
+    positions: bytes
+    positions_at: np.ndarray
+
+
+def _encode_documents(docs: Sequence[SearchDocument], chunks: _Chunks, topic_names: dict[str, str],
+                      topic_index: dict[str, int]) -> Pieces:
+    """Tokenize one batch of documents (numbered from 0) and encode its postings and positions.
 
     Python turns each document into chunk ids (a byte-table split and one dict lookup per
-    chunk); everything per token or per posting runs on arrays, a batch of documents at a time.
+    chunk); everything per token or per posting runs on arrays.
     """
-    chunks = _Chunks()
     chunk_id = chunks.__getitem__
-    postings = _Postings([], [], [])
-    last_doc = np.zeros(0, dtype=np.int64)
-    for first in range(0, len(ordered), BATCH_DOCUMENTS):
-        stream = array.array("q")
-        sizes = array.array("q")
-        flags = bytearray()
-        tails = bytearray()
-        tail_sizes = array.array("q")
-        for doc in ordered[first:first + BATCH_DOCUMENTS]:
-            pieces = document_chunks(doc, topic_names)
-            stream.extend(map(chunk_id, pieces))
-            sizes.append(len(pieces))
-            topics = [topic_index[t] for t in doc.topics if t in topic_index][:63]
-            flags.append((1 if doc.has_code else 0) << 1 | len(topics) << 2)
-            start = len(tails)
-            encode_varint(max(0, doc.comments or 0), tails)
-            for t in topics:
-                encode_varint(t, tails)
-            tail_sizes.append(len(tails) - start)
-        n_terms = len(chunks.terms)
-        if len(last_doc) < n_terms:
-            last_doc = np.concatenate([last_doc, np.zeros(n_terms - len(last_doc), dtype=np.int64)])
-            postings.counts.extend([0] * (n_terms - len(postings.counts)))
-            postings.blocks.extend([] for _ in range(n_terms - len(postings.blocks)))
-            postings.positions.extend([] for _ in range(n_terms - len(postings.positions)))
-        tail_sizes_array = np.frombuffer(tail_sizes, dtype=np.int64)
-        width = int(tail_sizes_array.max(initial=0))
-        tail_rows = np.zeros((len(tail_sizes_array), width), dtype=np.uint8)
-        tail_rows[np.arange(width) < tail_sizes_array[:, None]] = np.frombuffer(bytes(tails), dtype=np.uint8)
-        batch = _Batch(first, np.frombuffer(stream, dtype=np.int64), np.frombuffer(sizes, dtype=np.int64),
-                       np.frombuffer(bytes(flags), dtype=np.uint8), tail_rows, tail_sizes_array)
-        _encode_batch(batch, chunks.tables(), len(chunks.terms), last_doc, postings)
-    return list(chunks.terms), postings
+    stream = array.array("q")
+    sizes = array.array("q")
+    flags = bytearray()
+    tails = bytearray()
+    tail_sizes = array.array("q")
+    for doc in docs:
+        pieces = document_chunks(doc, topic_names)
+        stream.extend(map(chunk_id, pieces))
+        sizes.append(len(pieces))
+        topics = [topic_index[t] for t in doc.topics if t in topic_index][:63]
+        flags.append((1 if doc.has_code else 0) << 1 | len(topics) << 2)
+        start = len(tails)
+        encode_varint(max(0, doc.comments or 0), tails)
+        for t in topics:
+            encode_varint(t, tails)
+        tail_sizes.append(len(tails) - start)
+    tail_sizes_array = np.frombuffer(tail_sizes, dtype=np.int64)
+    width = int(tail_sizes_array.max(initial=0))
+    tail_rows = np.zeros((len(tail_sizes_array), width), dtype=np.uint8)
+    tail_rows[np.arange(width) < tail_sizes_array[:, None]] = np.frombuffer(bytes(tails), dtype=np.uint8)
+    batch = _Batch(np.frombuffer(stream, dtype=np.int64), np.frombuffer(sizes, dtype=np.int64),
+                   np.frombuffer(bytes(flags), dtype=np.uint8), tail_rows, tail_sizes_array)
+    return _encode_batch(batch, chunks.tables(), len(chunks.terms))
 
 
 def _sorted_rows(term: np.ndarray, doc: np.ndarray, field: np.ndarray, position: np.ndarray,
@@ -378,9 +384,8 @@ def _sorted_rows(term: np.ndarray, doc: np.ndarray, field: np.ndarray, position:
     return key, doc, field, position
 
 
-def _encode_batch(batch: _Batch, tables: dict[str, np.ndarray], n_terms: int, last_doc: np.ndarray,
-                  postings: _Postings) -> None:
-    """Append one batch of documents to every term's postings and positions."""
+def _encode_batch(batch: _Batch, tables: dict[str, np.ndarray], n_terms: int) -> Pieces:
+    """Encode one batch of documents: every term's postings and positions in it."""
     stream, sizes = batch.stream, batch.sizes
     n_docs = len(sizes)
     doc_of_chunk = np.repeat(np.arange(n_docs, dtype=np.int64), sizes)
@@ -421,7 +426,8 @@ def _encode_batch(batch: _Batch, tables: dict[str, np.ndarray], n_terms: int, la
                                               n_terms, n_docs)
     n_rows = len(term)
     if not n_rows:
-        return
+        empty, offsets = np.zeros(0, np.uint16), np.zeros(1, np.uint32)
+        return Pieces(n_docs, np.zeros(0, np.int32), empty, empty, empty, b"", offsets, b"", offsets)
 
     # Postings are runs of equal (term, doc); inside one, runs of equal field.
     new_posting = np.empty(n_rows, dtype=bool)
@@ -459,17 +465,19 @@ def _encode_batch(batch: _Batch, tables: dict[str, np.ndarray], n_terms: int, la
     quantised = np.clip(np.rint(score * (255 / IMPACT_SCALE)), 1, 255).astype(np.uint8)
     in_title = (run_field[first_run] == 0).astype(np.uint8)
 
-    # Postings rows: doc gap, impact, flags, title length, then the document's tail.
-    global_doc = p_doc + batch.first
+    # Postings rows: doc gap, impact, flags, title length, then the document's tail. A term's
+    # first posting in the batch gets its gap when the batches are joined.
     first_of_term = np.flatnonzero(np.diff(p_term, prepend=-1))
     gap = np.empty(n_postings, dtype=np.int64)
-    gap[1:] = global_doc[1:] - global_doc[:-1]
-    gap[first_of_term] = global_doc[first_of_term] - last_doc[p_term[first_of_term]]
+    gap[1:] = p_doc[1:] - p_doc[:-1]
+    gap[first_of_term] = 0
     gap_width = _varint_width(gap)
     tail_width = batch.tails.shape[1]
     rows = np.empty((n_postings, gap_width + 3 + tail_width), dtype=np.uint8)
     valid = np.ones(rows.shape, dtype=bool)
     gap_sizes = _varint_columns(gap, rows[:, :gap_width], valid[:, :gap_width])
+    valid[first_of_term, :gap_width] = False
+    gap_sizes[first_of_term] = 0
     rows[:, gap_width] = quantised
     rows[:, gap_width + 1] = batch.flags[p_doc] | in_title
     rows[:, gap_width + 2] = title_length[p_doc]
@@ -490,20 +498,14 @@ def _encode_batch(batch: _Batch, tables: dict[str, np.ndarray], n_terms: int, la
     positions, positions_at = _varints(values)
     positions_at = positions_at[count_at]
 
-    # Hand each term its slice of both.
-    ends = np.append(first_of_term[1:], n_postings)
-    block_cut = np.append(block_at, len(block))
-    positions_cut = np.append(positions_at, len(positions))
-    block_bytes, positions_bytes = block.tobytes(), positions.tobytes()
-    term_ids = p_term[first_of_term]
-    last_doc[term_ids] = global_doc[ends - 1]
-    counts, blocks, held = postings.counts, postings.blocks, postings.positions
-    for t, a, b, pa, pb, n in zip(term_ids.tolist(), block_cut[first_of_term].tolist(), block_cut[ends].tolist(),
-                                  positions_cut[first_of_term].tolist(), positions_cut[ends].tolist(),
-                                  (ends - first_of_term).tolist()):
-        counts[t] += n
-        blocks[t].append(block_bytes[a:b])
-        held[t].append(positions_bytes[pa:pb])
+    # Each term's slice of both.
+    cuts = np.append(first_of_term, n_postings)
+    ends = cuts[1:]
+    # Compact types: the memo keeps these for every batch (a batch is under 2**16 documents).
+    return Pieces(n_docs, p_term[first_of_term].astype(np.int32), (ends - first_of_term).astype(np.uint16),
+                  p_doc[first_of_term].astype(np.uint16), p_doc[ends - 1].astype(np.uint16),
+                  block.tobytes(), np.append(block_at, len(block))[cuts].astype(np.uint32),
+                  positions.tobytes(), np.append(positions_at, len(positions))[cuts].astype(np.uint32))
 
 
 _SMALL_VARINTS = [bytes([n]) if n < 0x80 else bytes([(n & 0x7F) | 0x80, n >> 7]) for n in range(1 << 14)]
@@ -531,24 +533,23 @@ def _cut_after(term: str, size: int, minimum: int, maximum: int, divisor: int) -
     return size >= minimum and zlib.crc32(term.encode()) % divisor == 0
 
 
-def _split(terms: list[str], sizes: dict[str, int], minimum: int, maximum: int,
-           divisor: int) -> list[list[str]]:
-    groups: list[list[str]] = []
-    current: list[str] = []
-    size = 0
-    for term in terms:
+def _split_ranges(sizes: Sequence[int], terms: Sequence[str], minimum: int, maximum: int,
+                  divisor: int) -> list[tuple[int, int]]:
+    """Cut a run of terms (with their sizes) into groups; return each group's (start, stop)."""
+    groups: list[tuple[int, int]] = []
+    start = size = 0
+    for i, (term, term_size) in enumerate(zip(terms, sizes)):
         # A term that would overflow the group starts a new one: a small term must not drag
         # a big neighbour's postings into every query that needs it.
-        if current and size + sizes[term] > maximum:
-            groups.append(current)
-            current, size = [], 0
-        current.append(term)
-        size += sizes[term]
+        if i > start and size + term_size > maximum:
+            groups.append((start, i))
+            start, size = i, 0
+        size += term_size
         if _cut_after(term, size, minimum, maximum, divisor):
-            groups.append(current)
-            current, size = [], 0
-    if current:
-        groups.append(current)
+            groups.append((start, i + 1))
+            start, size = i + 1, 0
+    if start < len(terms):
+        groups.append((start, len(terms)))
     return groups
 
 
@@ -578,59 +579,141 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass(frozen=True)
+class IndexMemo:
+    """What update_index remembers from one build for the next: encoded batches, shard names.
+
+    Picklable and compact: arrays and bytes (about the size of the uncompressed postings
+    and positions files), no per-token Python objects.
+    """
+
+    settings: str
+    """Hash of what every shard depends on besides the documents (format, topics, data_dir)."""
+    terms: tuple[str, ...]
+    """The vocabulary, sorted: Pieces.terms index it."""
+    batches: dict[bytes, Pieces]
+    """Batch key (hash of its documents' keys) -> the batch encoded."""
+    meta: dict[bytes, str]
+    """Metadata chunk key (its documents' keys) -> the chunk's shard hash."""
+
+
+MEMO_VERSION = 1
+"""Bump when the memo's layout or meaning changes (older memos are then ignored)."""
+
+
+def _settings_key(topics: Sequence[SearchTopic], data_dir: str) -> str:
+    material = repr((MEMO_VERSION, FORMAT_VERSION, FIELDS, K1, IMPACT_SCALE, FIELD_GAP, META_CHUNK, META_DIR,
+                     ABSTRACT_LIMIT, AUTHOR_LIMIT, BATCH_MIN, BATCH_MAX, BATCH_DIV, data_dir,
+                     [(t.id, t.name, t.parent, t.url) for t in topics]))
+    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def document_key(doc: SearchDocument) -> bytes:
+    """Return a 16-byte hash of everything the index takes from one document."""
+    fields = (doc.url, doc.title, doc.abstract, tuple(doc.authors), doc.arxiv_id, tuple(doc.topics),
+              doc.date.toordinal() if doc.date else None, doc.comments, doc.has_code, doc.slug)
+    try:
+        data = marshal.dumps(fields)
+    except ValueError:  # an unusual value (a str subclass, ...): its repr still says it all
+        data = repr(fields).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def batch_bounds(ordered: Sequence[SearchDocument]) -> list[int]:
+    """Return where each batch of documents starts (content-defined cuts, see BATCH_DIV)."""
+    bounds = [0]
+    size = 0
+    for i, doc in enumerate(ordered):
+        size += 1
+        if size >= BATCH_MAX or (size >= BATCH_MIN
+                                 and zlib.crc32((doc.slug or doc.url).encode("utf-8", "surrogatepass"))
+                                 % BATCH_DIV == 0):
+            bounds.append(i + 1)
+            size = 0
+    if bounds[-1] != len(ordered):
+        bounds.append(len(ordered))
+    return bounds[:-1] if len(bounds) > 1 else []
+
+
 def build_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTopic] = (),
                 data_dir: str = DATA_DIR) -> dict[str, bytes]:
     """Return every index file, keyed by its destination relative to the site root."""
+    files, _ = update_index(documents, topics, data_dir=data_dir, remember=False)
+    return files  # type: ignore[return-value]  # nothing is 'existing', so every value is bytes
+
+
+def update_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTopic] = (),
+                 memo: IndexMemo | None = None, *, existing: Container[str] = frozenset(),
+                 data_dir: str = DATA_DIR, remember: bool = True) -> tuple[dict[str, bytes | None], IndexMemo | None]:
+    """Return (every index file, the memo for the next build), reusing what `memo` remembers.
+
+    The files are the same as build_index's, except that a content-hashed shard whose
+    destination is in `existing` (what the previous build wrote) maps to None: its bytes
+    are unchanged, the caller keeps the file. Only batches of documents that changed are
+    tokenized again, and only new shards are compressed. remember=False returns no memo.
+    """
     ordered = order_documents(documents)
     topic_index = {t.id: i for i, t in enumerate(topics)}
     topic_names = {t.id: t.name for t in topics}
-    outputs: dict[str, bytes] = {}
+    settings = _settings_key(topics, data_dir)
+    if memo is None or not isinstance(memo, IndexMemo) or memo.settings != settings:
+        memo = IndexMemo(settings, (), {}, {})
+    outputs: dict[str, bytes | None] = {}
 
     def emit(kind: str, raw: bytes) -> str:
         name = shard_name(kind, raw)
-        outputs[f"{data_dir}/{name}"] = compress(raw)
+        dest = f"{data_dir}/{name}"
+        outputs[dest] = None if dest in existing else compress(raw)
         return name[2:2 + HASH_LENGTH]
 
     with _collector_paused():
-        term_list, collected = _collect(ordered, topic_names, topic_index)
-        order = sorted(range(len(term_list)), key=term_list.__getitem__)
-        terms = [term_list[i] for i in order]
-        ids = dict(zip(terms, order))
-        blocks = {term: b"".join(collected.blocks[i]) for term, i in ids.items()}
-        vocab_sizes = {t: len(t.encode()) + 4 for t in terms}
+        keys = [document_key(doc) for doc in ordered]
+        terms, counts, blocks, held, batches = _postings(ordered, keys, topic_names, topic_index, memo)
+        new_memo = IndexMemo(settings, tuple(terms), batches, {}) if remember else None
+        del batches
+        vocab_sizes = [len(t.encode()) + 4 for t in terms]
         vocab: list[list[str]] = []
-        for shard_terms in _split(terms, vocab_sizes, VOCAB_MIN, VOCAB_MAX, VOCAB_DIV):
-            posting_sizes = {t: len(blocks[t]) + len(t) + 6 for t in shard_terms}
+        for lo, hi in _split_ranges(vocab_sizes, terms, VOCAB_MIN, VOCAB_MAX, VOCAB_DIV):
+            posting_sizes = [len(blocks[i]) + len(terms[i]) + 6 for i in range(lo, hi)]
             files = bytearray()
-            file_of: dict[str, int] = {}
-            groups = _split(shard_terms, posting_sizes, POSTINGS_MIN, POSTINGS_MAX, POSTINGS_DIV)
+            file_of: dict[int, int] = {}
+            groups = _split_ranges(posting_sizes, terms[lo:hi], POSTINGS_MIN, POSTINGS_MAX, POSTINGS_DIV)
             files += _varint(len(groups))
-            for file_number, group in enumerate(groups):
-                p_raw, q_raw = bytearray(_varint(len(group))), bytearray(_varint(len(group)))
-                for term in group:
-                    i = ids[term]
-                    head = _term_head(term, collected.counts[i])
-                    positions = b"".join(collected.positions[i])
-                    p_raw += head + _varint(len(blocks[term])) + blocks[term]
-                    q_raw += head + _varint(len(positions)) + positions
-                    file_of[term] = file_number
-                files += emit("p", bytes(p_raw)).encode()
-                files += emit("q", bytes(q_raw)).encode()
-            raw = files + _varint(len(shard_terms))
+            for file_number, (g_lo, g_hi) in enumerate(groups):
+                p_raw, q_raw = [_varint(g_hi - g_lo)], [_varint(g_hi - g_lo)]
+                for i in range(lo + g_lo, lo + g_hi):
+                    head = _term_head(terms[i], counts[i])
+                    p_raw += (head, _varint(len(blocks[i])), blocks[i])
+                    q_raw += (head, _varint(len(held[i])), held[i])
+                    file_of[i] = file_number
+                files += emit("p", b"".join(p_raw)).encode()
+                files += emit("q", b"".join(q_raw)).encode()
+            raw = [bytes(files), _varint(hi - lo)]
             previous = b""
-            for term in shard_terms:
-                current = term.encode()
+            for i in range(lo, hi):
+                current = terms[i].encode()
                 shared = _shared_prefix(previous, current)
-                raw += (_varint(shared) + _varint(len(current) - shared) + current[shared:]
-                        + _varint(collected.counts[ids[term]]) + _varint(file_of[term]))
+                raw += (_varint(shared), _varint(len(current) - shared), current[shared:],
+                        _varint(counts[i]), _varint(file_of[i]))
                 previous = current
-            vocab.append([shard_terms[0], emit("v", bytes(raw))])
-        del blocks, collected
+            vocab.append([terms[lo], emit("v", b"".join(raw))])
+        del blocks, held
 
         chunk_hashes = []
+        known_meta = memo.meta
+        meta_memo: dict[bytes, str] = {}
         for start in range(0, len(ordered), META_CHUNK):
-            chunk = ",".join([_meta_json(doc, topic_index) for doc in ordered[start:start + META_CHUNK]])
-            chunk_hashes.append(emit("m", f"[{chunk}]".encode()))
+            key = b"".join(keys[start:start + META_CHUNK])
+            name = known_meta.get(key)
+            if name is None or f"{data_dir}/m-{name}.bin" not in existing:
+                chunk = ",".join([_meta_json(doc, topic_index) for doc in ordered[start:start + META_CHUNK]])
+                name = emit("m", f"[{chunk}]".encode())
+            else:
+                outputs[f"{data_dir}/m-{name}.bin"] = None
+            meta_memo[key] = name
+            chunk_hashes.append(name)
+        if new_memo is not None:
+            new_memo.meta.update(meta_memo)
         directories = [emit("d", "".join(chunk_hashes[i:i + META_DIR]).encode())
                        for i in range(0, len(chunk_hashes), META_DIR)]
 
@@ -651,7 +734,102 @@ def build_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTopi
     }
     outputs[f"{data_dir}/manifest.json"] = (
         json.dumps(manifest, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-    return outputs
+    return outputs, new_memo
+
+
+def _postings(ordered: Sequence[SearchDocument], keys: Sequence[bytes], topic_names: dict[str, str],
+              topic_index: dict[str, int], memo: IndexMemo) -> tuple[list[str], list[int], list[bytes],
+                                                                   list[bytes], dict[bytes, Pieces]]:
+    """Return (sorted terms, posting counts, postings blocks, positions blocks, the batches by key).
+
+    Batches the memo holds are reused; the others are tokenized and encoded.
+    """
+    chunks = _Chunks()
+    batches: list[Pieces] = []
+    fresh: list[bool] = []
+    batch_keys: list[bytes] = []
+    bounds = batch_bounds(ordered)
+    for start, stop in zip(bounds, bounds[1:] + [len(ordered)]):
+        key = hashlib.blake2b(b"".join(keys[start:stop]), digest_size=16).digest()
+        known = memo.batches.get(key)
+        batch_keys.append(key)
+        fresh.append(known is None)
+        batches.append(known if known is not None else
+                       _encode_documents(ordered[start:stop], chunks, topic_names, topic_index))
+    terms, batches = _common_terms(batches, fresh, memo.terms, list(chunks.terms))
+    del chunks
+    counts, blocks, held = _join_batches(batches, len(terms))
+    return terms, counts, blocks, held, dict(zip(batch_keys, batches))
+
+
+def _common_terms(batches: list[Pieces], fresh: list[bool], known: Sequence[str],
+                  found: list[str]) -> tuple[list[str], list[Pieces]]:
+    """Number every batch's terms in one sorted vocabulary.
+
+    Remembered batches number theirs in `known` (the memo's vocabulary), fresh ones in
+    `found` (this build's); returns the sorted vocabulary and the batches renumbered.
+    """
+    old = [b.terms for b, f in zip(batches, fresh) if not f]
+    used = np.unique(np.concatenate(old)) if old else np.zeros(0, np.int64)
+    old_terms = [known[i] for i in used.tolist()]
+    terms = sorted(set(old_terms).union(found))
+    number = {t: i for i, t in enumerate(terms)}
+    old_map = np.zeros(len(known), dtype=np.int32)
+    old_map[used] = [number[t] for t in old_terms]
+    new_map = np.array([number[t] for t in found], dtype=np.int32)
+    renumbered = [dataclasses.replace(b, terms=(new_map if f else old_map)[b.terms]) for b, f in zip(batches, fresh)]
+    return terms, renumbered
+
+
+def _join_batches(batches: list[Pieces], n_terms: int) -> tuple[list[int], list[bytes], list[bytes]]:
+    """Join the batches into every term's posting count, postings block and positions block.
+
+    The gap of a term's first posting in a batch is its distance from the term's last
+    posting in the batches before (from 0 in the first one).
+    """
+    if not batches:
+        return [], [], []
+    doc_start = np.cumsum([0] + [b.n_docs for b in batches[:-1]])
+    lengths = [len(b.terms) for b in batches]
+    batch_of = np.repeat(np.arange(len(batches)), lengths)
+    term = np.concatenate([b.terms for b in batches]).astype(np.int64)
+    order = np.argsort(term * len(batches) + batch_of, kind="stable")
+    term, batch_of = term[order], batch_of[order]
+    first = (np.concatenate([b.first for b in batches]).astype(np.int64) + np.repeat(doc_start, lengths))[order]
+    last = (np.concatenate([b.last for b in batches]).astype(np.int64) + np.repeat(doc_start, lengths))[order]
+    local = np.concatenate([np.arange(n, dtype=np.int64) for n in lengths])[order]
+    count = np.concatenate([b.count for b in batches])[order].astype(np.int64)
+    starts_term = np.flatnonzero(np.diff(term, prepend=-1))
+    previous = np.empty_like(last)
+    previous[1:] = last[:-1]
+    previous[starts_term] = 0
+    gaps = (first - previous).tolist()
+    counts = np.add.reduceat(count, starts_term).tolist() if len(term) else []
+    assert len(counts) == n_terms, "a term of the vocabulary is in no batch"
+    post_src = [b.postings for b in batches]
+    pos_src = [b.positions for b in batches]
+    post_at = [b.postings_at.tolist() for b in batches]
+    pos_at = [b.positions_at.tolist() for b in batches]
+    blocks: list[bytes] = []
+    held: list[bytes] = []
+    bounds = np.append(starts_term, len(term)).tolist()
+    pieces = list(zip(batch_of.tolist(), local.tolist(), gaps))
+    varint = _varint
+    for lo, hi in zip(bounds, bounds[1:]):
+        if hi - lo == 1:  # most terms are in one batch only
+            b, j, gap = pieces[lo]
+            at, pat = post_at[b], pos_at[b]
+            blocks.append(varint(gap) + post_src[b][at[j]:at[j + 1]])
+            held.append(pos_src[b][pat[j]:pat[j + 1]])
+            continue
+        post_parts, pos_parts = [], []
+        for b, j, gap in pieces[lo:hi]:
+            at, pat = post_at[b], pos_at[b]
+            post_parts += (varint(gap), post_src[b][at[j]:at[j + 1]])
+            pos_parts.append(pos_src[b][pat[j]:pat[j + 1]])
+        blocks.append(b"".join(post_parts))
+        held.append(b"".join(pos_parts))
+    return counts, blocks, held
 
 
 def _year_starts(ordered: list[SearchDocument]) -> list[list[int | None]]:
