@@ -45,7 +45,6 @@ import datetime as dt
 import gc
 import hashlib
 import importlib.metadata
-import inspect
 import json
 import marshal
 import os
@@ -442,17 +441,38 @@ class CacheState:
     """Why the manifest is not trusted ('' when it is)."""
 
 
-def load_manifest(folder: Path, out_dir: Path) -> tuple[Manifest | None, str]:
-    """The last build's manifest if it may be trusted for out_dir as it is now, else (None, why)."""
+def load_manifest(folder: Path, out_dir: Path, tree: Mapping[str, StatKey] | None = None
+                  ) -> tuple[Manifest | None, str]:
+    """The last build's manifest if it may be trusted for out_dir as it is now, else (None, why).
+
+    `tree` is out_dir's scan_tree when the caller already has it.
+    """
+    manifest, reason = read_manifest(folder)
+    if manifest is not None and not tree_matches(manifest, out_dir, tree):
+        return None, TREE_CHANGED
+    return manifest, reason
+
+
+TREE_CHANGED = "the output folder was changed outside the build"
+
+
+def read_manifest(folder: Path) -> tuple[Manifest | None, str]:
+    """The last build's manifest if it is readable and from this code, else (None, why).
+
+    Not yet trusted: the output tree must still match it (tree_matches).
+    """
     manifest = load_blob(Path(folder) / "manifest.pickle")
     if not isinstance(manifest, Manifest):
         return None, "no usable cache"
     if manifest.code != code_version():
         return None, "the code changed"
     # (A settings change is fine: keys include the settings, the tree is still known.)
-    if scan_tree(out_dir, skip_hidden=False) != manifest.tree:
-        return None, "the output folder was changed outside the build"
     return manifest, ""
+
+
+def tree_matches(manifest: Manifest, out_dir: Path, tree: Mapping[str, StatKey] | None = None) -> bool:
+    """Whether the output folder is exactly as the manifest's build left it (by stat)."""
+    return (tree if tree is not None else scan_tree(out_dir, skip_hidden=False)) == manifest.tree
 
 
 def load_memos(folder: Path, memos: dict | None = None) -> tuple[dict, dict]:
@@ -696,6 +716,15 @@ def notes_only_change(manifest: Manifest, inputs: Mapping[str, StatKey], old_mem
 
 
 _RENDER: tuple | None = None
+_SCANNER: ThreadPoolExecutor | None = None
+
+
+def _scanner() -> ThreadPoolExecutor:
+    """One long-lived thread for scanning the output tree beside the build (serve builds often)."""
+    global _SCANNER
+    if _SCANNER is None:
+        _SCANNER = ThreadPoolExecutor(1, thread_name_prefix="atlas-tree-scan")
+    return _SCANNER
 
 
 def _render_one(page) -> bytes:
@@ -733,9 +762,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
     from site_src import pipeline
     from site_src.parallel import parallel_map
     from site_src import plan as plan_module
-    from site_src.plan import plan_site
     from site_src.progress import Progress
-    from site_src.render import make_environment
     from site_src.writer import Output, check_outputs
 
     clock = time.perf_counter()
@@ -746,14 +773,20 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
     protected = [config.root, config.content_dir, config.templates_dir]
     try:
         with timed(timings, "check"):
+            tree_scan = None
             if full:
                 manifest, reason = None, "asked for a full build"
             else:
-                manifest, reason = load_manifest(folder, config.out_dir)
+                # The output tree (a folder per page) is scanned in a thread while the
+                # corpus loads (stat calls release the GIL); the manifest counts as
+                # trusted only once the scan matches it, before anything is planned.
+                tree_scan = _scanner().submit(scan_tree, config.out_dir, skip_hidden=False)
+                manifest, reason = read_manifest(folder)
             scanned_ns = time.time_ns()
             inputs = snapshot_inputs(config)
         if (allow_noop and manifest is not None and manifest.settings == settings
-                and manifest.inputs == inputs and not _is_racy(inputs, manifest.scanned_ns)):
+                and manifest.inputs == inputs and not _is_racy(inputs, manifest.scanned_ns)
+                and tree_matches(manifest, config.out_dir, tree_scan.result())):
             report = pipeline.BuildReport(len(manifest.outputs), len(manifest.outputs), (),
                                           len(manifest.outputs), (), manifest.problems, 0.0, now)
             return _finish(report, IncrementalReport("no-op", "nothing changed", 0, timings), clock)
@@ -764,6 +797,8 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             else:
                 memo_pair = load_memos(folder, session.get("memos") if session is not None else None)
                 state = CacheState(folder, memo_pair[0], memo_pair[1], manifest, reason)
+                if not (state.corpus_memo and state.topics_memo):
+                    tree_scan.result()  # cold memos mean worker processes: fork with no thread busy
 
         with timed(timings, "load"):
             # A caller that just loaded the corpus (update: ingest) hands its memo over.
@@ -774,29 +809,22 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             if (manifest is not None and manifest.settings == settings
                     and all(name in NOTES_BLIND_PRODUCERS for name, _ in pipeline.OUTPUT_PRODUCERS)):
                 notes_only = notes_only_change(manifest, inputs, state.corpus_memo, corpus_memo)
-        with timed(timings, "topics"):
-            memos: dict[str, dict] = {"topics": {}}
-
-            def assign(papers, taxonomy):
-                assigned, memos["topics"] = assign_topics(papers, taxonomy, state.topics_memo, jobs=jobs)
-                return assigned
-
-            topics, paper_topics, assignments = pipeline.load_topics(config, corpus.papers, assign=assign)
-            topics_memo = memos["topics"]
         # The corpus (100k papers at the top end) lives until the end of the build: keep the
         # garbage collector from re-traversing it at every collection while views are built.
         gc.freeze()
         frozen = True
-        with timed(timings, "site"):
-            extras_memo = {"old": (state.topics_memo or {}).get("site_extras"), "trusted": notes_only is not None}
-            if "site_extras" in inspect.signature(pipeline.site_from_corpus).parameters:
-                site = pipeline.site_from_corpus(config, corpus, topics, paper_topics, assignments,
-                                                 site_extras=_memoised_site_extras(extras_memo))
-            else:
-                site = pipeline.site_from_corpus(config, corpus, topics, paper_topics, assignments)
-            if extras_memo.get("new"):
-                topics_memo["site_extras"] = extras_memo["new"]
-        env = make_environment(config)
+        # serve keeps the last build's Site: after a notes-only edit it is that Site with
+        # the new papers (topics, related papers, digests and about.md are unchanged).
+        kept = session.get("site") if session is not None and notes_only is not None else None
+        if kept is not None and kept[0] == manifest.memo_token:
+            site, topics_memo = dataclasses.replace(kept[1], papers=corpus.papers), state.topics_memo
+        else:
+            site, topics_memo = _make_site(config, corpus, state, notes_only is not None, jobs, timings)
+        with timed(timings, "check"):
+            if manifest is not None and not tree_matches(manifest, config.out_dir, tree_scan.result()):
+                manifest, reason, notes_only = None, TREE_CHANGED, None
+                state = dataclasses.replace(state, manifest=None, reason=reason)
+        env = _environment(config, settings, inputs, scanned_ns, session)
         old = manifest.outputs if manifest is not None else {}
         with timed(timings, "plan"):
             # Each view is hashed as soon as it is planned and kept only if its page must be
@@ -863,7 +891,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                     changed[page.dest] = page_outputs[page.dest]
                 outputs[page.dest] = (keys[page.dest], content)
             return _save_notes_build(config, folder, manifest, settings, inputs, outputs, changed,
-                                     scanned_ns, corpus, corpus_memo, topics_memo, session, now,
+                                     scanned_ns, site, corpus, corpus_memo, topics_memo, session, now,
                                      rendered_count, timings, clock)
         with timed(timings, "extras"):
             producer_keys = _producer_keys(site, pages, keys, settings)
@@ -933,9 +961,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             stale_disk = session is not None and bool(session.get("memos"))
             save_state(folder, new_manifest, corpus_memo, topics_memo, memos=not stale_disk)
             if session is not None:
-                code = code_version()
-                session["memos"] = {"corpus": {**corpus_memo, "code": code},
-                                    "topics": {**topics_memo, "code": code}}
+                _keep_in_session(session, corpus_memo, topics_memo, site)
     except pipeline.BuildError:
         raise
     except Exception as error:  # noqa: BLE001 - one clear message, the old site stays
@@ -951,8 +977,55 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                                              rendered_count, timings), clock)
 
 
+def _keep_in_session(session: dict, corpus_memo: dict, topics_memo: dict, site) -> None:
+    """What serve keeps in memory for the next build: the memos, and the Site they made."""
+    code = code_version()
+    session["memos"] = {"corpus": {**corpus_memo, "code": code}, "topics": {**topics_memo, "code": code}}
+    session["site"] = (corpus_memo["scanned_ns"], site)
+
+
+def _environment(config, settings: str, inputs: Mapping[str, StatKey], scanned_ns: int,
+                 session: dict | None):
+    """The Jinja environment; serve reuses the last one (templates compiled) while no template changed."""
+    from site_src.render import make_environment
+
+    templates = tuple(sorted((k, v) for k, v in inputs.items() if not k.startswith("content/")))
+    key = (settings, templates)
+    settled = all(v[0] < scanned_ns - RACY_NS for _, v in templates)
+    kept = session.get("env") if session is not None else None
+    if settled and kept is not None and kept[0] == key:
+        return kept[1]
+    env = make_environment(config)
+    if session is not None:
+        session["env"] = (key, env) if settled else None
+    return env
+
+
+def _make_site(config, corpus: Corpus, state: CacheState, notes_only: bool, jobs: int | None,
+               timings: dict[str, float]):
+    """The Site of a corpus, with topics and related papers through their memos; and the new topics memo."""
+    from site_src import pipeline
+
+    with timed(timings, "topics"):
+        memos: dict[str, dict] = {"topics": {}}
+
+        def assign(papers, taxonomy):
+            assigned, memos["topics"] = assign_topics(papers, taxonomy, state.topics_memo, jobs=jobs)
+            return assigned
+
+        topics, paper_topics, assignments = pipeline.load_topics(config, corpus.papers, assign=assign)
+        topics_memo = memos["topics"]
+    with timed(timings, "site"):
+        extras_memo = {"old": (state.topics_memo or {}).get("site_extras"), "trusted": notes_only}
+        site = pipeline.site_from_corpus(config, corpus, topics, paper_topics, assignments,
+                                         site_extras=_memoised_site_extras(extras_memo))
+        if extras_memo.get("new"):
+            topics_memo["site_extras"] = extras_memo["new"]
+    return site, topics_memo
+
+
 def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, inputs, outputs,
-                      changed: dict[str, bytes], scanned_ns: int, corpus, corpus_memo: dict,
+                      changed: dict[str, bytes], scanned_ns: int, site, corpus, corpus_memo: dict,
                       topics_memo: dict, session: dict | None, now, rendered: int,
                       timings: dict[str, float], clock: float):
     """Write the pages a notes-only build changed and save the cache (see notes_only_change)."""
@@ -971,9 +1044,7 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
         stale_disk = session is not None and bool(session.get("memos"))
         save_state(folder, new_manifest, corpus_memo, topics_memo, memos=not stale_disk)
         if session is not None:
-            code = code_version()
-            session["memos"] = {"corpus": {**corpus_memo, "code": code},
-                                "topics": {**topics_memo, "code": code}}
+            _keep_in_session(session, corpus_memo, topics_memo, site)
     written = tuple(sorted(changed))
     report = pipeline.BuildReport(manifest.pages, len(outputs), written, len(outputs) - len(written), (),
                                   tuple(corpus.problems), 0.0, now)

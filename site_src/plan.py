@@ -196,8 +196,12 @@ def _digest_label(record: DigestRecord) -> str:
     return f"{name} · {display_date(record.date)}" if record.date else name
 
 
-def index_site(site: Site, config: SiteConfig) -> SiteIndex:
-    """Compute the lookups every page kind needs (cards, topic members, years, dates)."""
+def index_site(site: Site, config: SiteConfig, only: frozenset[str] | None = None) -> SiteIndex:
+    """Compute the lookups every page kind needs (cards, topic members, years, dates).
+
+    With `only`, cards, flat summaries and dates are made for those papers alone: enough
+    to plan their own pages (plan_paper_pages), not any list.
+    """
     papers = {p.slug: p for p in site.papers}
     topics = {t.id: t for t in site.topics}
     members: dict[str, set[str]] = defaultdict(set)
@@ -223,7 +227,8 @@ def index_site(site: Site, config: SiteConfig) -> SiteIndex:
 
     cards: dict[str, dict[str, Any]] = {}
     flat: dict[str, str] = {}
-    for paper in order:
+    shown = order if only is None else [p for p in order if p.slug in only]
+    for paper in shown:
         flat[paper.slug] = _plain_text(paper.summary)
         topic_ids = [t for t in site.paper_topics.get(paper.slug, ()) if t in topics]
         cards[paper.slug] = {
@@ -252,7 +257,7 @@ def index_site(site: Site, config: SiteConfig) -> SiteIndex:
         "search_url": _url_for("search"),
     }
     last_seen = {}
-    for paper in order:
+    for paper in shown:
         seen = [digests[a.digest].date for a in paper.digests
                 if a.digest in digests and digests[a.digest].date]
         date = max(seen) if seen else paper.first_seen
@@ -708,7 +713,8 @@ def plan_paper_pages(site: Site, config: SiteConfig, slugs: Iterable[str]) -> li
     notes): the rest of the site is known to be unchanged, so it is not planned.
     """
     kind = next(k for k in PAGE_KINDS if k.name == "paper")
-    ix = index_site(site, config)
+    slugs = list(slugs)
+    ix = index_site(site, config, only=frozenset(slugs))
     return [_page(kind, _url_for("paper", slug), _paper_view(ix, ix.papers[slug]),
                   f"content/papers/{slug}.md") for slug in slugs]
 
