@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import itertools
 import unicodedata
 from collections import defaultdict
@@ -243,23 +244,30 @@ def keep_columns(terms: Terms, keep: np.ndarray) -> Terms:
     new_column = np.cumsum(keep) - 1
     counts = terms.counts
     mask = keep[counts.indices]
-    per_row = np.add.reduceat(mask, counts.indptr[:-1]) if counts.nnz else np.zeros(counts.shape[0], int)
-    per_row[np.diff(counts.indptr) == 0] = 0
-    indptr = np.concatenate([[0], np.cumsum(per_row)])
+    # Kept values per row as differences of one running count (reduceat fails on a last empty row).
+    indptr = np.concatenate([[0], np.cumsum(mask)])[counts.indptr]
     kept = sparse.csr_matrix((counts.data[mask], new_column[counts.indices[mask]], indptr),
                              shape=(counts.shape[0], int(keep.sum())))
     return Terms(kept, terms.words, terms.first[keep], terms.second[keep])
 
 
-def weigh(terms: Terms) -> tuple[sparse.csr_matrix, Terms]:
-    """Return (TF-IDF matrix with rows L2-normalized, the terms it keeps)."""
+def weigh(terms: Terms, frequent: np.ndarray | None = None) -> tuple[sparse.csr_matrix, Terms]:
+    """Return (TF-IDF matrix with rows L2-normalized, the terms it keeps).
+
+    `frequent` (a column mask) drops further columns: the ones seen too rarely in all.
+    """
     from sklearn.feature_extraction.text import TfidfTransformer
 
     n = terms.counts.shape[0]
     df = np.bincount(terms.counts.indices, minlength=terms.counts.shape[1])
     min_df = 2 if n >= 1000 else 1  # one-off words cannot relate two papers
     max_df = 0.5 * n if n >= 20 else n
-    terms = keep_columns(terms, (df >= min_df) & (df <= max_df))
+    keep = (df >= min_df) & (df <= max_df)
+    if frequent is not None:
+        keep &= frequent
+    terms = keep_columns(terms, keep)
+    if not terms.counts.shape[1]:  # no term left (stop words only): nothing to weigh
+        return sparse.csr_matrix((n, 0), dtype=np.float32), terms
     matrix = TfidfTransformer(sublinear_tf=True).fit_transform(terms.counts)
     return matrix.astype(np.float32).tocsr(), terms
 
@@ -416,6 +424,150 @@ def _contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return sorted_keys[at] == keys
 
 
+MEMO_VERSION = 1
+"""Bump when TermsMemo's layout or meaning changes (older memos are then ignored)."""
+COMPACT_SLACK = 10_000
+"""The memo drops terms no text has any more once they outnumber the used ones by this much."""
+
+
+@dataclass(frozen=True, eq=False)
+class TermsMemo:
+    """Each paper's term counts, kept from one build for the next (picklable arrays).
+
+    Terms are numbered in the order count_terms gives its columns: single words by word,
+    then word pairs by (first, second) word; words are numbered in sorted order. So the
+    columns of a count matrix put together from the memo come in count_terms' order, and
+    every float sum runs in the same order as in a build from scratch.
+    """
+
+    settings: str
+    """Hash of what counting depends on besides the texts (stop words, title weight)."""
+    words: tuple[str, ...]
+    """Normalized words, sorted."""
+    first: np.ndarray
+    """Per term, its (first) word id (int32)."""
+    second: np.ndarray
+    """Per term, its second word id, or -1 for a single word (int32)."""
+    keys: tuple[bytes, ...]
+    """Per row of `counts`, the hash of the paper's text."""
+    counts: sparse.csr_matrix
+    """Occurrences of each term (column) in each text (row), float32."""
+
+
+def text_key(text: str) -> bytes:
+    """Return a 16-byte hash of the text a paper is compared by."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def _memo_settings() -> str:
+    english, domain = _stop_words()
+    material = repr((MEMO_VERSION, TITLE_REPEAT, sorted(english), sorted(domain)))
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _term_codes(first: np.ndarray, second: np.ndarray, n_words: int) -> np.ndarray:
+    """One int64 per term that sorts like count_terms' columns: single words, then pairs."""
+    first, second = first.astype(np.int64), second.astype(np.int64)
+    return np.where(second < 0, first, n_words + first * n_words + second)
+
+
+def remembered_terms(papers: Sequence[Paper], memo: TermsMemo | None) -> tuple[tuple[Terms, np.ndarray], TermsMemo]:
+    """Return ((the papers' term counts, each term's total count), the new memo).
+
+    Like count_terms(map(document, papers), min_count=1), with the totals kept apart so
+    the caller drops rare terms itself (a term seen once in all texts, left in here, is
+    not in count_terms(..., min_count=2)'s columns: its single word and its pairs with a
+    rare word are counted below min_count, so the weights come out the same). Only texts
+    the memo does not hold are counted again.
+    """
+    settings = _memo_settings()
+    if not isinstance(memo, TermsMemo) or memo.settings != settings:
+        memo = TermsMemo(settings, (), np.zeros(0, np.int32), np.zeros(0, np.int32), (),
+                         sparse.csr_matrix((0, 0), dtype=np.float32))
+    texts = [document(p) for p in papers]
+    keys = [text_key(t) for t in texts]
+    row_of = {key: row for row, key in enumerate(memo.keys)}
+    rows = np.array([row_of.get(key, -1) for key in keys], dtype=np.int64)
+    missing = np.flatnonzero(rows < 0)
+    if len(missing):
+        found = count_terms([texts[i] for i in missing.tolist()], 1)
+    else:
+        found = Terms(sparse.csr_matrix((0, 0), dtype=np.float32), (), np.zeros(0, np.int32), np.zeros(0, np.int32))
+    del texts
+
+    # Words: the memo's and the new texts', in one sorted list.
+    known_words = set(memo.words)
+    new_words = [w for w in found.words if w not in known_words]
+    if new_words:
+        words = tuple(sorted(memo.words + tuple(new_words)))
+        number = {w: i for i, w in enumerate(words)}
+        old_word = np.array([number[w] for w in memo.words] + [-1], dtype=np.int64)
+    else:
+        words = memo.words
+        number = {w: i for i, w in enumerate(words)} if len(found.words) else {}
+        old_word = np.append(np.arange(len(words), dtype=np.int64), -1)
+    found_word = np.array([number[w] for w in found.words] + [-1], dtype=np.int64)
+    n_words = len(words)
+    # Renumbering words keeps their order, so the memo's terms stay sorted.
+    old_codes = _term_codes(old_word[memo.first], old_word[memo.second], n_words)
+    found_codes = _term_codes(found_word[found.first], found_word[found.second], n_words)
+    at = np.searchsorted(old_codes, found_codes)
+    known = at < len(old_codes)
+    known[known] = old_codes[at[known]] == found_codes[known]
+    added = np.unique(found_codes[~known])
+    codes = np.insert(old_codes, np.searchsorted(old_codes, added), added)
+    old_term = np.arange(len(old_codes)) + np.searchsorted(added, old_codes)
+    found_term = np.searchsorted(codes, found_codes)
+    is_pair = codes >= n_words
+    first = np.where(is_pair, (codes - n_words) // max(n_words, 1), codes).astype(np.int32)
+    second = np.where(is_pair, (codes - n_words) % max(n_words, 1), -1).astype(np.int32)
+
+    # Rows: the memo's (columns renumbered) and the new texts', in the papers' order.
+    n_terms = len(codes)
+    old_rows = memo.counts[rows[rows >= 0]] if len(missing) < len(papers) else None
+    parts = []
+    if old_rows is not None:
+        old_rows.indices = old_term[old_rows.indices].astype(np.int32)
+        old_rows.resize((old_rows.shape[0], n_terms))
+        parts.append(old_rows)
+    if len(missing):
+        new_rows = found.counts.tocsr()
+        new_rows.indices = found_term[new_rows.indices].astype(np.int32)
+        new_rows.resize((new_rows.shape[0], n_terms))
+        parts.append(new_rows)
+    if not parts:
+        counts = sparse.csr_matrix((0, n_terms), dtype=np.float32)
+    else:
+        counts = sparse.vstack(parts, format="csr", dtype=np.float32) if len(parts) > 1 else parts[0]
+        if len(parts) > 1:
+            # vstack put the memo's rows first: put every row back at its paper.
+            place = np.empty(len(papers), dtype=np.int64)
+            place[rows >= 0] = np.arange(len(papers) - len(missing))
+            place[missing] = np.arange(len(papers) - len(missing), len(papers))
+            counts = counts[place]
+    totals = np.bincount(counts.indices, weights=counts.data, minlength=n_terms)
+    terms = Terms(counts, words, first, second)
+    new_memo = TermsMemo(settings, words, first, second, tuple(keys), counts)
+    if n_terms > 2 * np.count_nonzero(totals) + COMPACT_SLACK:
+        new_memo = _compacted(new_memo, totals > 0)
+    return (terms, totals), new_memo
+
+
+def _compacted(memo: TermsMemo, used: np.ndarray) -> TermsMemo:
+    """Return the memo without the terms no text has any more (and their words)."""
+    first, second = memo.first[used], memo.second[used]
+    word_used = np.zeros(len(memo.words) + 1, dtype=bool)
+    word_used[first] = True
+    word_used[second] = True  # -1 marks the spare last slot
+    word_used = word_used[:-1]
+    new_word = np.append(np.cumsum(word_used) - 1, -1).astype(np.int32)
+    words = tuple(w for w, u in zip(memo.words, word_used.tolist()) if u)
+    counts = memo.counts.copy()
+    counts.indices = (np.cumsum(used) - 1)[counts.indices].astype(np.int32)
+    counts.resize((counts.shape[0], int(used.sum())))
+    return TermsMemo(memo.settings, words, new_word[first], new_word[second], memo.keys, counts)
+
+
 @contextlib.contextmanager
 def _collector_paused():
     """Pause the cyclic garbage collector, restoring its previous state afterwards.
@@ -436,17 +588,33 @@ def _collector_paused():
 def related_papers(papers: Sequence[Paper], k: int = TOP_K,
                    min_score: float = MIN_SCORE) -> dict[str, tuple[Related, ...]]:
     """Find each paper's k most related papers with the terms they share: slug -> Related."""
+    return update_related(papers, None, k, min_score, remember=False)[0]
+
+
+def update_related(papers: Sequence[Paper], memo: TermsMemo | None = None, k: int = TOP_K,
+                   min_score: float = MIN_SCORE, *,
+                   remember: bool = True) -> tuple[dict[str, tuple[Related, ...]], TermsMemo | None]:
+    """related_papers, and the memo for the next call: only papers whose text is new are counted.
+
+    The result is the same as related_papers(papers, k, min_score) whatever the memo holds.
+    """
     papers = sorted(papers, key=lambda p: p.slug)  # order-independent output
-    if len(papers) < 2:
-        return {p.slug: () for p in papers}
     with _collector_paused():
-        return _related(papers, k, min_score)
+        terms, new_memo = remembered_terms(papers, memo)
+        if len(papers) < 2:
+            return {p.slug: () for p in papers}, new_memo if remember else None
+        return _related(papers, terms, k, min_score), new_memo if remember else None
 
 
-def _related(papers: Sequence[Paper], k: int, min_score: float) -> dict[str, tuple[Related, ...]]:
-    """related_papers for two or more papers sorted by slug."""
+def _related(papers: Sequence[Paper], counted: tuple[Terms, np.ndarray], k: int,
+             min_score: float) -> dict[str, tuple[Related, ...]]:
+    """related_papers for two or more papers sorted by slug, their terms counted."""
     min_count = 2 if len(papers) >= 1000 else 1  # one-off words cannot relate two papers
-    matrix, terms = weigh(count_terms(map(document, papers), min_count))
+    all_terms, totals = counted
+    matrix, terms = weigh(all_terms, totals >= min_count)
+    del all_terms
+    if not matrix.shape[1]:
+        return {p.slug: () for p in papers}
     matrix = prune(matrix)
     neighbours = top_k_similar(matrix, k, min_score)
     pairs_i = np.array([i for i, found in enumerate(neighbours) for _ in found], dtype=np.int64)

@@ -2,8 +2,9 @@
 
 Three seams into the pipeline, each a plain function:
 
-* site_extras(papers, taxonomy, assignments) -> (topic_reasons, related) fills the
-  Site fields of the same names (pipeline.load_site and the build cache both call it);
+* site_extras(papers, assignments) -> (topic_reasons, related) fills the Site fields of
+  the same names (pipeline.load_site calls it; the build cache calls update_site_extras,
+  which also returns a memo so the next build counts only new papers' words);
 * plan_overview / plan_unsorted are page-kind planners (rows of plan.PAGE_KINDS);
 * produce_exports is an output producer (a row of pipeline.OUTPUT_PRODUCERS).
 
@@ -40,15 +41,31 @@ def topic_reasons(assignments: Mapping[str, Any]) -> dict[str, Reasons]:
 
 def related_for_site(papers: Sequence[Paper], k: int = 5) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
     """Return slug -> ((related slug, shared terms), …), best first (Site.related's shape)."""
-    from site_src.related import related_papers
+    return update_related_for_site(papers, k=k)[0]
 
-    return {slug: tuple((r.slug, r.terms) for r in found)
-            for slug, found in related_papers(papers, k=k).items()}
+
+def update_related_for_site(papers: Sequence[Paper], memo: Any = None, k: int = 5) -> tuple[dict, Any]:
+    """related_for_site, and the memo (related.TermsMemo) that makes the next call count only new texts."""
+    from site_src.related import update_related
+
+    found, new_memo = update_related(papers, memo, k=k)
+    return {slug: tuple((r.slug, r.terms) for r in rows) for slug, rows in found.items()}, new_memo
 
 
 def site_extras(papers: Sequence[Paper], assignments: Mapping[str, Any]) -> tuple[dict, dict]:
     """Return (topic_reasons, related) for the Site: everything taxonomy-derived beyond topic ids."""
     return topic_reasons(assignments), related_for_site(papers)
+
+
+def update_site_extras(papers: Sequence[Paper], assignments: Mapping[str, Any],
+                       memo: Any = None) -> tuple[tuple[dict, dict], Any]:
+    """Return (site_extras' value, the memo for the next call): the same value whatever the memo holds.
+
+    The memo (related.TermsMemo, picklable) remembers each paper's term counts by the
+    hash of its title and abstract, so a new digest only counts its new papers' words.
+    """
+    related, new_memo = update_related_for_site(papers, memo)
+    return (topic_reasons(assignments), related), new_memo
 
 
 # --- page kinds -------------------------------------------------------------------

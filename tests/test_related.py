@@ -12,7 +12,7 @@ from scipy import sparse
 from conftest import SAMPLE_TEXT_DIGEST
 from site_src.model import Paper
 from site_src.readers import read_file
-from site_src.related import _word_ids, count_terms, prune, related_papers, top_k_similar
+from site_src.related import _word_ids, count_terms, prune, related_papers, top_k_similar, update_related
 from site_src.taxonomy import normalize_tokens
 from site_src.slugs import slugify
 
@@ -170,3 +170,77 @@ def test_hand_checked_shipped_papers_have_the_expected_top_neighbour(shipped_rel
     related = shipped_related[slugify(title)]
     assert related, f"{title} has no related papers"
     assert related[0].slug == slugify(expected)
+
+
+# ---- the memo: an update counts only new texts, with the same result
+
+def zipf_papers(n: int, seed: int = 3, start: int = 0) -> list[Paper]:
+    """N papers of Zipf-chosen words from a vocabulary with subjects, so neighbours exist."""
+    import random
+
+    rng = random.Random(seed)
+    vocab = [f"w{i}x" for i in range(3000)]
+    subjects = [vocab[100 + 20 * s:120 + 20 * s] for s in range(100)]
+    weights = [1 / (i + 1) for i in range(len(vocab))]
+    out = []
+    for i in range(start, start + n):
+        subject = subjects[rng.randrange(len(subjects))]
+        words = rng.choices(vocab, weights=weights, k=40) + rng.choices(subject, k=12)
+        rng.shuffle(words)
+        out.append(paper(f"p{i:05d}", " ".join(rng.sample(subject, 3)), " ".join(words) + "."))
+    return out
+
+
+def updated(old, new, memo=None):
+    """Related papers of `new`, computed with the memo of `old` (pickled, as the build cache keeps it)."""
+    import pickle
+
+    _, memo = update_related(old, memo)
+    found, next_memo = update_related(new, pickle.loads(pickle.dumps(memo)))
+    return found, next_memo
+
+
+def test_an_update_with_the_memo_finds_what_a_fresh_computation_finds():
+    papers = zipf_papers(1100)  # over 1,000: terms seen once in all texts are dropped
+    old = papers[:1060]
+    new = [dataclasses.replace(p, summary=p.summary + " label noise w7x") if i == 10 else p
+           for i, p in enumerate(papers) if i != 20]
+    # A word seen once before (so not a term) is seen twice after the update.
+    new.append(paper("zz-rare", old[5].title, "w2999x " + old[5].summary))
+    found, memo = updated(old, new)
+    assert found == related_papers(new)
+    assert memo.counts.shape[0] == len(new)
+
+
+@given(st.lists(st.lists(st.sampled_from(["label", "noise", "sparse", "training", "the", "a", "model",
+                                          "graph", "robust", "x1", "y2", "-", "labels", "noisy"]),
+                         min_size=1, max_size=12).map(" ".join), min_size=0, max_size=14),
+       st.integers(0, 14), st.integers(0, 14))
+@settings(max_examples=60, deadline=None)
+def test_any_memo_gives_the_result_of_a_computation_from_scratch(texts, cut, edit):
+    papers = [paper(f"p{i:02d}", t.split()[0], t) for i, t in enumerate(texts)]
+    old = papers[:cut]
+    new = [dataclasses.replace(p, summary=p.summary + " graph noise") if i == edit else p
+           for i, p in enumerate(papers)]
+    assert updated(old, new)[0] == related_papers(new)
+
+
+def test_a_memo_that_outgrew_its_texts_is_compacted_and_still_right(monkeypatch):
+    import site_src.related as related_module
+
+    monkeypatch.setattr(related_module, "COMPACT_SLACK", 0)
+    papers = zipf_papers(300)
+    few = papers[:40]
+    found, memo = updated(papers, few)
+    assert found == related_papers(few)
+    assert memo.counts.shape[1] <= 2 * len(np.flatnonzero(memo.counts.sum(axis=0)))
+    again, _ = updated(few, papers, memo)
+    assert again == related_papers(papers)
+
+
+def test_a_memo_of_other_stop_words_is_ignored():
+    papers = zipf_papers(50)
+    _, memo = update_related(papers)
+    foreign = dataclasses.replace(memo, settings="other")
+    found, fresh = update_related(papers, foreign)
+    assert found == related_papers(papers) and fresh.settings == memo.settings
