@@ -819,7 +819,8 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         if kept is not None and kept[0] == manifest.memo_token:
             site, topics_memo = dataclasses.replace(kept[1], papers=corpus.papers), state.topics_memo
         else:
-            site, topics_memo = _make_site(config, corpus, state, notes_only is not None, jobs, timings)
+            site, topics_memo = _make_site(config, corpus, state, notes_only is not None, jobs, timings,
+                                           session=session, full=full)
         with timed(timings, "check"):
             if manifest is not None and not tree_matches(manifest, config.out_dir, tree_scan.result()):
                 manifest, reason, notes_only = None, TREE_CHANGED, None
@@ -1040,7 +1041,7 @@ def _environment(config, settings: str, inputs: Mapping[str, StatKey], scanned_n
 
 
 def _make_site(config, corpus: Corpus, state: CacheState, notes_only: bool, jobs: int | None,
-               timings: dict[str, float]):
+               timings: dict[str, float], *, session: dict | None = None, full: bool = False):
     """The Site of a corpus, with topics and related papers through their memos; and the new topics memo."""
     from site_src import pipeline
 
@@ -1054,7 +1055,8 @@ def _make_site(config, corpus: Corpus, state: CacheState, notes_only: bool, jobs
         topics, paper_topics, assignments = pipeline.load_topics(config, corpus.papers, assign=assign)
         topics_memo = memos["topics"]
     with timed(timings, "site"):
-        extras_memo = {"old": (state.topics_memo or {}).get("site_extras"), "trusted": notes_only}
+        extras_memo = {"old": (state.topics_memo or {}).get("site_extras"), "trusted": notes_only,
+                       "folder": state.folder, "session": session, "full": full}
         site = pipeline.site_from_corpus(config, corpus, topics, paper_topics, assignments,
                                          site_extras=_memoised_site_extras(extras_memo))
         if extras_memo.get("new"):
@@ -1089,6 +1091,29 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
     return _finish(report, IncrementalReport("incremental", "only notes changed", rendered, timings), clock)
 
 
+def _related_through_memo(papers, assignments, memo: dict):
+    """survey_pages.update_site_extras with the term-count memo of the last build (its own
+    cache file, related.pickle, ~14 MB at 10k papers; serve keeps it in memory), so a new
+    digest counts only its own papers' words. The value does not depend on the memo."""
+    from site_src import survey_pages
+
+    folder, session = memo.get("folder"), memo.get("session")
+    terms = None
+    if not memo.get("full"):
+        if session is not None and session.get("related") is not None:
+            terms = session["related"]
+        elif folder is not None:
+            stored = load_blob(Path(folder) / "related.pickle")
+            if isinstance(stored, dict) and stored.get("code") == code_version():
+                terms = stored.get("memo")
+    value, terms = survey_pages.update_site_extras(papers, assignments, terms)
+    if session is not None:
+        session["related"] = terms  # (a pure cache: one left older on disk is still right to use)
+    elif folder is not None and terms is not None:
+        save_blob(Path(folder) / "related.pickle", {"code": code_version(), "memo": terms})
+    return value
+
+
 def _memoised_site_extras(memo: dict) -> Callable:
     """survey_pages.site_extras (related papers, topic reasons) reused while its inputs are unchanged.
 
@@ -1111,7 +1136,7 @@ def _memoised_site_extras(memo: dict) -> Callable:
         if isinstance(old, tuple) and len(old) == 2 and old[0] == key:
             value = old[1]
         else:
-            value = survey_pages.site_extras(papers, assignments)
+            value = _related_through_memo(papers, assignments, memo)
         memo["new"] = (key, value)
         return value
 
