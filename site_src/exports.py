@@ -40,11 +40,36 @@ def _sorted_papers(papers: Iterable[Paper]) -> list[Paper]:
 
 
 def bibtex_file(papers: Iterable[Paper], *, url_for: Callable[[str], str] | None = None,
-                heading: str = "") -> str:
-    """Return one .bib text with an entry per paper (keys are slugs, so unique)."""
+                heading: str = "", entries: Mapping[str, str] | None = None) -> str:
+    """Return one .bib text with an entry per paper (keys are slugs, so unique).
+
+    `entries` (slug -> entry, from bibtex_entries) saves making a paper's entry again for
+    every topic file it is in.
+    """
     lines = [f"% {line}" for line in heading.splitlines() if line.strip()]
-    entries = [bibtex_for(p, url=url_for(p.slug) if url_for else None) for p in _sorted_papers(papers)]
-    return "\n".join(lines + ([""] if lines else []) + entries)
+    made = [entries[p.slug] if entries is not None else bibtex_for(p, url=url_for(p.slug) if url_for else None)
+            for p in _sorted_papers(papers)]
+    return "\n".join(lines + ([""] if lines else []) + made)
+
+
+def bibtex_entries(papers: Iterable[Paper], *, url_for: Callable[[str], str] | None = None) -> dict[str, str]:
+    """Slug -> the paper's BibTeX entry, as bibtex_file writes it."""
+    return {p.slug: bibtex_for(p, url=url_for(p.slug) if url_for else None) for p in papers}
+
+
+def topic_members(topics: Sequence[Any], paper_topics: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
+    """Topic id -> slugs of papers in it or any of its subtopics (topic_papers for every topic at once)."""
+    parents = {t.id: t.parent for t in topics}
+    members: dict[str, set[str]] = {t.id: set() for t in topics}
+    for slug, ids in paper_topics.items():
+        for topic_id in ids:
+            seen: set[str] = set()
+            current = topic_id
+            while current in members and current not in seen:  # (cycle-safe)
+                seen.add(current)
+                members[current].add(slug)
+                current = parents.get(current)
+    return members
 
 
 def topic_papers(topic_id: str, topics: Sequence[Any],
@@ -65,44 +90,55 @@ def topic_papers(topic_id: str, topics: Sequence[Any],
 def markdown_outline(title: str, topics: Sequence[Any], papers: Sequence[Paper],
                      paper_topics: Mapping[str, Iterable[str]], *,
                      url_for: Callable[[str], str] | None = None,
-                     root: str | None = None) -> str:
+                     root: str | None = None, _shared: dict | None = None) -> str:
     """Return the taxonomy as a Markdown outline with each topic's own papers (a survey skeleton).
 
     Headings follow the tree (## roots, ### children, …); each paper is listed
     under the topics it was given, with its citation key for the .bib file.
-    With `root`, only that topic's subtree is outlined.
+    With `root`, only that topic's subtree is outlined. Callers outlining the same
+    taxonomy, papers and url_for many times (once per topic) pass one dict as `_shared`: who is in which
+    topic is then worked out once, not per outline.
     """
-    by_slug = {p.slug: p for p in papers}
-    own: dict[str, list[Paper]] = {t.id: [] for t in topics}
-    for slug, ids in paper_topics.items():
-        for topic_id in ids:
-            if topic_id in own and slug in by_slug:
-                own[topic_id].append(by_slug[slug])
-    children: dict[str | None, list[Any]] = {}
-    for topic in topics:
-        children.setdefault(topic.parent, []).append(topic)
+    shared = _shared if _shared is not None else {}
+    if "own" not in shared:
+        by_slug = {p.slug: p for p in papers}
+        own: dict[str, list[Paper]] = {t.id: [] for t in topics}
+        for slug, ids in paper_topics.items():
+            for topic_id in ids:
+                if topic_id in own and slug in by_slug:
+                    own[topic_id].append(by_slug[slug])
+        children: dict[str | None, list[Any]] = {}
+        for topic in topics:
+            children.setdefault(topic.parent, []).append(topic)
+        shared.update(own=own, children=children)
+    own, children = shared["own"], shared["children"]
+    listed_lines: dict[str, list[str]] = shared.setdefault("listed", {})
     lines = [f"# {escape_markdown(title)}", ""]
+
+    def listing(topic_id: str) -> list[str]:
+        if topic_id not in listed_lines:  # the same lines under whichever root
+            listed = []
+            for paper in _sorted_papers(own[topic_id]):
+                year = f" ({paper.published_at.year})" if paper.published_at else ""
+                name = escape_markdown(paper.title)
+                link = f"[{name}](<{url_for(paper.slug)}>)" if url_for else name
+                listed.append(f"- {link}{year} \\[{escape_markdown(paper.slug)}\\]")
+            listed_lines[topic_id] = listed + [""] if listed else []
+        return listed_lines[topic_id]
 
     def emit(topic: Any, level: int) -> None:
         lines.append(f"{'#' * min(level, 6)} {escape_markdown(topic.name)}")
         lines.append("")
         if getattr(topic, "description", ""):
             lines.extend([escape_markdown(topic.description), ""])
-        listed = _sorted_papers(own[topic.id])
-        for paper in listed:
-            year = f" ({paper.published_at.year})" if paper.published_at else ""
-            name = escape_markdown(paper.title)
-            link = f"[{name}](<{url_for(paper.slug)}>)" if url_for else name
-            lines.append(f"- {link}{year} \\[{escape_markdown(paper.slug)}\\]")
-        if listed:
-            lines.append("")
+        lines.extend(listing(topic.id))
         for child in children.get(topic.id, []):
             emit(child, level + 1)
 
     starts = [t for t in topics if t.id == root] if root else children.get(None, [])
     for topic in starts:
         emit(topic, 2)
-    unsorted = [p for p in papers if not any(True for _ in paper_topics.get(p.slug, ()))]
+    unsorted = [] if root else [p for p in papers if not any(True for _ in paper_topics.get(p.slug, ()))]
     if unsorted and root is None:
         lines += ["## Unsorted", ""]
         lines += [f"- {escape_markdown(p.title)} \\[{escape_markdown(p.slug)}\\]"

@@ -118,7 +118,7 @@ def topic_exports(topic_id: str) -> dict[str, str]:
 
 def produce_exports(site, config, pages) -> dict[str, bytes]:
     """Write the survey's and each topic's BibTeX and Markdown outline."""
-    from site_src.exports import bibtex_file, markdown_outline, topic_papers
+    from site_src.exports import bibtex_entries, bibtex_file, markdown_outline, topic_members
 
     if not site.topics:
         return {}
@@ -128,18 +128,21 @@ def produce_exports(site, config, pages) -> dict[str, bytes]:
     def absolute(slug: str) -> str:
         return config.absolute(urls.url_for("paper", slug))
 
+    # Each paper's entry is made once, not once per topic file it is in.
+    entries = bibtex_entries(papers, url_for=absolute)
+    shared: dict = {}
     out = {
         urls.url_for("survey_bibtex"): bibtex_file(
-            papers, url_for=absolute, heading=f"{config.title}: all {len(papers)} papers"),
+            papers, entries=entries, heading=f"{config.title}: all {len(papers)} papers"),
         urls.url_for("survey_outline"): markdown_outline(
-            config.title, site.topics, papers, site.paper_topics, url_for=absolute),
+            config.title, site.topics, papers, site.paper_topics, url_for=absolute, _shared=shared),
     }
+    in_topic = topic_members(site.topics, site.paper_topics)
     for topic in site.topics:
-        members = [by_slug[s] for s in sorted(topic_papers(topic.id, site.topics, site.paper_topics))
-                   if s in by_slug]
+        members = [by_slug[s] for s in sorted(in_topic[topic.id]) if s in by_slug]
         out[urls.url_for("topic_bibtex", topic.id)] = bibtex_file(
-            members, url_for=absolute, heading=f"{config.title}: {topic.name} ({len(members)} papers)")
+            members, entries=entries, heading=f"{config.title}: {topic.name} ({len(members)} papers)")
         out[urls.url_for("topic_outline", topic.id)] = markdown_outline(
             f"{config.title}: {topic.name}", site.topics, papers, site.paper_topics,
-            url_for=absolute, root=topic.id)
+            url_for=absolute, root=topic.id, _shared=shared)
     return {dest: text.encode("utf-8") for dest, text in out.items()}
