@@ -9,7 +9,8 @@ import bibtexparser
 import pytest
 from markdown_it import MarkdownIt
 
-from site_src.exports import bibtex_file, escape_markdown, markdown_outline, topic_papers
+from site_src.exports import (bibtex_entries, bibtex_file, escape_markdown, markdown_outline, topic_members,
+                              topic_papers)
 from site_src.model import Paper
 
 
@@ -45,6 +46,28 @@ def test_bibtex_file_parses_back_with_escaped_fields_and_unique_keys():
 def test_topic_papers_include_the_subtopics():
     assert topic_papers("robust", TOPICS, ASSIGNED) == {"evil"}
     assert topic_papers("opt", TOPICS, ASSIGNED) == {"plain"}
+
+
+def test_topic_members_finds_every_topics_papers_at_once_as_topic_papers_does():
+    looped = TOPICS + [topic("loop-a", "A", "loop-b"), topic("loop-b", "B", "loop-a")]  # a broken taxonomy
+    assigned = {**ASSIGNED, "cyclic": ("loop-a",), "ghost": ("not-a-topic", "opt")}
+    members = topic_members(looped, assigned)
+    assert members == {t.id: topic_papers(t.id, looped, assigned) for t in looped}
+    assert members["robust"] == {"evil"} and members["loop-b"] == {"cyclic"}
+
+
+def test_a_bibtex_file_from_shared_entries_equals_one_made_paper_by_paper():
+    url_for = lambda s: f"https://example.org/papers/{s}/"  # noqa: E731
+    entries = bibtex_entries(PAPERS, url_for=url_for)
+    assert bibtex_file(PAPERS[:2], entries=entries, heading="h") == bibtex_file(PAPERS[:2], url_for=url_for, heading="h")
+
+
+def test_outlines_sharing_their_work_equal_outlines_made_alone():
+    url_for = lambda s: f"papers/{s}/"  # noqa: E731
+    shared: dict = {}
+    for root in (None, "robust", "at", "opt", None):
+        assert markdown_outline("S", TOPICS, PAPERS, ASSIGNED, url_for=url_for, root=root, _shared=shared) \
+            == markdown_outline("S", TOPICS, PAPERS, ASSIGNED, url_for=url_for, root=root)
 
 
 def test_outline_follows_the_tree_and_lists_unsorted_papers():
