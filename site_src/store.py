@@ -181,17 +181,23 @@ def _to_date(value: Any) -> dt.date:
 
 
 def _str_tuple(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(_is_str(item) for item in value):
+    if not isinstance(value, list) or not all(map(str.__instancecheck__, value)):
         raise TypeError("expected a list of strings")
     return tuple(value)
 
 
-def _opt(check: Callable[[Any], bool], what: str) -> Callable[[Any], Any]:
+def _opt_str(what: str) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
-        if value is None or check(value):
+        if value is None or isinstance(value, str):
             return value
         raise TypeError(f"expected {what} or nothing")
     return convert
+
+
+def _opt_int(value: Any) -> int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise TypeError("expected a whole number or nothing")
 
 
 def _required_str(value: Any) -> str:
@@ -225,7 +231,9 @@ def _precision(value: Any) -> Any:
 
 
 def _opt_date(value: Any) -> dt.date | None:
-    return None if value is None else _to_date(value)
+    if value is None:
+        return None
+    return value if type(value) is dt.date else _to_date(value)
 
 
 def _topics(value: Any) -> tuple[str, ...] | None:
@@ -234,6 +242,9 @@ def _topics(value: Any) -> tuple[str, ...] | None:
 
 def _str_tuple_or_empty(value: Any) -> tuple[str, ...]:
     return () if value is None else _str_tuple(value)
+
+
+_APPEARANCE_KEYS = frozenset({"digest", "line", "position", "comments", "upvotes"})
 
 
 def _appearances(value: Any) -> tuple[Appearance, ...]:
@@ -245,18 +256,17 @@ def _appearances(value: Any) -> tuple[Appearance, ...]:
     for item in value:
         if not isinstance(item, dict) or not _is_str(item.get("digest")):
             raise TypeError("each digest appearance needs a 'digest' id")
-        unknown = set(item) - {"digest", "line", "position", "comments", "upvotes"}
+        unknown = () if item.keys() <= _APPEARANCE_KEYS else set(item) - _APPEARANCE_KEYS
         if unknown:
             raise TypeError(f"unknown key {sorted(unknown)[0]!r} in a digest appearance")
-        for key in ("line", "comments", "upvotes"):
-            if item.get(key) is not None and not _is_int(item[key]):
+        line, comments, upvotes = item.get("line"), item.get("comments"), item.get("upvotes")
+        for key, number in (("line", line), ("comments", comments), ("upvotes", upvotes)):
+            if number is not None and not _is_int(number):
                 raise TypeError(f"'{key}' of a digest appearance must be a whole number")
-        if "position" in item and not _is_int(item["position"]):
+        position = item.get("position", 0)
+        if not _is_int(position):
             raise TypeError("'position' of a digest appearance must be a whole number")
-        out.append(Appearance(
-            digest=item["digest"], line=item.get("line"), position=item.get("position", 0),
-            comments=item.get("comments"), upvotes=item.get("upvotes"),
-        ))
+        out.append(Appearance(item["digest"], line, position, comments, upvotes))
     return tuple(out)
 
 
@@ -272,23 +282,23 @@ def _ingested(value: Any) -> tuple[tuple[str, str], ...]:
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "id": _id,
     "title": _required_str,
-    "summary": _opt(_is_str, "a string"),
+    "summary": _opt_str("a string"),
     "authors": _str_tuple_or_empty,
-    "n_authors": _opt(_is_int, "a whole number"),
-    "organization": _opt(_is_str, "a string"),
+    "n_authors": _opt_int,
+    "organization": _opt_str("a string"),
     "published_at": _opt_date,
     "date_precision": _precision,
-    "upvotes": _opt(_is_int, "a whole number"),
-    "comments": _opt(_is_int, "a whole number"),
-    "github_repo": _opt(_is_str, "a URL"),
-    "github_stars": _opt(_is_int, "a whole number"),
-    "project_page": _opt(_is_str, "a URL"),
-    "ai_summary": _opt(_is_str, "a string"),
+    "upvotes": _opt_int,
+    "comments": _opt_int,
+    "github_repo": _opt_str("a URL"),
+    "github_stars": _opt_int,
+    "project_page": _opt_str("a URL"),
+    "ai_summary": _opt_str("a string"),
     "ai_keywords": _str_tuple_or_empty,
     "categories": _str_tuple_or_empty,
-    "doi": _opt(_is_str, "a string"),
-    "journal_ref": _opt(_is_str, "a string"),
-    "arxiv_comment": _opt(_is_str, "a string"),
+    "doi": _opt_str("a string"),
+    "journal_ref": _opt_str("a string"),
+    "arxiv_comment": _opt_str("a string"),
     "submitted_at": _opt_date,
     "withdrawn": _bool,
     "truncated": _bool,
@@ -301,24 +311,313 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
 """Per front-matter key: turn the YAML value into the Paper field value, or raise TypeError."""
 
 
+# --------------------------------------------------------------------- fast path
+
+# Reading a front matter with YAML costs ~100 µs (constructing and resolving every node in
+# Python); a corpus of 10k papers pays that on every cold build. What dumps() writes is a tiny
+# subset of YAML, so a strict line parser reads that subset and DECLINES (raises _Decline) on
+# anything it is not sure of: comments, anchors, tags, tabs, blank or oddly indented lines,
+# duplicated keys, floats, unknown escapes. Declined files go to YAML, so a hand-edited file
+# reads exactly as before. tests/test_store_fast.py holds both readers to the same values.
+
+class _Decline(Exception):
+    """The fast reader is not sure what YAML would make of a front matter."""
+
+
+# Characters YAML reads specially or refuses anywhere (tab, CR, C0/C1 controls, NEL, the
+# Unicode line/paragraph separators, BOM, surrogates, non-characters).
+_FAST_UNSAFE = re.compile(
+    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+_FAST_KEYS = frozenset(_CONVERTERS) | {"slug", "notes"}
+_SINGLE_QUOTED = re.compile(r"'([^']*(?:''[^']*)*)'")
+_DOUBLE_QUOTED = re.compile(
+    r'"([^"\\]*(?:\\(?:[0abtnvfre "\\N_LP]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U[0-9A-Fa-f]{8})'
+    r'[^"\\]*)*)"')
+_ESCAPE = re.compile(r"\\(?:([0abtnvfre \"\\N_LP])|x([0-9A-Fa-f]{2})|u([0-9A-Fa-f]{4})"
+                     r"|U([0-9A-Fa-f]{8}))")
+_ESCAPES = {"0": "\0", "a": "\x07", "b": "\x08", "t": "\t", "n": "\n", "v": "\x0b",
+            "f": "\x0c", "r": "\r", "e": "\x1b", " ": " ", '"': '"', "\\": "\\",
+            "N": "\x85", "_": "\xa0", "L": "\u2028", "P": "\u2029"}
+# A plain scalar in a flow collection: no indicator, quote or space at either end.
+_FLOW_PLAIN = re.compile(r"[^,\[\]{}:#?'\" ]+(?: [^,\[\]{}:#?'\" ]+)*")
+# Characters that make a plain scalar start mean something else (or something we skip).
+_PLAIN_FIRST = frozenset("-?:,[]{}#&*!|>'\"%@` ")
+_APPEARANCE_NUMBERS = ("line", "position", "comments", "upvotes")
+_FAST_APPEARANCE = re.compile(
+    r"\{digest: ([A-Za-z0-9][A-Za-z0-9._-]*)"
+    + "".join(f"(?:, {name}: (0|[1-9][0-9]{{0,17}}))?" for name in _APPEARANCE_NUMBERS)
+    + r"\}\Z")
+_PLAIN_NUMBER = re.compile(r"(?:(0|[1-9][0-9]{0,17})|[0-9]{4}-[0-9]{2}-[0-9]{2})\Z")
+_RESOLVERS: dict = _Loader.yaml_implicit_resolvers
+_RESOLVED_FIRST = frozenset(_RESOLVERS)
+# The words YAML turns into null or a boolean, each with the value YAML gives it.
+_PLAIN_WORDS: dict[str, Any] = {
+    word: yaml.load(word, Loader=_Loader)
+    for stem in ("null", "true", "false", "yes", "no", "on", "off")
+    for word in (stem, stem.capitalize(), stem.upper())
+}
+_PLAIN_WORDS["~"] = None
+# First characters (letters) for which YAML resolves only the words above (bool and null).
+_WORDS_ONLY_FIRST = frozenset(
+    first for first, resolvers in _RESOLVERS.items()
+    if {tag for tag, _ in resolvers} <= {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:null"}
+    and first not in ("", "~"))
+
+
+def _fast_plain(text: str) -> Any:
+    """The value YAML resolves an unquoted scalar to (str, None, bool, int or date)."""
+    first = text[0]
+    if first not in _RESOLVED_FIRST:
+        return text
+    if text in _PLAIN_WORDS:
+        return _PLAIN_WORDS[text]
+    if first in _WORDS_ONLY_FIRST:
+        return text
+    match = _PLAIN_NUMBER.match(text)
+    if match:
+        if match[1]:
+            return int(text)
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            raise _Decline from None  # YAML raises too (an uncaught ValueError)
+    # Anything else YAML would resolve (floats, octal, sexagesimal, timestamps with a time,
+    # merge keys) is left to YAML.
+    for _tag, regexp in _RESOLVERS[first]:
+        if regexp.match(text):
+            raise _Decline
+    return text
+
+
+def _fast_unescape(match: re.Match) -> str:
+    simple, *codes = match.groups()
+    if simple is not None:
+        return _ESCAPES[simple]
+    code = int(next(c for c in codes if c is not None), 16)
+    if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        raise _Decline
+    return chr(code)
+
+
+def _fast_quoted(text: str, pos: int) -> tuple[str, int]:
+    """Read the quoted scalar starting at text[pos]; return it and the position after it."""
+    if text[pos] == "'":
+        match = _SINGLE_QUOTED.match(text, pos)
+        if match is None:
+            raise _Decline
+        return match[1].replace("''", "'"), match.end()
+    match = _DOUBLE_QUOTED.match(text, pos)
+    if match is None:
+        raise _Decline
+    value = match[1]
+    if "\\" in value:
+        value = _ESCAPE.sub(_fast_unescape, value)
+    return value, match.end()
+
+
+def _fast_flow_node(text: str, pos: int) -> tuple[Any, int]:
+    """Read one scalar inside [...] or {...}."""
+    if text[pos:pos + 1] in ("'", '"'):
+        return _fast_quoted(text, pos)
+    match = _FLOW_PLAIN.match(text, pos)
+    if match is None or text[pos] in _PLAIN_FIRST:
+        raise _Decline
+    return _fast_plain(match[0]), match.end()
+
+
+def _fast_flow(text: str) -> Any:
+    """Read a one-level flow sequence [a, b] or mapping {k: v, ...} filling all of text."""
+    closing = "]" if text[0] == "[" else "}"
+    out: Any = [] if closing == "]" else {}
+    pos = 1
+    if text[pos:pos + 1] != closing:
+        while True:
+            if closing == "}":
+                key, pos = _fast_flow_node(text, pos)
+                if type(key) is not str or key in out or text[pos:pos + 2] != ": ":
+                    raise _Decline
+                value, pos = _fast_flow_node(text, pos + 2)
+                out[key] = value
+            else:
+                value, pos = _fast_flow_node(text, pos)
+                out.append(value)
+            if text[pos:pos + 2] != ", ":
+                break
+            pos += 2
+    if text[pos:] != closing:
+        raise _Decline
+    return out
+
+
+def _fast_value(text: str) -> Any:
+    """Read the quoted scalar or flow collection that fills text; decline anything else."""
+    first = text[0]
+    if first in ("'", '"'):
+        value, end = _fast_quoted(text, 0)
+        if end != len(text):
+            raise _Decline
+        return value
+    if first in ("[", "{"):
+        return _fast_flow(text)
+    raise _Decline  # an indicator (anchor, alias, tag, block scalar, comment...) or a space
+
+
+def _fast_fold(first: str, more: list[str]) -> str:
+    """Join a value's continuation lines ('  more') to its first line, as YAML folds them."""
+    parts = [first]
+    for line in more:
+        if line[:2] != "  " or line[2:3] in ("", " ") or parts[-1][-1:] in (" ", "\\"):
+            # Odd indentation, a blank line, trailing spaces before the break or a backslash
+            # (perhaps an escaped line break in a double-quoted scalar): YAML decides.
+            raise _Decline
+        parts.append(line[2:])
+    if parts[-1][-1:] == " ":
+        raise _Decline
+    return " ".join(parts)
+
+
+def _fast_scalar(text: str) -> Any:
+    """Read one logical line's value: a plain scalar here, the rest by _fast_value."""
+    if not text:
+        raise _Decline
+    first = text[0]
+    if first in _PLAIN_FIRST:
+        return _fast_value(text)
+    if text[-1] in " :" or ": " in text or " #" in text:
+        raise _Decline
+    return _fast_plain(text) if first in _RESOLVED_FIRST else text
+
+
+def _fast_appearance(text: str) -> Any:
+    """Read a digests entry as dumps() writes it: {digest: id, line: 3, position: 0, ...}."""
+    match = _FAST_APPEARANCE.match(text)
+    if match is None:
+        return _fast_scalar(text)
+    out: dict[str, Any] = {"digest": _fast_plain(match[1])}
+    for name, number in zip(_APPEARANCE_NUMBERS, match.groups()[1:]):
+        if number is not None:
+            out[name] = int(number)
+    return out
+
+
+def _fast_items(block: str, read: Callable[[str], Any]) -> list[Any]:
+    """Read a block list ('\\n- a\\n- b'), items perhaps going on over indented lines."""
+    if block.count("\n") == block.count("\n- "):
+        return [read(text) for text in block[3:].split("\n- ")]
+    items: list[Any] = []
+    lines = block[1:].split("\n")
+    index = 0
+    while index < len(lines):
+        if lines[index][:2] != "- ":
+            raise _Decline
+        end = index + 1
+        while end < len(lines) and lines[end][:1] == " ":
+            end += 1
+        items.append(read(_fast_fold(lines[index][2:], lines[index + 1:end])))
+        index = end
+    return items
+
+
+def _fast_mapping(block: str) -> dict[str, Any]:
+    """Read a nested block mapping ('\\n  name: value' lines, one line each)."""
+    if block.count("\n") != block.count("\n  "):
+        raise _Decline
+    mapping: dict[str, Any] = {}
+    for entry in block[3:].split("\n  "):
+        name, colon, value = entry.partition(": ")
+        if (not colon or not _FAST_NAME.match(name) or name in mapping
+                or type(_fast_plain(name)) is not str):
+            raise _Decline
+        mapping[name] = _fast_scalar(value)
+    return mapping
+
+
+# One top-level entry: its key line and the indented or '- ' lines under it, each line
+# preceded by its '\\n' (findall runs over '\\n' + front and so finds only whole lines).
+_FAST_ENTRY = re.compile(r"\n([a-z_]+):( [^\n]*)?((?:\n[- ][^\n]*)*)(?=\n|\Z)")
+_FAST_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _fast_front_matter(front: str) -> dict[str, Any] | None:
+    """Read a front matter written like dumps() writes it; None when YAML must decide."""
+    if front[-1:] != "\n" or front[0] in " -":
+        return None
+    if front.isascii():
+        # For ASCII, 'printable' is exactly ' '..'~' (what YAML allows, less tab and CR).
+        if not front.replace("\n", " ").isprintable():
+            return None
+    elif _FAST_UNSAFE.search(front):
+        return None
+    entries = _FAST_ENTRY.findall("\n" + front[:-1])
+    # Every line is a key line or under one: findall skipped none of the top-level lines.
+    if len(entries) != front.count("\n") - front.count("\n ") - front.count("\n-"):
+        return None
+    data: dict[str, Any] = {}
+    try:
+        for key, rest, block in entries:
+            if key in data or key not in _FAST_KEYS:
+                return None
+            if rest:
+                value = rest[1:]
+                if block:
+                    value = _fast_fold(value, block[1:].split("\n"))
+                if not value:
+                    return None
+                first = value[0]
+                if first in _PLAIN_FIRST:
+                    data[key] = _fast_value(value)
+                elif value[-1] in " :" or ": " in value or " #" in value:
+                    return None
+                else:
+                    data[key] = _fast_plain(value) if first in _RESOLVED_FIRST else value
+            elif not block:
+                data[key] = None
+            elif block[1] == "-":
+                data[key] = _fast_items(block, _fast_appearance if key == "digests"
+                                        else _fast_scalar)
+            else:
+                data[key] = _fast_mapping(block)
+    except _Decline:
+        return None
+    return data
+
+
 def split_front_matter(text: str) -> tuple[str, str, int]:
     """Split a paper file into (front matter, body, 1-based line where the body starts)."""
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    if not lines or lines[0].rstrip() != "---":
+    if text[:1] == "\ufeff":
+        text = text.lstrip("\ufeff")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    first_end = text.find("\n")
+    if (text if first_end < 0 else text[:first_end]).rstrip() != "---":
         raise ValueError("the file must start with a '---' line opening the front matter")
-    for index in range(1, len(lines)):
-        if lines[index].rstrip() == "---":
-            return "\n".join(lines[1:index]) + "\n", "\n".join(lines[index + 1:]), index + 2
-    raise ValueError("the front matter has no closing '---' line")
+    # The closing line is the first later line that is '---' plus trailing whitespace;
+    # found with str.find instead of a Python loop over every line.
+    found = first_end - 1 if first_end >= 0 else len(text)
+    while True:
+        found = text.find("\n---", found + 1)
+        if found < 0:
+            raise ValueError("the front matter has no closing '---' line")
+        line_end = text.find("\n", found + 4)
+        tail = text[found + 4:] if line_end < 0 else text[found + 4:line_end]
+        if not tail or tail.isspace():
+            break
+    index = text.count("\n", 0, found + 1)
+    front = text[first_end + 1:found + 1] if index > 1 else "\n"
+    return front, ("" if line_end < 0 else text[line_end + 1:]), index + 2
 
 
 def split_body(body: str) -> tuple[str, str]:
     """Split the Markdown body into (abstract, notes) at the first '## Notes' heading."""
-    lines = body.split("\n")
-    for index, line in enumerate(lines):
-        if _NOTES_LINE.match(line):
-            return "\n".join(lines[:index]).strip(), "\n".join(lines[index + 1:]).strip()
+    start = 0
+    # Only lines starting with '##' can be the heading: jump between them with str.find.
+    while body.startswith("##", start) or (start := body.find("\n##", start) + 1):
+        end = body.find("\n", start)
+        if _NOTES_LINE.match(body[start:] if end < 0 else body[start:end]):
+            return body[:start].strip(), "" if end < 0 else body[end + 1:].strip()
+        if end < 0:
+            break
+        start = end + 1
     return body.strip(), ""
 
 
@@ -344,37 +643,45 @@ def parse_paper(text: str, *, slug: str, source: str) -> tuple[Paper | None, tup
     except ValueError as error:
         problem(1, str(error))
         return None, tuple(problems)
-    try:
-        data = yaml.load(front_text, Loader=_Loader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
-        reason = getattr(error, "problem", None) or str(error).split("\n")[0]
-        problem(line, f"front matter is not valid YAML: {reason}")
-        return None, tuple(problems)
+    data = _fast_front_matter(front_text)
     if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        problem(2, "front matter must be a mapping of field: value")
-        return None, tuple(problems)
+        try:
+            data = yaml.load(front_text, Loader=_Loader)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            line = mark.line + 2 if mark is not None else 1
+            reason = getattr(error, "problem", None) or str(error).split("\n")[0]
+            problem(line, f"front matter is not valid YAML: {reason}")
+            return None, tuple(problems)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            problem(2, "front matter must be a mapping of field: value")
+            return None, tuple(problems)
 
-    lines = key_lines(front_text)
+    lines: dict[str, int] = {}
+
+    def line_of(key: Any) -> int:
+        if not lines:  # only a file with problems needs them
+            lines.update(key_lines(front_text))
+        return lines[str(key)] + 2 if str(key) in lines else 2
+
     fields: dict[str, Any] = {}
     for key, value in data.items():
-        line = lines.get(str(key), -1) + 2 if str(key) in lines else 2
-        if key == "slug":
-            if value != slug:
-                problem(line, f"slug {value!r} differs from the file name; the file name wins",
-                        "warning")
-            continue
-        if key == "notes" or key not in _CONVERTERS:
-            problem(line, f"unknown field {key!r}" + (
+        convert = _CONVERTERS.get(key)
+        if convert is None or key == "notes":
+            if key == "slug":
+                if value != slug:
+                    problem(line_of(key), f"slug {value!r} differs from the file name; "
+                                          "the file name wins", "warning")
+                continue
+            problem(line_of(key), f"unknown field {key!r}" + (
                 " (notes belong in the body, under '## Notes')" if key == "notes" else ""))
             continue
         try:
-            fields[key] = _CONVERTERS[key](value)
+            fields[key] = convert(value)
         except (TypeError, ValueError) as error:
-            problem(line, f"field {key!r}: {error}")
+            problem(line_of(key), f"field {key!r}: {error}")
 
     if "title" not in fields:
         if "title" not in data:
@@ -433,7 +740,7 @@ def parse_digest(text: str, *, source: str) -> tuple[DigestRecord | None, tuple[
     problems: list[Problem] = []
     fields: dict[str, Any] = {}
     converters: dict[str, Callable[[Any], Any]] = {
-        "id": _required_str, "date": _opt_date, "title": _opt(_is_str, "a string"),
+        "id": _required_str, "date": _opt_date, "title": _opt_str("a string"),
         "format": _required_str, "source_name": _required_str, "raw_file": _required_str,
         "sha256": _required_str, "ingested_on": _opt_date,
         "papers": _str_tuple_or_empty, "new_papers": _str_tuple_or_empty,
