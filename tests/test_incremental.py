@@ -349,3 +349,15 @@ def test_a_build_after_a_serve_session_does_not_trust_the_older_memos_on_disk(ow
     assert report.incremental.why != "only notes changed"
     full_build(own_project, clean)
     assert_same_tree(live, clean)
+
+
+def test_build_timings_name_each_stage_with_its_seconds(own_project, tmp_path, capsys):
+    from site_src import cli
+
+    assert cli.main(["--root", str(own_project), "build", "--out", str(tmp_path / "out"), "--quiet",
+                     "--timings", "--jobs", "1"]) == 0
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    mode, stages = re.fullmatch(r"build stages \((\w+)\): (.*)", line).groups()
+    seconds = {name: float(value) for name, value in re.findall(r"(\w+) (\d+\.\d\d) s", stages)}
+    assert mode == "full" and {"load", "plan", "render", "write"} <= set(seconds)
+    assert all(value >= 0 for value in seconds.values())

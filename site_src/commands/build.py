@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from site_src.commands.options import add_timings_option, timings_line
+
 HELP = "build the static site from content/ (into _site/ unless --out is given)"
 
 
@@ -19,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ignore the build cache (.cache/) and rebuild every page")
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="worker processes for big builds (default: all CPUs; 1 = none)")
+    add_timings_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         raise WorkError(f"build failed, the previous site is left in place: {error}") from error
     for problem in report.problems:
         print(problem, file=sys.stderr)
+    if args.timings:
+        print(timings_line(report), file=sys.stderr)
     if not args.quiet:
         print(f"built {report.pages} pages ({report.outputs} files) into {config.out_dir} "
               f"in {report.seconds:.2f} s: {len(report.written)} written, {report.unchanged} unchanged, "

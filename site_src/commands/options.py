@@ -32,3 +32,17 @@ def check_format(name: str | None) -> None:
 
     if name is not None and name not in READERS:
         raise UsageError(f"unknown format {name!r}; known formats: {', '.join(sorted(READERS))}")
+
+
+def add_timings_option(parser: argparse.ArgumentParser) -> None:
+    """Declare --timings (where a build's time went, on standard error)."""
+    parser.add_argument("--timings", action="store_true",
+                        help="print the seconds each build stage took (on standard error)")
+
+
+def timings_line(report) -> str:
+    """'build stages: check 0.12 s, load 0.30 s, …' from a build report (buildcache)."""
+    incremental = getattr(report, "incremental", None)
+    stages = getattr(incremental, "timings", None) or {}
+    parts = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in stages.items())
+    return f"build stages ({getattr(incremental, 'mode', 'full')}): {parts or '-'}"

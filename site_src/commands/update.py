@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from site_src.commands.options import add_digest_options, check_format
+from site_src.commands.options import add_digest_options, add_timings_option, check_format, timings_line
 
 HELP = "ingest digest files and rebuild the site incrementally, with a summary of what changed"
 
@@ -23,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", default=None, metavar="URL",
                         help="absolute URL the site is served from (default: from site.yaml)")
     parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+    add_timings_option(parser)
 
 
 def summary_lines(ingested, built, ingest_seconds: float, build_seconds: float) -> list[str]:
@@ -82,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     build_seconds = time.perf_counter() - started - ingest_seconds
     for problem in built.problems:
         print(problem, file=sys.stderr)
+    if args.timings:
+        print(timings_line(built), file=sys.stderr)
     if not args.quiet:
         print("\n".join(summary_lines(ingested, built, ingest_seconds, build_seconds)))
     return 0
