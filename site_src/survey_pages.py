@@ -48,8 +48,7 @@ def update_related_for_site(papers: Sequence[Paper], memo: Any = None, k: int = 
     """related_for_site, and the memo (related.TermsMemo) that makes the next call count only new texts."""
     from site_src.related import update_related
 
-    found, new_memo = update_related(papers, memo, k=k)
-    return {slug: tuple((r.slug, r.terms) for r in rows) for slug, rows in found.items()}, new_memo
+    return update_related(papers, memo, k=k, as_pairs=True)
 
 
 def site_extras(papers: Sequence[Paper], assignments: Mapping[str, Any]) -> tuple[dict, dict]:

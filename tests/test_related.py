@@ -244,3 +244,10 @@ def test_a_memo_of_other_stop_words_is_ignored():
     foreign = dataclasses.replace(memo, settings="other")
     found, fresh = update_related(papers, foreign)
     assert found == related_papers(papers) and fresh.settings == memo.settings
+
+
+def test_the_site_shape_holds_the_same_neighbours_and_terms():
+    papers = zipf_papers(200)
+    pairs, _ = update_related(papers, as_pairs=True)
+    assert pairs == {slug: tuple((r.slug, r.terms) for r in rows) for slug, rows in related_papers(papers).items()}
+    assert any(pairs.values())

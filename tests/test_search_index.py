@@ -347,9 +347,9 @@ def built_postings(docs, topics) -> dict[str, tuple[int, bytes, bytes]]:
     ordered = search_index.order_documents(docs)
     keys = [search_index.document_key(doc) for doc in ordered]
     memo = search_index.IndexMemo("", (), {}, {})
-    terms, counts, blocks, held, _ = search_index._postings(ordered, keys, {t.id: t.name for t in topics},
-                                                            {t.id: i for i, t in enumerate(topics)}, memo)
-    return {term: (counts[i], blocks[i], held[i]) for i, term in enumerate(terms)}
+    terms, joined, _ = search_index._postings(ordered, keys, {t.id: t.name for t in topics},
+                                              {t.id: i for i, t in enumerate(topics)}, memo)
+    return {term: (int(joined.counts[i]), *joined.blocks(i)) for i, term in enumerate(terms)}
 
 
 FRAGMENTS = ["pre-trained", "Pre‐Trained", "2407.13168v2", "hep-th/9901001v3", "1.5B", "x.5", "v1.2.3",
@@ -474,3 +474,17 @@ def test_the_memo_holds_arrays_and_bytes_not_a_python_object_per_token():
     _, memo = search_index.update_index(docs)
     raw = sum(len(p.postings) + len(p.positions) for p in memo.batches.values())
     assert len(pickle.dumps(memo)) < 1.5 * raw + 200_000
+
+
+@given(st.lists(st.integers(0, 249), max_size=30), st.lists(st.integers(0, 249), max_size=30),
+       st.lists(st.integers(0, 249), max_size=5))
+@settings(max_examples=20, deadline=None)
+def test_any_update_with_the_memo_equals_a_clean_build(dropped_before, dropped_after, edited):
+    docs = synthetic(250)
+    old = [d for i, d in enumerate(docs) if i not in set(dropped_before)]
+    new = [dataclasses.replace(d, comments=d.comments + 1) if i in set(edited) else d
+           for i, d in enumerate(docs) if i not in set(dropped_after)]
+    with pytest.MonkeyPatch.context() as patch:
+        small_batches(patch)
+        files, _ = rebuilt(old, new)
+        assert files == build_index(new)

@@ -22,6 +22,7 @@ averages for the same reason: adding a paper does not rescore every posting.
 from __future__ import annotations
 
 import array
+import bisect
 import contextlib
 import dataclasses
 import datetime as dt
@@ -595,9 +596,15 @@ class IndexMemo:
     """Batch key (hash of its documents' keys) -> the batch encoded."""
     meta: dict[bytes, str]
     """Metadata chunk key (its documents' keys) -> the chunk's shard hash."""
+    signatures: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.uint64))
+    """Per term, a 64-bit hash of what its postings and positions blocks are made of."""
+    vocab_shards: dict[str, tuple[str, int, str, tuple[str, ...]]] = dataclasses.field(default_factory=dict)
+    """First term of a vocabulary shard -> (last term, number of terms, hash, first term of each postings file)."""
+    groups: dict[str, tuple[str, int, str, str]] = dataclasses.field(default_factory=dict)
+    """First term of a postings file -> (last term, number of terms, postings hash, positions hash)."""
 
 
-MEMO_VERSION = 1
+MEMO_VERSION = 2
 """Bump when the memo's layout or meaning changes (older memos are then ignored)."""
 
 
@@ -616,7 +623,7 @@ def document_key(doc: SearchDocument) -> bytes:
         data = marshal.dumps(fields)
     except ValueError:  # an unusual value (a str subclass, ...): its repr still says it all
         data = repr(fields).encode("utf-8", "surrogatepass")
-    return hashlib.blake2b(data, digest_size=16).digest()
+    return hashlib.sha1(data).digest()[:16]  # SHA-1 runs on the CPU's SHA instructions here
 
 
 def batch_bounds(ordered: Sequence[SearchDocument]) -> list[int]:
@@ -668,26 +675,66 @@ def update_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTop
 
     with _collector_paused():
         keys = [document_key(doc) for doc in ordered]
-        terms, counts, blocks, held, batches = _postings(ordered, keys, topic_names, topic_index, memo)
-        new_memo = IndexMemo(settings, tuple(terms), batches, {}) if remember else None
-        del batches
+        terms, joined, batches = _postings(ordered, keys, topic_names, topic_index, memo)
+        # A term whose blocks are made of the same pieces with the same gaps as last time has
+        # the same bytes; a shard whose terms are the same ones, all unchanged, is unchanged.
+        # (A term only fresh batches hold has new pieces: it counts as changed.)
+        was = joined.was
+        same = (was >= 0) & (memo.signatures[np.maximum(was, 0)] == joined.signatures
+                             if len(memo.signatures) == len(memo.terms) > 0 else np.zeros(len(terms), bool))
+        changed_before = np.concatenate([[0], np.cumsum(~same)]).tolist()
+        del was
+
+        def unchanged(lo: int, hi: int, known: tuple | None) -> bool:
+            return (known is not None and known[0] == terms[hi - 1] and known[1] == hi - lo
+                    and changed_before[hi] == changed_before[lo])
+
+        post_len, pos_len, counts = joined.post_len.tolist(), joined.pos_len.tolist(), joined.counts.tolist()
         vocab_sizes = [len(t.encode()) + 4 for t in terms]
         vocab: list[list[str]] = []
+        vocab_shards: dict[str, tuple[str, int, str, tuple[str, ...]]] = {}
+        groups_memo: dict[str, tuple[str, int, str, str]] = {}
         for lo, hi in _split_ranges(vocab_sizes, terms, VOCAB_MIN, VOCAB_MAX, VOCAB_DIV):
-            posting_sizes = [len(blocks[i]) + len(terms[i]) + 6 for i in range(lo, hi)]
+            known = memo.vocab_shards.get(terms[lo])
+            if unchanged(lo, hi, known):
+                # Same terms with the same sizes: the same postings files inside.
+                inside = {first: memo.groups.get(first) for first in known[3]}
+                kept = [f"{data_dir}/v-{known[2]}.bin"] + [
+                    f"{data_dir}/{kind}-{group[at]}.bin" for group in inside.values() if group is not None
+                    for kind, at in (("p", 2), ("q", 3))]
+                if None not in inside.values() and all(dest in existing for dest in kept):
+                    outputs.update(dict.fromkeys(kept))
+                    vocab.append([terms[lo], known[2]])
+                    vocab_shards[terms[lo]] = known
+                    groups_memo.update(inside)
+                    continue
+            posting_sizes = [post_len[i] + len(terms[i]) + 6 for i in range(lo, hi)]
             files = bytearray()
             file_of: dict[int, int] = {}
             groups = _split_ranges(posting_sizes, terms[lo:hi], POSTINGS_MIN, POSTINGS_MAX, POSTINGS_DIV)
             files += _varint(len(groups))
             for file_number, (g_lo, g_hi) in enumerate(groups):
-                p_raw, q_raw = [_varint(g_hi - g_lo)], [_varint(g_hi - g_lo)]
-                for i in range(lo + g_lo, lo + g_hi):
-                    head = _term_head(terms[i], counts[i])
-                    p_raw += (head, _varint(len(blocks[i])), blocks[i])
-                    q_raw += (head, _varint(len(held[i])), held[i])
+                g_lo, g_hi = lo + g_lo, lo + g_hi
+                for i in range(g_lo, g_hi):
                     file_of[i] = file_number
-                files += emit("p", b"".join(p_raw)).encode()
-                files += emit("q", b"".join(q_raw)).encode()
+                group = memo.groups.get(terms[g_lo])
+                if (unchanged(g_lo, g_hi, group) and f"{data_dir}/p-{group[2]}.bin" in existing
+                        and f"{data_dir}/q-{group[3]}.bin" in existing):
+                    outputs[f"{data_dir}/p-{group[2]}.bin"] = None
+                    outputs[f"{data_dir}/q-{group[3]}.bin"] = None
+                    p_hash, q_hash = group[2], group[3]
+                else:
+                    p_raw, q_raw = [_varint(g_hi - g_lo)], [_varint(g_hi - g_lo)]
+                    for i in range(g_lo, g_hi):
+                        block, held = joined.blocks(i)
+                        head = _term_head(terms[i], counts[i])
+                        p_raw += (head, _varint(len(block)), block)
+                        q_raw += (head, _varint(len(held)), held)
+                    p_hash = emit("p", b"".join(p_raw))
+                    q_hash = emit("q", b"".join(q_raw))
+                groups_memo[terms[g_lo]] = (terms[g_hi - 1], g_hi - g_lo, p_hash, q_hash)
+                files += p_hash.encode()
+                files += q_hash.encode()
             raw = [bytes(files), _varint(hi - lo)]
             previous = b""
             for i in range(lo, hi):
@@ -696,8 +743,12 @@ def update_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTop
                 raw += (_varint(shared), _varint(len(current) - shared), current[shared:],
                         _varint(counts[i]), _varint(file_of[i]))
                 previous = current
-            vocab.append([terms[lo], emit("v", b"".join(raw))])
-        del blocks, held
+            v_hash = emit("v", b"".join(raw))
+            vocab_shards[terms[lo]] = (terms[hi - 1], hi - lo, v_hash, tuple(terms[lo + g] for g, _ in groups))
+            vocab.append([terms[lo], v_hash])
+        new_memo = (IndexMemo(settings, tuple(terms), batches, {}, joined.signatures, vocab_shards, groups_memo)
+                    if remember else None)
+        del batches, joined
 
         chunk_hashes = []
         known_meta = memo.meta
@@ -738,9 +789,8 @@ def update_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTop
 
 
 def _postings(ordered: Sequence[SearchDocument], keys: Sequence[bytes], topic_names: dict[str, str],
-              topic_index: dict[str, int], memo: IndexMemo) -> tuple[list[str], list[int], list[bytes],
-                                                                   list[bytes], dict[bytes, Pieces]]:
-    """Return (sorted terms, posting counts, postings blocks, positions blocks, the batches by key).
+              topic_index: dict[str, int], memo: IndexMemo) -> tuple[list[str], _Joined, dict[bytes, Pieces]]:
+    """Return (the sorted terms, their postings and positions, the batches by key).
 
     Batches the memo holds are reused; the others are tokenized and encoded.
     """
@@ -756,80 +806,132 @@ def _postings(ordered: Sequence[SearchDocument], keys: Sequence[bytes], topic_na
         fresh.append(known is None)
         batches.append(known if known is not None else
                        _encode_documents(ordered[start:stop], chunks, topic_names, topic_index))
-    terms, batches = _common_terms(batches, fresh, memo.terms, list(chunks.terms))
+    terms, batches, was = _common_terms(batches, fresh, memo.terms, list(chunks.terms))
     del chunks
-    counts, blocks, held = _join_batches(batches, len(terms))
-    return terms, counts, blocks, held, dict(zip(batch_keys, batches))
+    return terms, _Joined(batches, batch_keys, len(terms), was), dict(zip(batch_keys, batches))
 
 
 def _common_terms(batches: list[Pieces], fresh: list[bool], known: Sequence[str],
-                  found: list[str]) -> tuple[list[str], list[Pieces]]:
+                  found: list[str]) -> tuple[list[str], list[Pieces], np.ndarray]:
     """Number every batch's terms in one sorted vocabulary.
 
-    Remembered batches number theirs in `known` (the memo's vocabulary), fresh ones in
-    `found` (this build's); returns the sorted vocabulary and the batches renumbered.
+    Remembered batches number theirs in `known` (the memo's sorted vocabulary), fresh ones
+    in `found` (this build's). Returns the vocabulary, the batches renumbered, and per
+    term its number in `known` if a remembered batch has it (else -1).
     """
-    old = [b.terms for b, f in zip(batches, fresh) if not f]
-    used = np.unique(np.concatenate(old)) if old else np.zeros(0, np.int64)
-    old_terms = [known[i] for i in used.tolist()]
-    terms = sorted(set(old_terms).union(found))
-    number = {t: i for i, t in enumerate(terms)}
+    used_mask = np.zeros(len(known), dtype=bool)
+    for batch, is_fresh in zip(batches, fresh):
+        if not is_fresh:
+            used_mask[batch.terms] = True
+    used = np.flatnonzero(used_mask)
+    old_terms = [known[i] for i in used.tolist()]  # sorted, as `known` is
+    # Few terms are new: find them by bisection and merge two sorted runs.
+    where = [bisect.bisect_left(old_terms, t) for t in found]
+    n_old = len(old_terms)
+    added = sorted({t for t, at in zip(found, where) if at == n_old or old_terms[at] != t})
+    terms = sorted(old_terms + added) if added else old_terms
+    is_added = np.zeros(len(terms), dtype=bool)
+    is_added[[bisect.bisect_left(terms, t) for t in added]] = True
+    old_position = np.flatnonzero(~is_added)  # where each of old_terms went
     old_map = np.zeros(len(known), dtype=np.int32)
-    old_map[used] = [number[t] for t in old_terms]
-    new_map = np.array([number[t] for t in found], dtype=np.int32)
+    old_map[used] = old_position
+    new_map = np.array([old_position[at] if at < n_old and old_terms[at] == t else bisect.bisect_left(terms, t)
+                        for t, at in zip(found, where)], dtype=np.int32)
     renumbered = [dataclasses.replace(b, terms=(new_map if f else old_map)[b.terms]) for b, f in zip(batches, fresh)]
-    return terms, renumbered
+    was = np.full(len(terms), -1, dtype=np.int64)
+    was[old_position] = used
+    return terms, renumbered, was
 
 
-def _join_batches(batches: list[Pieces], n_terms: int) -> tuple[list[int], list[bytes], list[bytes]]:
-    """Join the batches into every term's posting count, postings block and positions block.
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def _mix(values: np.ndarray) -> np.ndarray:
+    """Scramble uint64 values (splitmix64's finaliser): nearby inputs give unrelated outputs."""
+    values = values ^ (values >> np.uint64(30))
+    values *= _M1
+    values ^= values >> np.uint64(27)
+    values *= _M2
+    return values ^ (values >> np.uint64(31))
+
+
+def _varint_sizes(values: np.ndarray) -> np.ndarray:
+    """Bytes of each value (>= 0) as a LEB128 varint."""
+    sizes = np.ones(len(values), dtype=np.int64)
+    for bits in range(7, 64, 7):
+        more = values >= (1 << bits)
+        if not more.any():
+            break
+        sizes += more
+    return sizes
+
+
+class _Joined:
+    """The batches joined into every term's postings and positions blocks (built on demand).
 
     The gap of a term's first posting in a batch is its distance from the term's last
-    posting in the batches before (from 0 in the first one).
+    posting in the batches before (from 0 in the first one). Counts, block lengths and
+    signatures come from arrays; the bytes of a term's blocks only when asked for.
     """
-    if not batches:
-        return [], [], []
-    doc_start = np.cumsum([0] + [b.n_docs for b in batches[:-1]])
-    lengths = [len(b.terms) for b in batches]
-    batch_of = np.repeat(np.arange(len(batches)), lengths)
-    term = np.concatenate([b.terms for b in batches]).astype(np.int64)
-    order = np.argsort(term * len(batches) + batch_of, kind="stable")
-    term, batch_of = term[order], batch_of[order]
-    first = (np.concatenate([b.first for b in batches]).astype(np.int64) + np.repeat(doc_start, lengths))[order]
-    last = (np.concatenate([b.last for b in batches]).astype(np.int64) + np.repeat(doc_start, lengths))[order]
-    local = np.concatenate([np.arange(n, dtype=np.int64) for n in lengths])[order]
-    count = np.concatenate([b.count for b in batches])[order].astype(np.int64)
-    starts_term = np.flatnonzero(np.diff(term, prepend=-1))
-    previous = np.empty_like(last)
-    previous[1:] = last[:-1]
-    previous[starts_term] = 0
-    gaps = (first - previous).tolist()
-    counts = np.add.reduceat(count, starts_term).tolist() if len(term) else []
-    assert len(counts) == n_terms, "a term of the vocabulary is in no batch"
-    post_src = [b.postings for b in batches]
-    pos_src = [b.positions for b in batches]
-    post_at = [b.postings_at.tolist() for b in batches]
-    pos_at = [b.positions_at.tolist() for b in batches]
-    blocks: list[bytes] = []
-    held: list[bytes] = []
-    bounds = np.append(starts_term, len(term)).tolist()
-    pieces = list(zip(batch_of.tolist(), local.tolist(), gaps))
-    varint = _varint
-    for lo, hi in zip(bounds, bounds[1:]):
+
+    def __init__(self, batches: list[Pieces], batch_keys: list[bytes], n_terms: int, was: np.ndarray) -> None:
+        self.was = was
+        """Per term, its number in the memo's vocabulary, or -1."""
+        if not batches:
+            empty = np.zeros(0, np.int64)
+            self.counts = self.post_len = self.pos_len = empty
+            self.signatures = np.zeros(0, np.uint64)
+            self._bounds: list[int] = [0]
+            return
+        doc_start = np.cumsum([0] + [b.n_docs for b in batches[:-1]])
+        lengths = [len(b.terms) for b in batches]
+        batch_of = np.repeat(np.arange(len(batches)), lengths)
+        term = np.concatenate([b.terms for b in batches]).astype(np.int64)
+        order = np.argsort(term * len(batches) + batch_of, kind="stable")
+        term, batch_of = term[order], batch_of[order]
+        shift = np.repeat(doc_start, lengths)
+        first = (np.concatenate([b.first for b in batches]).astype(np.int64) + shift)[order]
+        last = (np.concatenate([b.last for b in batches]).astype(np.int64) + shift)[order]
+        local = np.concatenate([np.arange(n, dtype=np.int64) for n in lengths])[order]
+        count = np.concatenate([b.count for b in batches])[order].astype(np.int64)
+        post_len = np.concatenate([np.diff(b.postings_at.astype(np.int64)) for b in batches])[order]
+        pos_len = np.concatenate([np.diff(b.positions_at.astype(np.int64)) for b in batches])[order]
+        starts = np.flatnonzero(np.diff(term, prepend=-1))
+        assert len(starts) == n_terms, "a term of the vocabulary is in no batch"
+        previous = np.empty_like(last)
+        previous[1:] = last[:-1]
+        previous[starts] = 0
+        gaps = first - previous
+        self.counts = np.add.reduceat(count, starts)
+        self.post_len = np.add.reduceat(post_len + _varint_sizes(gaps), starts)
+        self.pos_len = np.add.reduceat(pos_len, starts)
+        # A term's blocks are fixed by the batches its pieces come from (a batch key fixes
+        # its bytes) and their gaps, in order: hash that (64 bits; the shard names trust 48).
+        batch_hash = np.array([int.from_bytes(k[:8], "little") for k in batch_keys], dtype=np.uint64)
+        rank = np.arange(len(term)) - np.repeat(starts, np.diff(np.append(starts, len(term))))
+        piece = _mix(batch_hash[batch_of] ^ _mix(gaps.astype(np.uint64) ^ (rank.astype(np.uint64) << np.uint64(40))))
+        self.signatures = np.add.reduceat(piece, starts)
+        self._bounds = np.append(starts, len(term)).tolist()
+        self._pieces = list(zip(batch_of.tolist(), local.tolist(), gaps.tolist()))
+        self._post = [(b.postings, b.postings_at.tolist()) for b in batches]
+        self._pos = [(b.positions, b.positions_at.tolist()) for b in batches]
+
+    def blocks(self, i: int) -> tuple[bytes, bytes]:
+        """Return term i's postings block and positions block."""
+        lo, hi = self._bounds[i], self._bounds[i + 1]
+        post, pos = self._post, self._pos
         if hi - lo == 1:  # most terms are in one batch only
-            b, j, gap = pieces[lo]
-            at, pat = post_at[b], pos_at[b]
-            blocks.append(varint(gap) + post_src[b][at[j]:at[j + 1]])
-            held.append(pos_src[b][pat[j]:pat[j + 1]])
-            continue
+            b, j, gap = self._pieces[lo]
+            data, at = post[b]
+            pdata, pat = pos[b]
+            return _varint(gap) + data[at[j]:at[j + 1]], pdata[pat[j]:pat[j + 1]]
         post_parts, pos_parts = [], []
-        for b, j, gap in pieces[lo:hi]:
-            at, pat = post_at[b], pos_at[b]
-            post_parts += (varint(gap), post_src[b][at[j]:at[j + 1]])
-            pos_parts.append(pos_src[b][pat[j]:pat[j + 1]])
-        blocks.append(b"".join(post_parts))
-        held.append(b"".join(pos_parts))
-    return counts, blocks, held
+        for b, j, gap in self._pieces[lo:hi]:
+            data, at = post[b]
+            pdata, pat = pos[b]
+            post_parts += (_varint(gap), data[at[j]:at[j + 1]])
+            pos_parts.append(pdata[pat[j]:pat[j + 1]])
+        return b"".join(post_parts), b"".join(pos_parts)
 
 
 def _year_starts(ordered: list[SearchDocument]) -> list[list[int | None]]:
