@@ -832,18 +832,28 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             # rendered again (views average ~13 KB: 1.6 GB for 125k pages held at once).
             # Producers get the pages without views unless one of them might read views.
             keep_views = any(name not in NOTES_BLIND_PRODUCERS for name, _ in pipeline.OUTPUT_PRODUCERS)
+            tkeys: dict[str, str] = {}
+
+            def page_key(template: str, inputs: str, view) -> str:
+                # A paper page is keyed by its inputs (plan.paper_page_inputs), any other by its view.
+                if template not in tkeys:
+                    tkeys.update(template_keys(env, [template]))
+                made_from = "inputs:" + inputs if inputs else view_key(view)
+                return digest((settings + tkeys[template] + made_from).encode("utf-8", "surrogatepass"))
+
+            def unchanged(dest: str, template: str, inputs: str) -> bool:
+                return old.get(dest, ("",))[0] == page_key(template, inputs, None)
+
             if notes_only is not None:
                 planned = plan_module.plan_paper_pages(site, config, notes_only)
             else:
-                planned = plan_module.iter_pages(site, config)
-            tkeys: dict[str, str] = {}
+                # Paper pages whose inputs are those of the last build are not planned again.
+                planned = plan_module.iter_pages(site, config, unchanged=None if keep_views or not old else unchanged)
             keys: dict[str, str] = {}
             pages: list = []
             todo: list = []
             for page in planned:
-                if page.template not in tkeys:
-                    tkeys.update(template_keys(env, [page.template]))
-                key = digest((settings + tkeys[page.template] + view_key(page.view)).encode())
+                key = page_key(page.template, page.inputs, page.view)
                 keys[page.dest] = key
                 if old.get(page.dest, ("",))[0] != key:
                     todo.append(page)

@@ -90,6 +90,9 @@ class Page:
     source: str = ""
     """What the page was made from ('content/papers/x.md', 'topic adversarial'), for error messages."""
     in_sitemap: bool = True
+    inputs: str = ""
+    """For a paper page: everything its view is made from (paper_page_inputs), so a build can
+    tell it is unchanged without making the view; empty for other pages."""
 
 
 # --- small pure helpers -------------------------------------------------------------
@@ -474,6 +477,38 @@ def _paper_view(ix: SiteIndex, paper: Paper) -> dict[str, Any]:
     )
 
 
+def paper_page_inputs(ix: SiteIndex, paper: Paper) -> str:
+    """Everything _paper_view reads for this paper, as text (with the site config, which
+    build keys hold separately): equal inputs make an equal view.
+
+    Kept beside _paper_view on purpose: a value the view starts reading must be added here
+    (tests/test_plan.py checks equal inputs give equal views across many site changes).
+    """
+    topic_ids = [t for t in ix.site.paper_topics.get(paper.slug, ()) if t in ix.topics]
+    first_path = [(t.id, t.name) for t in _topic_path(topic_ids[0], ix.topics)] if topic_ids else []
+    appearances = []
+    for appearance in paper.digests:
+        record = ix.digests.get(appearance.digest)
+        if record is not None:
+            appearances.append((record.id, _digest_label(record), record.date,
+                                paper.slug in ix.digest_new[record.id]))
+    known = [a.digest for a in paper.digests if a.digest in ix.digests]
+    home_id = next((d for d in known if paper.slug in ix.digest_new[d]), known[0] if known else None)
+    neighbours: tuple = ()
+    if home_id is not None and paper.slug in ix.digest_position[home_id]:
+        order, i = ix.digest_order[home_id], ix.digest_position[home_id][paper.slug]
+        around = [order[j] for j in (i - 1, i + 1) if 0 <= j < len(order)]
+        neighbours = (home_id, _digest_label(ix.digests[home_id]), i > 0,
+                      [(s, ix.papers[s].title) for s in around])
+    related = [(slug, terms, ix.papers[slug].title)
+               for slug, terms in ix.site.related.get(paper.slug, ()) if slug in ix.papers]
+    reasons = [(t, ix.topics[t].name, why) for t, why in ix.site.topic_reasons.get(paper.slug, ())
+               if t in ix.topics]
+    return repr((paper, [(t, ix.topics[t].name) for t in topic_ids], first_path, appearances, neighbours,
+                 related, reasons, [ix.author_urls.get(" ".join(name.split())) for name in paper.authors],
+                 ix.last_seen.get(paper.slug), ix.common))
+
+
 def plan_papers(ix: SiteIndex) -> Iterable[PageRow]:
     """One page per paper."""
     for slug in ix.cards:
@@ -679,17 +714,22 @@ PAGE_KINDS: tuple[PageKind, ...] = (
 """Every page kind: add a row (and a template) to add a kind of page."""
 
 
-def iter_pages(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAGE_KINDS) -> Iterator[Page]:
+def iter_pages(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAGE_KINDS, *,
+               unchanged: Callable[[str, str, str], bool] | None = None) -> Iterator[Page]:
     """Yield every page of the site one at a time; raise PlanError when two claim one destination.
 
     Only destinations are remembered between pages, so a caller that hashes or renders each
-    view as it comes never holds all views at once.
+    view as it comes never holds all views at once. Paper pages carry their `inputs`; with
+    `unchanged(dest, template, inputs)` true, a paper page comes without a view (an empty
+    dict): the caller's last build made it from the same inputs.
     """
     ix = index_site(site, config)
     claimed: dict[str, str] = {}
     for kind in kinds:
-        for url, view, source in kind.plan(ix):
-            page = _page(kind, url, view, source)
+        rows = _paper_rows(ix, kind, unchanged) if kind.plan is plan_papers else (
+            (url, view, source, "") for url, view, source in kind.plan(ix))
+        for url, view, source, inputs in rows:
+            page = _page(kind, url, view, source, inputs)
             key = page.dest.casefold()  # two names that differ in case collide on macOS/Windows
             if key in claimed:
                 raise PlanError(f"two pages claim {page.dest!r}: {claimed[key]} and {source}")
@@ -697,10 +737,25 @@ def iter_pages(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAG
             yield page
 
 
-def _page(kind: PageKind, url: str, view: dict[str, Any], source: str) -> Page:
-    if not kind.in_sitemap:
+def _paper_rows(ix: SiteIndex, kind: PageKind, unchanged: Callable[[str, str, str], bool] | None
+                ) -> Iterator[tuple[str, dict[str, Any] | None, str, str]]:
+    """plan_papers' rows with each page's inputs; the view is None when unchanged(dest, template,
+    inputs) says the last build made this page from the same inputs (it need not be made again)."""
+    for slug in ix.cards:
+        paper = ix.papers[slug]
+        url = _url_for("paper", slug)
+        inputs = paper_page_inputs(ix, paper)
+        view = (None if unchanged is not None and unchanged(urls.dest_for(url), kind.template, inputs)
+                else _paper_view(ix, paper))
+        yield url, view, f"content/papers/{slug}.md", inputs
+
+
+def _page(kind: PageKind, url: str, view: dict[str, Any] | None, source: str, inputs: str = "") -> Page:
+    if view is None:
+        view = {}  # unchanged since the caller's last build: not made
+    elif not kind.in_sitemap:
         view = {**view, "noindex": True}  # kept out of the sitemap, and out of search engines
-    page = Page(kind.name, url, urls.dest_for(url), kind.template, view, source, kind.in_sitemap)
+    page = Page(kind.name, url, urls.dest_for(url), kind.template, view, source, kind.in_sitemap, inputs)
     if not urls.is_safe_dest(page.dest):
         raise PlanError(f"{source}: unsafe output path {page.dest!r}")
     return page
@@ -716,7 +771,7 @@ def plan_paper_pages(site: Site, config: SiteConfig, slugs: Iterable[str]) -> li
     slugs = list(slugs)
     ix = index_site(site, config, only=frozenset(slugs))
     return [_page(kind, _url_for("paper", slug), _paper_view(ix, ix.papers[slug]),
-                  f"content/papers/{slug}.md") for slug in slugs]
+                  f"content/papers/{slug}.md", paper_page_inputs(ix, ix.papers[slug])) for slug in slugs]
 
 
 def plan_site(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAGE_KINDS) -> list[Page]:

@@ -203,3 +203,65 @@ def test_a_large_digest_is_paginated_in_digest_order():
               for c in pages[url].view["papers"]]
     assert listed == [f"p{i:03d}" for i in range(120)]
     assert pages["digests/d1/page/3/"].view["papers"][0]["position"] == 101
+
+
+# --- paper pages keyed by their inputs --------------------------------------------------------
+
+def _shipped_site() -> Site:
+    from pathlib import Path
+
+    from site_src import pipeline
+    from site_src.config import load_config
+
+    site, _ = pipeline.load_site(load_config(Path(__file__).resolve().parent.parent))
+    return site
+
+
+def _site_changes(site: Site) -> list[tuple[str, Site]]:
+    """Edits anywhere in a site, each of which may or may not reach a given paper's page."""
+    papers = list(site.papers)
+    first, second = papers[0], papers[1]
+    topic = site.topics[0]
+    record = site.digests[0]
+    renamed = tuple(replace(t, name=t.name + " (renamed)") if t.id == topic.id else t for t in site.topics)
+    related_of = next(slug for slug, rows in site.related.items() if rows)
+    namesake = replace(first, slug="zz-namesake", title="Another paper", id=None,
+                       authors=first.authors or ("Ann Example",), digests=())
+    return [
+        ("another paper's title", replace(site, papers=(replace(first, title=first.title + " v2"), *papers[1:]))),
+        ("a paper's abstract", replace(site, papers=(first, replace(second, summary="Changed abstract."),
+                                                     *papers[2:]))),
+        ("a topic's name", replace(site, topics=renamed)),
+        ("a digest's title and date", replace(site, digests=(replace(record, title="Renamed digest",
+                                                                     date=dt.date(2025, 12, 13)),
+                                                             *site.digests[1:]))),
+        ("a deleted paper", replace(site, papers=tuple(papers[1:]))),
+        ("an author's namesake", replace(site, papers=(*papers, namesake))),
+        ("related papers", replace(site, related={**site.related, related_of: site.related[related_of][1:]})),
+        ("topic reasons", replace(site, topic_reasons={**site.topic_reasons, first.slug: ()})),
+        ("a paper's topics", replace(site, paper_topics={**site.paper_topics, second.slug: (topic.id,)})),
+        ("no about page", replace(site, about=None)),
+        ("a digest's new papers", replace(site, digests=(replace(record, new_papers=record.new_papers[1:]),
+                                                         *site.digests[1:]))),
+    ]
+
+
+def test_paper_pages_with_equal_inputs_have_equal_views_whatever_else_changed():
+    from site_src.config import load_config
+    from site_src.plan import _paper_view, index_site, paper_page_inputs
+
+    from pathlib import Path
+
+    config = load_config(Path(__file__).resolve().parent.parent)
+    site = _shipped_site()
+    base = index_site(site, config)
+    for name, changed_site in _site_changes(site):
+        changed = index_site(changed_site, config)
+        moved = 0
+        for slug in set(base.papers) & set(changed.papers):
+            before, after = base.papers[slug], changed.papers[slug]
+            same_inputs = paper_page_inputs(base, before) == paper_page_inputs(changed, after)
+            same_view = _paper_view(base, before) == _paper_view(changed, after)
+            assert same_view or not same_inputs, f"{name}: {slug}'s view changed but its inputs did not"
+            moved += not same_inputs
+        assert moved, f"{name} changed no paper page's inputs: the change is not a test"
