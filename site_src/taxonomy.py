@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
+from itertools import chain
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Iterable, Iterator, Literal, Mapping, Sequence
 
 import yaml
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from site_src.model import Paper, Problem
 
@@ -345,7 +347,6 @@ _FUNCTION_WORDS = frozenset(
 _TOKEN_RE = re.compile(r"[a-z0-9]+")
 
 
-@functools.lru_cache(maxsize=65536)
 def _stem(token: str) -> str:
     """Fold a word to a singular, American-spelled form (deliberately small and predictable)."""
     token = _SPELLING.get(token, token)
@@ -360,12 +361,39 @@ def _stem(token: str) -> str:
     return _SPELLING.get(token, token)
 
 
+class _StemCache(dict):
+    """Raw word -> _stem(word), filled on first sight and emptied when it grows too big.
+
+    A dict looked up by map() costs a fraction of a Python call per word.
+    """
+
+    __slots__ = ()
+    limit = 1 << 18
+
+    def __missing__(self, token: str) -> str:
+        if len(self) >= self.limit:
+            self.clear()
+        stem = self[token] = _stem(token)
+        return stem
+
+
+_STEMS = _StemCache()
+# ASCII bytes -> themselves for [a-z0-9], lower case for [A-Z], a space for the rest:
+# on ASCII text, translate + split finds exactly the words _TOKEN_RE finds after casefold.
+_ASCII_WORDS = bytes(
+    b if (48 <= b <= 57 or 97 <= b <= 122) else b + 32 if 65 <= b <= 90 else 32 for b in range(256))
+
+
 def normalize_tokens(text: str) -> tuple[str, ...]:
     """Split text into lowercase, singular, American-spelled word tokens."""
-    text = unicodedata.normalize("NFKC", text).casefold()
     # Hyphens, slashes and apostrophes join words: 'label-noise' == 'label noise'.
-    text = text.replace("'", "").replace("\u2019", "")
-    return tuple(_stem(t) for t in _TOKEN_RE.findall(text))
+    if text.isascii():
+        # NFKC leaves ASCII alone and casefold is lower(): one C-level pass instead.
+        words = text.encode().translate(_ASCII_WORDS, b"'").decode().split()
+    else:
+        text = unicodedata.normalize("NFKC", text).casefold()
+        words = _TOKEN_RE.findall(text.replace("'", "").replace("\u2019", ""))
+    return tuple(map(_STEMS.__getitem__, words))
 
 
 def normalize(text: str) -> str:
@@ -428,15 +456,118 @@ class _Rule:
     tokens: tuple[str, ...]
 
 
+class _NearWords:
+    """Which text words nearly spell a phrase word (rapidfuzz ratio >= FUZZY_WORD_CUTOFF).
+
+    A near-match swaps one phrase word for a close word of the text, so a rule none of
+    whose words is close to a word of the field cannot be nearly matched there. Each
+    distinct text word is compared with the phrase words once per process (most are
+    close to none); the window comparison itself stays in _near_spans.
+    """
+
+    __slots__ = ("vocabulary", "near_rules", "content", "phrases", "cutoff", "near", "hot", "rules",
+                 "short_of", "_choices")
+    limit = 1 << 18
+    """Words remembered before starting over (bounds the memory of a long-running process)."""
+
+    def __init__(self, near_rules: Mapping[str, tuple[int, ...]], content: Sequence[frozenset[str]],
+                 phrases: Sequence[tuple[str, ...]]):
+        self.vocabulary = tuple(near_rules)
+        self.near_rules = near_rules
+        """Phrase word -> the rules of several words whose phrase contains it."""
+        self.content = content
+        self.phrases = phrases
+        """Per rule, its content words and its phrase's words."""
+        self.cutoff: float | None = None
+        self.near: dict[str, frozenset[str]] = {}
+        """Every text word looked at so far -> the phrase words close to it (mostly none)."""
+        self.hot: set[str] = set()
+        """The text words that are close to some phrase word."""
+        self.rules: dict[str, frozenset[int]] = {}
+        """Hot word -> the rules of several words with a phrase word close to it."""
+        self.short_of: dict[str, tuple[tuple[str, tuple[tuple[int, frozenset[str], str], ...]], ...]] = {}
+        """Hot word -> (close phrase word, ((rule, the rule's other content words, the rule's
+        _needle with the hot word in place of the close one), ...)) for the rules whose
+        phrase has the close word once among two or more content words."""
+        self._choices: dict[int, tuple[str, ...]] = {}
+
+    def learn(self, words: set[str]) -> None:
+        """Compare the words not seen before with the phrase words."""
+        if self.cutoff != FUZZY_WORD_CUTOFF or len(self.near) >= self.limit:
+            self.cutoff = FUZZY_WORD_CUTOFF
+            for memo in (self.near, self.hot, self.rules, self.short_of, self._choices):
+                memo.clear()
+        new = words.difference(self.near)
+        if not new:
+            return
+        loose = self._loose()
+        for word in new:
+            # One C-level pass with a looser cutoff picks the few candidate pairs; each
+            # is then decided by the very comparison _near_spans makes.
+            close = frozenset(phrase_word for phrase_word, _, _ in process.extract(
+                word, self._choices_for(len(word)), scorer=fuzz.ratio, score_cutoff=loose, limit=None)
+                if phrase_word != word and fuzz.ratio(phrase_word, word) >= FUZZY_WORD_CUTOFF)
+            if close:
+                self.rules[word] = frozenset(i for w in close for i in self.near_rules[w])
+                self.short_of[word] = self._short_of(word, close)
+                self.hot.add(word)
+            # Last: a word is only taken as learnt once everything about it is in place.
+            self.near[word] = close
+
+    def _short_of(self, word: str, close: frozenset[str]) -> tuple:
+        """Return short_of[word] (see __init__)."""
+        out = []
+        for w in sorted(close):
+            group = tuple(
+                (i, self.content[i] - {w}, _needle(tuple(word if p == w else p for p in self.phrases[i])))
+                for i in self.near_rules[w]
+                if w in self.content[i] and len(self.content[i]) > 1 and self.phrases[i].count(w) == 1)
+            if group:
+                out.append((w, group))
+        return tuple(out)
+
+    @staticmethod
+    def _loose() -> float:
+        return max(0.0, FUZZY_WORD_CUTOFF - 5.0)
+
+    def _choices_for(self, length: int) -> tuple[str, ...]:
+        """Return the phrase words long or short enough to come close to a word of this length."""
+        if length not in self._choices:
+            # ratio = 200 * common / (sum of lengths), and common <= the shorter length
+            # (the margin only guards against rounding).
+            self._choices[length] = tuple(
+                w for w in self.vocabulary
+                if 200.0 * min(len(w), length) / (len(w) + length) >= FUZZY_WORD_CUTOFF - 1e-6)
+        return self._choices[length]
+
+    def spellers(self, phrase_word: str, hot: Iterable[str]) -> list[str]:
+        """Return those of the (learnt, hot) text words that are close to a phrase word."""
+        return [word for word in hot if phrase_word in self.near[word]]
+
+
 @dataclass(frozen=True, slots=True)
 class _Matcher:
     rules: tuple[_Rule, ...]
     """Match rules grouped by topic, topics in display order."""
-    by_word: Mapping[str, tuple[int, ...]]
-    """Content word -> indexes of the rules whose phrase contains it (only those can match)."""
-    needs: tuple[int, ...]
-    """Per rule, how many distinct content words its phrase has."""
+    content: tuple[frozenset[str], ...]
+    """Per rule, its phrase's content words (its first word if it has none)."""
+    owned: Mapping[str, tuple[int, ...]]
+    """Content word -> the rules whose greatest content word it is: a rule can match
+    exactly only when all its content words occur, so only the rules owned by a word of
+    the field need a look."""
+    content_words: frozenset[str]
     exclude: tuple[_Rule, ...]
+    needles: tuple[str, ...]
+    """Per rule, ' word word ': found in a field's _joined tokens exactly where the phrase occurs."""
+    exclude_needles: tuple[str, ...]
+    descendants: Mapping[str, frozenset[str]]
+    """Topic id -> the ids of every topic below it."""
+    near_words: _NearWords
+
+
+def _needle(tokens: tuple[str, ...]) -> str:
+    """Return the tokens with a space before each and after the last (see _found_spans)."""
+    return f" {' '.join(tokens)} "
 
 
 @functools.lru_cache(maxsize=8)
@@ -444,29 +575,50 @@ def _compile(taxonomy: Taxonomy) -> _Matcher:
     # Cached because assign_paper is called once per paper with the same taxonomy.
     rules = tuple(_Rule(t.id, p, normalize_tokens(p)) for t in taxonomy.topics for p in t.match)
     rules = tuple(r for r in rules if r.tokens)
-    by_word: dict[str, list[int]] = {}
-    needs = []
-    for i, rule in enumerate(rules):
-        # Function words occur in every abstract: indexing them would make every
-        # phrase containing 'the' a candidate everywhere.
-        words = [w for w in dict.fromkeys(rule.tokens) if w not in _FUNCTION_WORDS] or rule.tokens[:1]
-        needs.append(len(words))
-        for word in words:
-            by_word.setdefault(word, []).append(i)
+    # Function words occur in every abstract: requiring them would make every phrase
+    # containing 'the' a candidate everywhere.
+    content = tuple(frozenset(w for w in r.tokens if w not in _FUNCTION_WORDS) or frozenset(r.tokens[:1])
+                    for r in rules)
+    owned: dict[str, list[int]] = {w: [] for words in content for w in words}
+    # A word in many phrases ('training', 'model') is common in abstracts too: a rule is
+    # owned by its content word in the fewest phrases, so that fewer owners occur.
+    phrases_with = Counter(w for words in content for w in words)
+    near_rules: dict[str, list[int]] = {}
+    for i, (rule, words) in enumerate(zip(rules, content)):
+        owned[min(words, key=lambda w: (phrases_with[w], w))].append(i)
+        if len(rule.tokens) > 1:
+            # Only a phrase of several words can be nearly matched.
+            for word in dict.fromkeys(rule.tokens):
+                near_rules.setdefault(word, []).append(i)
     exclude = tuple(_Rule(t.id, p, normalize_tokens(p)) for t in taxonomy.topics for p in t.exclude)
-    return _Matcher(rules, {w: tuple(ix) for w, ix in by_word.items()}, tuple(needs),
-                    tuple(r for r in exclude if r.tokens))
+    exclude = tuple(r for r in exclude if r.tokens)
+    return _Matcher(
+        rules=rules, content=content,
+        owned={w: tuple(ix) for w, ix in owned.items()},
+        content_words=frozenset(owned),
+        exclude=exclude,
+        needles=tuple(_needle(r.tokens) for r in rules),
+        exclude_needles=tuple(_needle(r.tokens) for r in exclude),
+        descendants={t.id: frozenset(d.id for d in taxonomy.descendants(t.id)) for t in taxonomy.topics},
+        near_words=_NearWords({w: tuple(ix) for w, ix in near_rules.items()}, content,
+                              tuple(r.tokens for r in rules)))
 
 
 Span = tuple[int, int]
 
 
-def _exact_spans(tokens: tuple[str, ...], positions: Mapping[str, list[int]],
-                 phrase: tuple[str, ...]) -> list[Span]:
-    """Return every (start, end) where the phrase's words occur exactly."""
-    n = len(phrase)
-    return [(start, start + n) for start in positions.get(phrase[0], ())
-            if tokens[start:start + n] == phrase]
+def _found_spans(text: str, needle: str, n: int) -> Iterator[Span]:
+    """Yield (start, end) token spans where the phrase occurs, in order.
+
+    text is the _needle of the field's tokens, needle that of the phrase's tokens, n
+    their number.
+    """
+    at = text.find(needle)
+    while at >= 0:
+        # Each token has exactly one space before it: counting them gives its index.
+        start = text.count(" ", 0, at)
+        yield (start, start + n)
+        at = text.find(needle, at + 1)
 
 
 def _near_spans(tokens: tuple[str, ...], positions: Mapping[str, list[int]],
@@ -500,11 +652,30 @@ def _near_spans(tokens: tuple[str, ...], positions: Mapping[str, list[int]],
     return spans
 
 
-def _index(tokens: tuple[str, ...]) -> dict[str, list[int]]:
-    positions: dict[str, list[int]] = {}
-    for i, token in enumerate(tokens):
-        positions.setdefault(token, []).append(i)
-    return positions
+def _may_be_near(phrase: tuple[str, ...], words: set[str], text: str, hot: set[str],
+                 near_words: _NearWords) -> bool:
+    """Tell whether some window could spell the phrase with one word swapped for a close one.
+
+    A necessary condition for _near_spans to find anything: the other words are in
+    place, so the phrase with that word swapped occurs verbatim.
+    """
+    absent = [j for j, word in enumerate(phrase) if word not in words]
+    if len(phrase) < 2 or len(absent) > 1:
+        return False
+    for j in absent or range(len(phrase)):
+        for word in near_words.spellers(phrase[j], hot):
+            if _needle(phrase[:j] + (word,) + phrase[j + 1:]) in text:
+                return True
+    return False
+
+
+def _positions(text: str, wanted: Iterable[str], present: set[str]) -> dict[str, list[int]]:
+    """Return wanted word -> its token positions, for the wanted words that are present.
+
+    text is the _needle of the field's tokens.
+    """
+    return {word: [start for start, _ in _found_spans(text, f" {word} ", 1)]
+            for word in wanted if word in present}
 
 
 def score_paper(title: str, abstract: str, taxonomy: Taxonomy) -> dict[str, tuple[float, tuple[Reason, ...]]]:
@@ -517,46 +688,92 @@ def _score(title: str, abstract: str, matcher: _Matcher) -> dict[str, tuple[floa
         ("title", normalize_tokens(title), TITLE_WEIGHT),
         ("abstract", normalize_tokens(abstract), ABSTRACT_WEIGHT),
     )
-    indexed = [(name, tokens, _index(tokens), weight) for name, tokens, weight in fields]
-    vetoed = {rule.topic for rule in matcher.exclude
-              if any(_exact_spans(tokens, positions, rule.tokens)
-                     for _, tokens, positions, _ in indexed)}
+    # A phrase occurs exactly where its needle is found in the needle of the field's
+    # tokens: str.find does in C what comparing token slices did in Python.
+    texts = [_needle(tokens) for _, tokens, _ in fields]
+    vetoed = {rule.topic for rule, needle in zip(matcher.exclude, matcher.exclude_needles)
+              if needle in texts[0] or needle in texts[1]}
+    rules, content, owned, needles = matcher.rules, matcher.content, matcher.owned, matcher.needles
+    near_words = matcher.near_words
     scores: dict[str, float] = {}
     reasons: dict[str, list[Reason]] = {}
-    for name, tokens, positions, weight in indexed:
-        # A rule can match exactly only when all its content words occur, and
-        # nearly only when all but one do: counting them skips every other rule.
-        hits: dict[int, int] = {}
-        for word in positions:
-            for i in matcher.by_word.get(word, ()):
-                hits[i] = hits.get(i, 0) + 1
-        by_topic: dict[str, list[tuple[_Rule, bool]]] = {}
-        for i in sorted(hits):
-            rule = matcher.rules[i]
-            missing = matcher.needs[i] - hits[i]
-            if rule.topic not in vetoed and (missing == 0 or (missing == 1 and len(rule.tokens) > 1)):
-                by_topic.setdefault(rule.topic, []).append((rule, missing == 0))
-        for topic, rules in by_topic.items():
+    for (name, tokens, weight), text in zip(fields, texts):
+        words = set(tokens)
+        present = matcher.content_words.intersection(words)
+        if not present:
+            continue
+        complete = [i for i in chain.from_iterable(map(owned.__getitem__, present)) if content[i] <= present]
+        # A near-match needs a word of the field close to a word of the phrase ('hot'
+        # words); most fields have few, and the rules without one need no comparing.
+        near_words.learn(words)
+        hot = near_words.hot.intersection(words)
+        if hot:
+            may_be_near = set().union(*map(near_words.rules.__getitem__, hot))
+            # A rule short of one content word can only be nearly matched on that word.
+            # (It is missing from the field, the others are there, and a word close to it
+            # stands in its place.)
+            nearly = {i for t in hot for w, group in near_words.short_of[t] if w not in words
+                      for i, rest, swapped in group if rest <= present and swapped in text}
+            candidates = sorted(complete + list(nearly)) if nearly else sorted(complete)
+            exactly = set(complete) if nearly else None
+        else:
+            may_be_near = nearly = set()
+            candidates = sorted(complete)
+            exactly = None
+        k, end = 0, len(candidates)
+        while k < end:
+            # Rules are grouped by topic: take one topic's run of candidates.
+            topic = rules[candidates[k]].topic
+            stop = k + 1
+            while stop < end and rules[candidates[stop]].topic == topic:
+                stop += 1
+            run, k = candidates[k:stop], stop
+            if topic in vetoed:
+                continue
             # Each phrase counts once per field, and words already counted for
             # this topic do not count again: 'distribution shift' and
             # 'distributional shift' on the same words are one piece of evidence.
             used: list[Span] = []
             done: set[str] = set()
-            for exact in (True, False):
-                find = _exact_spans if exact else _near_spans
-                for rule, complete in rules:
-                    if rule.phrase in done or (exact and not complete):
-                        continue
-                    span = next((sp for sp in find(tokens, positions, rule.tokens)
-                                 if not any(sp[0] < u[1] and u[0] < sp[1] for u in used)), None)
-                    if span is None:
-                        continue
-                    used.append(span)
-                    done.add(rule.phrase)
-                    gained = weight if exact else weight * FUZZY_FACTOR
-                    scores[topic] = scores.get(topic, 0.0) + gained
-                    reasons.setdefault(topic, []).append(Reason(
-                        topic, rule.phrase, name, " ".join(tokens[span[0]:span[1]]), gained))
+            for i in run:
+                rule = rules[i]
+                if rule.phrase in done or (exactly is not None and i not in exactly):
+                    continue
+                needle = needles[i]
+                at = text.find(needle)
+                if at < 0:
+                    continue
+                n = len(rule.tokens)
+                start = text.count(" ", 0, at)
+                while used and any(start < u[1] and u[0] < start + n for u in used):
+                    at = text.find(needle, at + 1)
+                    if at < 0:
+                        break
+                    start = text.count(" ", 0, at)
+                if at < 0:
+                    continue
+                used.append((start, start + n))
+                done.add(rule.phrase)
+                scores[topic] = scores.get(topic, 0.0) + weight
+                reasons.setdefault(topic, []).append(Reason(topic, rule.phrase, name, needle[1:-1], weight))
+            if may_be_near.isdisjoint(run):
+                continue
+            for i in run:
+                rule = rules[i]
+                if rule.phrase in done or i not in may_be_near or (
+                        i not in nearly and not _may_be_near(rule.tokens, words, text, hot, near_words)):
+                    continue
+                found = _near_spans(tokens, _positions(text, rule.tokens, words), rule.tokens)
+                span = next((sp for sp in found
+                             if not any(sp[0] < u[1] and u[0] < sp[1] for u in used)), None)
+                if span is None:
+                    continue
+                used.append(span)
+                done.add(rule.phrase)
+                gained = weight * FUZZY_FACTOR
+                scores[topic] = scores.get(topic, 0.0) + gained
+                reasons.setdefault(topic, []).append(Reason(
+                    topic, rule.phrase, name, " ".join(tokens[span[0]:span[1]]), gained))
     return {t: (s, tuple(reasons[t])) for t, s in scores.items()}
 
 
@@ -569,13 +786,13 @@ def assign_paper(paper: Paper, taxonomy: Taxonomy, threshold: float = THRESHOLD)
         chosen = sorted(dict.fromkeys(chosen), key=order.__getitem__)
         return Assignment(paper.slug, tuple(chosen),
                           tuple(Reason(t, "", "curator") for t in chosen), curated=True)
-    scored = _score(paper.title, paper.summary, _compile(taxonomy))
+    matcher = _compile(taxonomy)
+    scored = _score(paper.title, paper.summary, matcher)
     reached = {t for t, (s, _) in scored.items() if s >= threshold}
     # The most specific topic wins: a parent that matched on its own broad
     # phrases steps back when a subtopic also matched, so the paper is filed
     # once per area, under its closest topic.
-    earned = sorted((t for t in reached
-                     if not any(d.id in reached for d in taxonomy.descendants(t))),
+    earned = sorted((t for t in reached if matcher.descendants[t].isdisjoint(reached)),
                     key=order.__getitem__)
     kept = tuple(t for t in earned if t not in excluded_by_curator)
     removed = tuple(t for t in earned if t in excluded_by_curator)
