@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 import typing
 from pathlib import Path
@@ -350,6 +351,7 @@ _FAST_APPEARANCE = re.compile(
 _PLAIN_NUMBER = re.compile(r"(?:(0|[1-9][0-9]{0,17})|[0-9]{4}-[0-9]{2}-[0-9]{2})\Z")
 _RESOLVERS: dict = _Loader.yaml_implicit_resolvers
 _RESOLVED_FIRST = frozenset(_RESOLVERS)
+_NOT_STR_FIRST = _PLAIN_FIRST | _RESOLVED_FIRST  # includes "" (YAML's resolver for empty)
 # The words YAML turns into null or a boolean, each with the value YAML gives it.
 _PLAIN_WORDS: dict[str, Any] = {
     word: yaml.load(word, Loader=_Loader)
@@ -381,12 +383,17 @@ def _fast_plain(text: str) -> Any:
             return dt.date.fromisoformat(text)
         except ValueError:
             raise _Decline from None  # YAML raises too (an uncaught ValueError)
+    if _resolves_to_str(text):
+        return text
     # Anything else YAML would resolve (floats, octal, sexagesimal, timestamps with a time,
     # merge keys) is left to YAML.
-    for _tag, regexp in _RESOLVERS[first]:
-        if regexp.match(text):
-            raise _Decline
-    return text
+    raise _Decline
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolves_to_str(text: str) -> bool:
+    """Whether none of YAML's implicit resolvers claims text (digest ids repeat: remembered)."""
+    return not any(regexp.match(text) for _tag, regexp in _RESOLVERS[text[0]])
 
 
 def _fast_unescape(match: re.Match) -> str:
@@ -493,17 +500,29 @@ def _fast_appearance(text: str) -> Any:
     match = _FAST_APPEARANCE.match(text)
     if match is None:
         return _fast_scalar(text)
-    out: dict[str, Any] = {"digest": _fast_plain(match[1])}
-    for name, number in zip(_APPEARANCE_NUMBERS, match.groups()[1:]):
-        if number is not None:
-            out[name] = int(number)
+    digest, line, position, comments, upvotes = match.groups()
+    out: dict[str, Any] = {"digest": _fast_plain(digest)}
+    if line is not None:
+        out["line"] = int(line)
+    if position is not None:
+        out["position"] = int(position)
+    if comments is not None:
+        out["comments"] = int(comments)
+    if upvotes is not None:
+        out["upvotes"] = int(upvotes)
     return out
 
 
 def _fast_items(block: str, read: Callable[[str], Any]) -> list[Any]:
     """Read a block list ('\\n- a\\n- b'), items perhaps going on over indented lines."""
     if block.count("\n") == block.count("\n- "):
-        return [read(text) for text in block[3:].split("\n- ")]
+        texts = block[3:].split("\n- ")
+        if (read is _fast_scalar and ": " not in block and " #" not in block
+                and ":\n" not in block and " \n" not in block and block[-1] not in " :"):
+            # No item holds ': ' or ' #' or ends in ' ' or ':', so an item whose first
+            # character is neither an indicator nor one YAML resolves is a plain string.
+            return [text if text[:1] not in _NOT_STR_FIRST else read(text) for text in texts]
+        return [read(text) for text in texts]
     items: list[Any] = []
     lines = block[1:].split("\n")
     index = 0
@@ -668,8 +687,8 @@ def parse_paper(text: str, *, slug: str, source: str) -> tuple[Paper | None, tup
 
     fields: dict[str, Any] = {}
     for key, value in data.items():
-        convert = _CONVERTERS.get(key)
-        if convert is None or key == "notes":
+        convert = _CONVERTERS.get(key)  # None for 'slug', 'notes' and unknown keys
+        if convert is None:
             if key == "slug":
                 if value != slug:
                     problem(line_of(key), f"slug {value!r} differs from the file name; "

@@ -360,3 +360,15 @@ def split_body_line_by_line(body: str) -> tuple[str, str]:
                                  "\x0b", "a\u2028## Notes"]), max_size=8).map("\n".join))
 def test_split_body_agrees_with_a_line_by_line_reading(body):
     assert store.split_body(body) == split_body_line_by_line(body)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="yYnNtTfFoOuUeElLsSaA~0123456789.-+_:xXbB ", min_size=1, max_size=10)
+       .filter(lambda word: word[0] not in store._PLAIN_FIRST and word[-1] not in " :"
+               and ": " not in word))
+def test_an_unquoted_word_resolves_as_yaml_resolves_it_or_goes_to_yaml(word):
+    try:
+        value = store._fast_plain(word)
+    except store._Decline:
+        return
+    assert typed(value) == yaml_outcome(f"{word}\n")
