@@ -8,9 +8,12 @@ forbids inline scripts), allow the WebSocket in that policy, and show a failed
 build on top of the last good pages. Nothing is ever written into the output
 folder: every injection happens on the way out.
 
-A watcher thread polls content/, templates/ (and a theme folder) for changed
-modification times, runs the build function, and on success tells every
-connected browser to reload. A failed build keeps the previous output (the
+A watcher thread waits for file-system events under content/, templates/ (and a
+theme folder) through watchfiles (inotify on Linux, FSEvents on macOS; it polls
+only where the system gives no events), runs the build function, and tells every
+connected browser to reload. Waiting for events rather than polling matters at
+scale: stat-ing a 100k-paper content/ takes ~0.5 s, so a poll loop would keep a
+core busy and still add its interval to every save. A failed build keeps the previous output (the
 writer swaps atomically) and its error is shown in an overlay on every page.
 """
 from __future__ import annotations
@@ -32,10 +35,10 @@ from livereload.watcher import Watcher
 from tornado import ioloop, netutil, web
 from tornado.httpserver import HTTPServer
 
-POLL_SECONDS = 0.2
-"""How often the watcher looks for changes: a 10k-paper content/ stats in ~15 ms."""
-SETTLE_SECONDS = 0.05
-"""After a change, wait this long for an editor's companion writes (rename, backup)."""
+SETTLE_MS = 50
+"""After a change, wait this long for an editor's companion writes (rename, backup) before building."""
+GROUP_MS = 500
+"""Changes arriving this close together (a digest ingest writing many files) make one build."""
 OVERLAY_PATH = "/__atlas__/serve.css"
 
 OVERLAY_CSS = b"""\
@@ -113,35 +116,16 @@ def describe_error(error: BaseException) -> str:
     return "".join(traceback.format_exception(error)).rstrip()
 
 
-def snapshot(paths: Iterable[Path]) -> dict[str, tuple[int, int]]:
-    """Map every file under the given files/folders to (mtime_ns, size)."""
-    out: dict[str, tuple[int, int]] = {}
-    stack = [str(p) for p in paths]
-    while stack:
-        top = stack.pop()
-        try:
-            if os.path.isfile(top):
-                st = os.stat(top)
-                out[top] = (st.st_mtime_ns, st.st_size)
-                continue
-            with os.scandir(top) as entries:
-                for entry in entries:
-                    if entry.name.startswith(".") or entry.name.endswith(("~", ".swp", ".tmp")):
-                        continue  # editor droppings and our own temp files
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    else:
-                        st = entry.stat()
-                        out[entry.path] = (st.st_mtime_ns, st.st_size)
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
-            continue
-    return out
-
-
-def changed_paths(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> list[str]:
-    """Files added, removed or modified between two snapshots, sorted."""
-    keys = set(before) | set(after)
-    return sorted(k for k in keys if before.get(k) != after.get(k))
+def is_ignored(path: str, roots: Iterable[str]) -> bool:
+    """Whether a changed path is no input of the build: hidden files and folders (the ingest
+    journal, editors' swap files, .git) and editor droppings ('~', '.swp', '.tmp')."""
+    for root in roots:
+        if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+            parts = os.path.relpath(path, root).split(os.sep)
+            break
+    else:
+        parts = [os.path.basename(path)]
+    return any(part.startswith(".") for part in parts) or parts[-1].endswith(("~", ".swp", ".tmp"))
 
 
 def is_loopback(host: str) -> bool:
@@ -262,17 +246,13 @@ def run_build(build: Callable[[], object], state: ServeState, *, log=print) -> b
 
 def watch_loop(build: Callable[[], object], state: ServeState, watched: list[Path],
                loop: ioloop.IOLoop, stop: threading.Event, *, log=print) -> None:
-    """Poll the watched paths; on a change rebuild and reload the browsers (runs in a thread)."""
-    before = snapshot(watched)
-    while not stop.wait(POLL_SECONDS):
-        after = snapshot(watched)
-        changes = changed_paths(before, after)
-        if not changes:
-            continue
-        time.sleep(SETTLE_SECONDS)
-        after = snapshot(watched)
-        changes = changed_paths(before, after) or changes
-        before = after
+    """Wait for changes under the watched paths; rebuild and reload the browsers (runs in a thread)."""
+    from watchfiles import watch
+
+    roots = [os.path.abspath(p) for p in watched if Path(p).exists()]
+    for events in watch(*roots, watch_filter=lambda _, path: not is_ignored(path, roots),
+                        step=SETTLE_MS, debounce=GROUP_MS, stop_event=stop, raise_interrupt=False):
+        changes = sorted({path for _, path in events})
         shown = ", ".join(os.path.relpath(c) for c in changes[:3]) + (" …" if len(changes) > 3 else "")
         log(f"changed: {shown}", flush=True)
         run_build(build, state, log=log)

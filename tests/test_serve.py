@@ -81,18 +81,16 @@ def test_policy_without_connect_src_gets_one_that_keeps_self():
     assert policy == "default-src 'self'; connect-src 'self' ws://h:1"
 
 
-def test_changed_paths_sees_edits_additions_and_deletions(tmp_path):
-    (tmp_path / "a.md").write_text("one")
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "b.md").write_text("two")
-    before = serve.snapshot([tmp_path])
-    (tmp_path / "a.md").write_text("one, longer")
-    (tmp_path / "sub" / "b.md").unlink()
-    (tmp_path / "c.md").write_text("three")
-    (tmp_path / ".hidden.swp").write_text("editor")
-    after = serve.snapshot([tmp_path])
-    names = [Path(p).name for p in serve.changed_paths(before, after)]
-    assert sorted(names) == ["a.md", "b.md", "c.md"]
+def test_hidden_files_and_editor_droppings_under_a_watched_folder_start_no_build(tmp_path):
+    roots = [str(tmp_path / "content"), str(tmp_path / "templates")]
+    inputs = ["content/papers/a.md", "templates/paper.html", "content/taxonomy.yaml"]
+    ignored = ["content/.ingest/journal.json", "content/papers/.a.md.swp", "content/papers/a.md~",
+               "templates/base.html.tmp", "content/.git/index"]
+    assert [serve.is_ignored(str(tmp_path / p), roots) for p in inputs] == [False] * len(inputs)
+    assert [serve.is_ignored(str(tmp_path / p), roots) for p in ignored] == [True] * len(ignored)
+    # A hidden folder above the watched one (a checkout under ~/.work) does not hide its files.
+    hidden_home = tmp_path / ".work" / "content"
+    assert not serve.is_ignored(str(hidden_home / "papers" / "a.md"), [str(hidden_home)])
 
 
 def test_loopback_detection():
