@@ -650,6 +650,18 @@ def key_lines(front: str) -> dict[str, int]:
     return out
 
 
+def _line_of_impossible_value(text: str) -> int:
+    """The 1-based line of text whose value alone makes YAML raise ValueError (1 if none)."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        try:
+            yaml.load(line.lstrip("- "), Loader=_Loader)
+        except ValueError:
+            return number
+        except yaml.YAMLError:
+            continue
+    return 1
+
+
 def parse_paper(text: str, *, slug: str, source: str) -> tuple[Paper | None, tuple[Problem, ...]]:
     """Read a paper file; a value that does not fit the schema is dropped with an error Problem."""
     problems: list[Problem] = []
@@ -671,6 +683,12 @@ def parse_paper(text: str, *, slug: str, source: str) -> tuple[Paper | None, tup
             line = mark.line + 2 if mark is not None else 1
             reason = getattr(error, "problem", None) or str(error).split("\n")[0]
             problem(line, f"front matter is not valid YAML: {reason}")
+            return None, tuple(problems)
+        except ValueError as error:
+            # YAML's constructor raises a bare ValueError for a date that does not exist
+            # (2025-02-30): one such file must be a problem, not the end of the whole load.
+            problem(_line_of_impossible_value(front_text) + 1,
+                    f"front matter is not valid YAML: {error}")
             return None, tuple(problems)
         if data is None:
             data = {}
@@ -752,6 +770,9 @@ def parse_digest(text: str, *, source: str) -> tuple[DigestRecord | None, tuple[
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         return None, (Problem(source, mark.line + 1 if mark else 1,
+                              "digest record is not valid YAML", "error"),)
+    except ValueError:  # a date that does not exist, as in parse_paper
+        return None, (Problem(source, _line_of_impossible_value(text),
                               "digest record is not valid YAML", "error"),)
     if not isinstance(data, dict):
         return None, (Problem(source, 1, "digest record must be a mapping", "error"),)

@@ -103,6 +103,23 @@ def test_front_matter_that_does_not_fit_the_schema_is_reported_with_its_line(tex
     assert problems[0].source == "papers/p.md"
 
 
+@pytest.mark.parametrize("front, line", [
+    ("title: T\npublished_at: 2023-02-30\n", 3),
+    ("title: T\ndigests:\n- {digest: 2025-13-01}\n", 4),
+    ("title: T\nfirst_seen: 2025-01-01 25:00:00\n", 3),
+])
+def test_an_impossible_date_is_a_problem_with_its_line_not_a_crash(front, line):
+    paper, problems = store.parse_paper(f"---\n{front}---\n", slug="p", source="papers/p.md")
+    assert paper is None
+    assert [(p.line, p.severity) for p in problems] == [(line, "error")]
+    assert problems[0].reason.startswith("front matter is not valid YAML: ")
+
+
+def test_a_digest_record_with_an_impossible_date_is_a_problem_not_a_crash():
+    record, problems = store.parse_digest("id: x\ndate: 2025-02-30\n", source="d.yaml")
+    assert record is None and [(p.line, p.severity) for p in problems] == [(2, "error")]
+
+
 def test_a_quoted_iso_date_is_accepted_as_a_date():
     paper = store.loads("---\ntitle: T\npublished_at: '2024-02-29'\n---\n", slug="p", source="x")
     assert paper.published_at == dt.date(2024, 2, 29)
