@@ -3,7 +3,9 @@
 Usage: .venv/bin/python bench/related_bench.py [--sizes 1000 10000 100000] [--k 5]
 
 Each size runs in a fresh child process so its peak RSS (ru_maxrss) is its own; the
-peak includes the synthetic papers themselves (about 250 MiB at 100k).
+peak includes the synthetic papers themselves (about 250 MiB at 100k). Then, after the
+peak is read, 'update' is update_related's CPU time once 48 papers join a memo of the
+others (what `build.py update` pays for a 50-paper digest), with the memo's pickled size.
 Abstracts are made from a fixed vocabulary of research phrases and filler with
 a Zipf-like word choice, seeded, so runs are comparable.
 """
@@ -97,9 +99,33 @@ def run_one(n: int, k: int) -> dict:
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with_related = sum(1 for r in result.values() if r)
+    update_cpu, memo_mib = update_after_digest(papers, result, k)
     return {"papers": n, "seconds": round(seconds, 2), "cpu": round(cpu, 2),
             "imports": round(imports, 2), "peak_rss_mib": round(peak_kib / 1024, 1),
-            "papers_with_related": with_related}
+            "papers_with_related": with_related, "update_cpu": round(update_cpu, 2),
+            "memo_mib": round(memo_mib, 1)}
+
+
+def update_after_digest(papers, result, k: int, seed: int = 3) -> tuple[float, float]:
+    """CPU s of update_related once 48 papers join a memo of the others, and the memo's MiB.
+
+    The update's result is checked against related_papers' (the same, whatever the memo).
+    """
+    import pickle
+
+    from site_src.related import update_related
+
+    rng = random.Random(seed)
+    new = {p.slug for p in rng.sample(papers, min(48, len(papers)))}
+    _, memo = update_related([p for p in papers if p.slug not in new], k=k)
+    blob = pickle.dumps(memo, protocol=pickle.HIGHEST_PROTOCOL)
+    memo = pickle.loads(blob)  # as the build cache keeps it (loading it is the cache's cost)
+    cpu = time.process_time()
+    updated, _ = update_related(papers, memo, k=k)
+    cpu = time.process_time() - cpu
+    if updated != result:
+        raise SystemExit("the update found other related papers than a computation from scratch")
+    return cpu, len(blob) / 2**20
 
 
 def main() -> int:
@@ -112,13 +138,15 @@ def main() -> int:
     if args.child:
         print(json.dumps(run_one(args.child, args.k)))
         return 0
-    print(f"{'papers':>8} {'seconds':>8} {'cpu':>6} {'imports':>8} {'peak RSS MiB':>13} {'with related':>13}")
+    print(f"{'papers':>8} {'seconds':>8} {'cpu':>6} {'imports':>8} {'peak RSS MiB':>13} {'with related':>13}"
+          f" {'update cpu':>11} {'memo MiB':>9}")
     for n in args.sizes:
         out = subprocess.run([sys.executable, __file__, "--child", str(n), "--k", str(args.k)],
                              check=True, capture_output=True, text=True).stdout
         row = json.loads(out)
         print(f"{row['papers']:>8} {row['seconds']:>8} {row['cpu']:>6} {row['imports']:>8} "
-              f"{row['peak_rss_mib']:>13} {row['papers_with_related']:>13}")
+              f"{row['peak_rss_mib']:>13} {row['papers_with_related']:>13} {row['update_cpu']:>11} "
+              f"{row['memo_mib']:>9}")
     return 0
 
 
