@@ -66,8 +66,6 @@ from site_src.model import Corpus, DigestRecord, Paper, Problem
 CACHE_FORMAT = "paper-atlas-cache 4"
 """Bumped whenever the layout of the cache files changes."""
 CACHE_DIR = ".cache"
-PARSE_IN_PARALLEL = 3000
-"""Papers to parse before worker processes pay off (fork + pickling back ~ 40 ms each)."""
 RENDER_IN_PARALLEL = 600
 """Pages to render before worker processes pay off."""
 RENDER_BATCH = 8000
@@ -211,7 +209,8 @@ def _parse_paper_file(job: tuple[str, str, str]) -> tuple[Paper | None, tuple[Pr
 
     path, slug, source = job
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
     except (OSError, UnicodeDecodeError) as error:
         return None, (Problem(source, None, f"cannot read: {error}", "error"),)
     return store.parse_paper(text, slug=slug, source=source)
@@ -228,15 +227,14 @@ def _parse_digest_file(job: tuple[str, str]) -> tuple[DigestRecord | None, tuple
     return store.parse_digest(text, source=source)
 
 
-def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = True,
-                jobs: int | None = None) -> tuple[Corpus, dict]:
+def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = True) -> tuple[Corpus, dict]:
     """Load content/ like store.load_store, re-parsing only files whose stat changed.
 
     Returns the corpus and the new memo ({'papers': {name: (stat, paper, problems)},
-    'digests': {...}}). Big cold loads parse in worker processes.
+    'digests': {...}}). Parsing stays in this process: with store's fast reader (~40 µs a
+    file) sending the papers back from worker processes would cost more than parsing them.
     """
     from site_src import store
-    from site_src.parallel import parallel_map
 
     content_dir = Path(content_dir)
     if recover:
@@ -263,10 +261,9 @@ def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = 
     paper_files = listing(papers_dir, ".md")
     todo = [(name, key) for name, key in paper_files
             if not (name in old_papers and old_papers[name][0] == key)]
-    jobs_list = [(str(papers_dir / name), name[:-3], f"{content_dir.name}/{store.PAPERS_DIR}/{name}")
-                 for name, _ in todo]
-    parsed = dict(zip((name for name, _ in todo),
-                      parallel_map(_parse_paper_file, jobs_list, min_items=PARSE_IN_PARALLEL, jobs=jobs)))
+    folder, prefix = str(papers_dir), f"{content_dir.name}/{store.PAPERS_DIR}/"
+    parsed = {name: _parse_paper_file((os.path.join(folder, name), name[:-3], prefix + name))
+              for name, _ in todo}
     papers: list[Paper] = []
     problems: list[Problem] = []
     for name, key in paper_files:
@@ -802,7 +799,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
 
         with timed(timings, "load"):
             # A caller that just loaded the corpus (update: ingest) hands its memo over.
-            corpus, corpus_memo = load_corpus(config.content_dir, corpus_memo or state.corpus_memo, jobs=jobs)
+            corpus, corpus_memo = load_corpus(config.content_dir, corpus_memo or state.corpus_memo)
             # Only notes changed (the curator's usual edit)? Then only those papers' pages
             # are planned; the rest of the site, feeds and search are known to be unchanged.
             notes_only = None

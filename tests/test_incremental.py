@@ -199,7 +199,6 @@ def test_a_cache_from_other_code_is_not_trusted(project, tmp_path, monkeypatch):
 
 def test_parallel_build_is_byte_identical_to_a_single_process_build(project, tmp_path, monkeypatch):
     monkeypatch.setattr(buildcache, "RENDER_IN_PARALLEL", 1)
-    monkeypatch.setattr(buildcache, "PARSE_IN_PARALLEL", 1)
     monkeypatch.setattr(buildcache, "ASSIGN_IN_PARALLEL", 1)
     monkeypatch.setattr(buildcache, "RENDER_BATCH", 16)  # several batches, each in two workers
     incremental_build(project, tmp_path / "one", full=True, jobs=1)
