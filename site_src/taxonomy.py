@@ -465,8 +465,8 @@ class _NearWords:
     close to none); the window comparison itself stays in _near_spans.
     """
 
-    __slots__ = ("vocabulary", "near_rules", "content", "phrases", "cutoff", "near", "hot", "rules",
-                 "short_of", "_choices")
+    __slots__ = ("vocabulary", "near_rules", "content", "phrases", "cutoff", "near", "hot", "short_of",
+                 "_choices")
     limit = 1 << 18
     """Words remembered before starting over (bounds the memory of a long-running process)."""
 
@@ -483,19 +483,19 @@ class _NearWords:
         """Every text word looked at so far -> the phrase words close to it (mostly none)."""
         self.hot: set[str] = set()
         """The text words that are close to some phrase word."""
-        self.rules: dict[str, frozenset[int]] = {}
-        """Hot word -> the rules of several words with a phrase word close to it."""
-        self.short_of: dict[str, tuple[tuple[str, tuple[tuple[int, frozenset[str], str], ...]], ...]] = {}
-        """Hot word -> (close phrase word, ((rule, the rule's other content words, the rule's
-        _needle with the hot word in place of the close one), ...)) for the rules whose
-        phrase has the close word once among two or more content words."""
+        self.short_of: dict[str, tuple[tuple[str, frozenset[str], tuple], ...]] = {}
+        """Hot word -> per close phrase word w: (w, the content words of all its entries but
+        w, entries); an entry is (rule, the rule's content words but w, the rule's _needle
+        with the hot word in place of w) for each rule with w once in its phrase and one or
+        more other content words. Such a rule short of w in a field may be nearly matched
+        there only if its other content words occur and an entry's needle is found."""
         self._choices: dict[int, tuple[str, ...]] = {}
 
     def learn(self, words: set[str]) -> None:
         """Compare the words not seen before with the phrase words."""
         if self.cutoff != FUZZY_WORD_CUTOFF or len(self.near) >= self.limit:
             self.cutoff = FUZZY_WORD_CUTOFF
-            for memo in (self.near, self.hot, self.rules, self.short_of, self._choices):
+            for memo in (self.near, self.hot, self.short_of, self._choices):
                 memo.clear()
         new = words.difference(self.near)
         if not new:
@@ -508,7 +508,6 @@ class _NearWords:
                 word, self._choices_for(len(word)), scorer=fuzz.ratio, score_cutoff=loose, limit=None)
                 if phrase_word != word and fuzz.ratio(phrase_word, word) >= FUZZY_WORD_CUTOFF)
             if close:
-                self.rules[word] = frozenset(i for w in close for i in self.near_rules[w])
                 self.short_of[word] = self._short_of(word, close)
                 self.hot.add(word)
             # Last: a word is only taken as learnt once everything about it is in place.
@@ -523,7 +522,7 @@ class _NearWords:
                 for i in self.near_rules[w]
                 if w in self.content[i] and len(self.content[i]) > 1 and self.phrases[i].count(w) == 1)
             if group:
-                out.append((w, group))
+                out.append((w, frozenset().union(*(rest for _, rest, _ in group)), group))
         return tuple(out)
 
     @staticmethod
@@ -563,6 +562,8 @@ class _Matcher:
     descendants: Mapping[str, frozenset[str]]
     """Topic id -> the ids of every topic below it."""
     near_words: _NearWords
+    exact_reasons: Mapping[str, dict[int, Reason]]
+    """Field -> rule -> the Reason of an exact match (it depends on nothing else: made once)."""
 
 
 def _needle(tokens: tuple[str, ...]) -> str:
@@ -601,7 +602,8 @@ def _compile(taxonomy: Taxonomy) -> _Matcher:
         exclude_needles=tuple(_needle(r.tokens) for r in exclude),
         descendants={t.id: frozenset(d.id for d in taxonomy.descendants(t.id)) for t in taxonomy.topics},
         near_words=_NearWords({w: tuple(ix) for w, ix in near_rules.items()}, content,
-                              tuple(r.tokens for r in rules)))
+                              tuple(r.tokens for r in rules)),
+        exact_reasons={"title": {}, "abstract": {}})
 
 
 Span = tuple[int, int]
@@ -698,6 +700,7 @@ def _score(title: str, abstract: str, matcher: _Matcher) -> dict[str, tuple[floa
     scores: dict[str, float] = {}
     reasons: dict[str, list[Reason]] = {}
     for (name, tokens, weight), text in zip(fields, texts):
+        made = matcher.exact_reasons[name]
         words = set(tokens)
         present = matcher.content_words.intersection(words)
         if not present:
@@ -707,17 +710,18 @@ def _score(title: str, abstract: str, matcher: _Matcher) -> dict[str, tuple[floa
         # words); most fields have few, and the rules without one need no comparing.
         near_words.learn(words)
         hot = near_words.hot.intersection(words)
+        close = None
         if hot:
-            may_be_near = set().union(*map(near_words.rules.__getitem__, hot))
             # A rule short of one content word can only be nearly matched on that word.
             # (It is missing from the field, the others are there, and a word close to it
             # stands in its place.)
-            nearly = {i for t in hot for w, group in near_words.short_of[t] if w not in words
+            nearly = {i for t in hot for w, needs, group in near_words.short_of[t]
+                      if w not in words and not needs.isdisjoint(present)
                       for i, rest, swapped in group if rest <= present and swapped in text}
             candidates = sorted(complete + list(nearly)) if nearly else sorted(complete)
             exactly = set(complete) if nearly else None
         else:
-            may_be_near = nearly = set()
+            nearly = set()
             candidates = sorted(complete)
             exactly = None
         k, end = 0, len(candidates)
@@ -755,14 +759,24 @@ def _score(title: str, abstract: str, matcher: _Matcher) -> dict[str, tuple[floa
                 used.append((start, start + n))
                 done.add(rule.phrase)
                 scores[topic] = scores.get(topic, 0.0) + weight
-                reasons.setdefault(topic, []).append(Reason(topic, rule.phrase, name, needle[1:-1], weight))
-            if may_be_near.isdisjoint(run):
+                reason = made.get(i)
+                if reason is None or reason.score != weight:
+                    reason = made[i] = Reason(topic, rule.phrase, name, needle[1:-1], weight)
+                reasons.setdefault(topic, []).append(reason)
+            if not hot:
                 continue
             for i in run:
                 rule = rules[i]
-                if rule.phrase in done or i not in may_be_near or (
-                        i not in nearly and not _may_be_near(rule.tokens, words, text, hot, near_words)):
+                if rule.phrase in done:
                     continue
+                if i not in nearly:
+                    # All its content words occur, but not in place: one of its words must
+                    # be close to a hot word.
+                    if close is None:
+                        close = set().union(*map(near_words.near.__getitem__, hot))
+                    if close.isdisjoint(rule.tokens) \
+                            or not _may_be_near(rule.tokens, words, text, hot, near_words):
+                        continue
                 found = _near_spans(tokens, _positions(text, rule.tokens, words), rule.tokens)
                 span = next((sp for sp in found
                              if not any(sp[0] < u[1] and u[0] < sp[1] for u in used)), None)
