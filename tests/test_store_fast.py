@@ -371,4 +371,4 @@ def test_an_unquoted_word_resolves_as_yaml_resolves_it_or_goes_to_yaml(word):
         value = store._fast_plain(word)
     except store._Decline:
         return
-    assert typed(value) == yaml_outcome(f"{word}\n")
+    assert typed({"k": value}) == yaml_outcome(f"k: {word}\n")
