@@ -34,6 +34,7 @@ import math
 import re
 import zlib
 from dataclasses import dataclass
+from operator import getitem
 from typing import Container, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -892,10 +893,13 @@ class _Joined:
         shift = np.repeat(doc_start, lengths)
         first = (np.concatenate([b.first for b in batches]).astype(np.int64) + shift)[order]
         last = (np.concatenate([b.last for b in batches]).astype(np.int64) + shift)[order]
-        local = np.concatenate([np.arange(n, dtype=np.int64) for n in lengths])[order]
         count = np.concatenate([b.count for b in batches])[order].astype(np.int64)
-        post_len = np.concatenate([np.diff(b.postings_at.astype(np.int64)) for b in batches])[order]
-        pos_len = np.concatenate([np.diff(b.positions_at.astype(np.int64)) for b in batches])[order]
+        # Where each piece's bytes are in its batch.
+        post_start = np.concatenate([b.postings_at[:-1] for b in batches]).astype(np.int64)[order]
+        post_end = np.concatenate([b.postings_at[1:] for b in batches]).astype(np.int64)[order]
+        pos_start = np.concatenate([b.positions_at[:-1] for b in batches]).astype(np.int64)[order]
+        pos_end = np.concatenate([b.positions_at[1:] for b in batches]).astype(np.int64)[order]
+        post_len, pos_len = post_end - post_start, pos_end - pos_start
         starts = np.flatnonzero(np.diff(term, prepend=-1))
         assert len(starts) == n_terms, "a term of the vocabulary is in no batch"
         previous = np.empty_like(last)
@@ -912,26 +916,31 @@ class _Joined:
         piece = _mix(batch_hash[batch_of] ^ _mix(gaps.astype(np.uint64) ^ (rank.astype(np.uint64) << np.uint64(40))))
         self.signatures = np.add.reduceat(piece, starts)
         self._bounds = np.append(starts, len(term)).tolist()
-        self._pieces = list(zip(batch_of.tolist(), local.tolist(), gaps.tolist()))
-        self._post = [(b.postings, b.postings_at.tolist()) for b in batches]
-        self._pos = [(b.positions, b.positions_at.tolist()) for b in batches]
+        self._batch = batch_of.tolist()
+        self._gaps = gaps.tolist()
+        self._post_at = (post_start.tolist(), post_end.tolist())
+        self._pos_at = (pos_start.tolist(), pos_end.tolist())
+        self._post = [b.postings for b in batches]
+        self._pos = [b.positions for b in batches]
 
     def blocks(self, i: int) -> tuple[bytes, bytes]:
         """Return term i's postings block and positions block."""
         lo, hi = self._bounds[i], self._bounds[i + 1]
-        post, pos = self._post, self._pos
+        (post_start, post_end), (pos_start, pos_end) = self._post_at, self._pos_at
         if hi - lo == 1:  # most terms are in one batch only
-            b, j, gap = self._pieces[lo]
-            data, at = post[b]
-            pdata, pat = pos[b]
-            return _varint(gap) + data[at[j]:at[j + 1]], pdata[pat[j]:pat[j + 1]]
-        post_parts, pos_parts = [], []
-        for b, j, gap in self._pieces[lo:hi]:
-            data, at = post[b]
-            pdata, pat = pos[b]
-            post_parts += (_varint(gap), data[at[j]:at[j + 1]])
-            pos_parts.append(pdata[pat[j]:pat[j + 1]])
-        return b"".join(post_parts), b"".join(pos_parts)
+            b = self._batch[lo]
+            return (_varint(self._gaps[lo]) + self._post[b][post_start[lo]:post_end[lo]],
+                    self._pos[b][pos_start[lo]:pos_end[lo]])
+        # A common term has a piece in every batch (hundreds): slice and join them with
+        # map(), which loops in C, rather than a Python loop per piece.
+        batch = self._batch[lo:hi]
+        parts: list = [b""] * (2 * (hi - lo))
+        parts[0::2] = list(map(_varint, self._gaps[lo:hi]))
+        parts[1::2] = list(map(getitem, map(self._post.__getitem__, batch),
+                               map(slice, post_start[lo:hi], post_end[lo:hi])))
+        positions = b"".join(map(getitem, map(self._pos.__getitem__, batch),
+                                 map(slice, pos_start[lo:hi], pos_end[lo:hi])))
+        return b"".join(parts), positions
 
 
 def _year_starts(ordered: list[SearchDocument]) -> list[list[int | None]]:
