@@ -347,6 +347,7 @@ _ESCAPES = {"0": "\0", "a": "\x07", "b": "\x08", "t": "\t", "n": "\n", "v": "\x0
 _FLOW_PLAIN = re.compile(r"[^,\[\]{}:#?'\" ]+(?: [^,\[\]{}:#?'\" ]+)*")
 # Characters that make a plain scalar start mean something else (or something we skip).
 _PLAIN_FIRST = frozenset("-?:,[]{}#&*!|>'\"%@` ")
+_KEY_MAX = 500  # YAML reads an implicit key only if it ends within 1024 characters
 _APPEARANCE_NUMBERS = ("line", "position", "comments", "upvotes")
 _FAST_APPEARANCE = re.compile(
     r"\{digest: ([A-Za-z0-9][A-Za-z0-9._-]*)"
@@ -436,16 +437,22 @@ def _fast_flow_node(text: str, pos: int) -> tuple[Any, int]:
     return _fast_plain(match[0]), match.end()
 
 
-def _fast_flow(text: str) -> Any:
-    """Read a one-level flow sequence [a, b] or mapping {k: v, ...} filling all of text."""
+def _fast_flow(text: str, breaks: tuple[int, ...] = ()) -> Any:
+    """Read a one-level flow sequence [a, b] or mapping {k: v, ...} filling all of text.
+
+    `breaks` are the places where text was folded from several lines: YAML wants every
+    key of a mapping on one line (and not longer than 1024 characters).
+    """
     closing = "]" if text[0] == "[" else "}"
     out: Any = [] if closing == "]" else {}
     pos = 1
     if text[pos:pos + 1] != closing:
         while True:
             if closing == "}":
+                start = pos
                 key, pos = _fast_flow_node(text, pos)
-                if type(key) is not str or key in out or text[pos:pos + 2] != ": ":
+                if (type(key) is not str or key in out or text[pos:pos + 2] != ": "
+                        or pos - start > _KEY_MAX or any(start <= at < pos for at in breaks)):
                     raise _Decline
                 value, pos = _fast_flow_node(text, pos + 2)
                 out[key] = value
@@ -460,7 +467,7 @@ def _fast_flow(text: str) -> Any:
     return out
 
 
-def _fast_value(text: str) -> Any:
+def _fast_value(text: str, breaks: tuple[int, ...] = ()) -> Any:
     """Read the quoted scalar or flow collection that fills text; decline anything else."""
     first = text[0]
     if first in ("'", '"'):
@@ -469,41 +476,48 @@ def _fast_value(text: str) -> Any:
             raise _Decline
         return value
     if first in ("[", "{"):
-        return _fast_flow(text)
+        return _fast_flow(text, breaks)
     raise _Decline  # an indicator (anchor, alias, tag, block scalar, comment...) or a space
 
 
-def _fast_fold(first: str, more: list[str]) -> str:
-    """Join a value's continuation lines ('  more') to its first line, as YAML folds them."""
+def _fast_fold(first: str, more: list[str]) -> tuple[str, tuple[int, ...]]:
+    """Join a value's continuation lines ('  more') to its first line, as YAML folds them.
+
+    Returns the text and where its line breaks were (the spaces that replaced them).
+    """
     parts = [first]
+    breaks = []
+    at = len(first)
     for line in more:
         if line[:2] != "  " or line[2:3] in ("", " ") or parts[-1][-1:] in (" ", "\\"):
             # Odd indentation, a blank line, trailing spaces before the break or a backslash
             # (perhaps an escaped line break in a double-quoted scalar): YAML decides.
             raise _Decline
+        breaks.append(at)
         parts.append(line[2:])
+        at += len(line) - 1
     if parts[-1][-1:] == " ":
         raise _Decline
-    return " ".join(parts)
+    return " ".join(parts), tuple(breaks)
 
 
-def _fast_scalar(text: str) -> Any:
+def _fast_scalar(text: str, breaks: tuple[int, ...] = ()) -> Any:
     """Read one logical line's value: a plain scalar here, the rest by _fast_value."""
     if not text:
         raise _Decline
     first = text[0]
     if first in _PLAIN_FIRST:
-        return _fast_value(text)
+        return _fast_value(text, breaks)
     if text[-1] in " :" or ": " in text or " #" in text:
         raise _Decline
     return _fast_plain(text) if first in _RESOLVED_FIRST else text
 
 
-def _fast_appearance(text: str) -> Any:
+def _fast_appearance(text: str, breaks: tuple[int, ...] = ()) -> Any:
     """Read a digests entry as dumps() writes it: {digest: id, line: 3, position: 0, ...}."""
-    match = _FAST_APPEARANCE.match(text)
+    match = None if breaks else _FAST_APPEARANCE.match(text)
     if match is None:
-        return _fast_scalar(text)
+        return _fast_scalar(text, breaks)
     digest, line, position, comments, upvotes = match.groups()
     out: dict[str, Any] = {"digest": _fast_plain(digest)}
     if line is not None:
@@ -536,7 +550,7 @@ def _fast_items(block: str, read: Callable[[str], Any]) -> list[Any]:
         end = index + 1
         while end < len(lines) and lines[end][:1] == " ":
             end += 1
-        items.append(read(_fast_fold(lines[index][2:], lines[index + 1:end])))
+        items.append(read(*_fast_fold(lines[index][2:], lines[index + 1:end])))
         index = end
     return items
 
@@ -548,7 +562,7 @@ def _fast_mapping(block: str) -> dict[str, Any]:
     mapping: dict[str, Any] = {}
     for entry in block[3:].split("\n  "):
         name, colon, value = entry.partition(": ")
-        if (not colon or not _FAST_NAME.match(name) or name in mapping
+        if (not colon or not _FAST_NAME.match(name) or name in mapping or len(name) > _KEY_MAX
                 or type(_fast_plain(name)) is not str):
             raise _Decline
         mapping[name] = _fast_scalar(value)
@@ -582,13 +596,14 @@ def _fast_front_matter(front: str) -> dict[str, Any] | None:
                 return None
             if rest:
                 value = rest[1:]
+                breaks: tuple[int, ...] = ()
                 if block:
-                    value = _fast_fold(value, block[1:].split("\n"))
+                    value, breaks = _fast_fold(value, block[1:].split("\n"))
                 if not value:
                     return None
                 first = value[0]
                 if first in _PLAIN_FIRST:
-                    data[key] = _fast_value(value)
+                    data[key] = _fast_value(value, breaks)
                 elif value[-1] in " :" or ": " in value or " #" in value:
                     return None
                 else:

@@ -205,7 +205,7 @@ papers = st.builds(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(papers)
 def test_loads_inverts_dumps_for_any_paper(paper):
     assert store.loads(store.dumps(paper), slug="p", source="x") == paper

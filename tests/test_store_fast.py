@@ -275,6 +275,10 @@ def test_a_hand_edited_paper_file_reads_the_same_with_or_without_the_fast_reader
     "published_at: 2023-02-30\n",
     "title: 'multi\n\n  line'\n",
     'title: "ends with \\\n  continuation"\n',
+    "digests:\n- {digest: d, p\n  - osition: 0}\n",   # a flow mapping key must stay on one line
+    "topics: {'a,\n  b': 1}\n",
+    "ingested:\n  " + "k" * 1100 + ": v\n",            # an implicit key ends within 1024 chars
+    "topics: {" + "k" * 1100 + ": v}\n",
 ])
 def test_yaml_decides_what_the_fast_reader_is_not_sure_of(front):
     assert store._fast_front_matter(front) is None
@@ -292,6 +296,9 @@ def test_yaml_decides_what_the_fast_reader_is_not_sure_of(front):
      {"digests": [{"digest": dt.date(2025, 12, 12), "line": 3}]}),
     ("withdrawn: yes\ntruncated: Off\n", {"withdrawn": True, "truncated": False}),
     ("authors: [A,\n  B]\n", {"authors": ["A", "B"]}),
+    ("digests:\n- {digest: d, line: 3,\n  position: 4}\n",
+     {"digests": [{"digest": "d", "line": 3, "position": 4}]}),
+    ("topics: {digest: a\n  b}\n", {"topics": {"digest": "a b"}}),
 ])
 def test_the_fast_reader_reads_folded_lines_quotes_and_yaml_words_like_yaml(front, expected):
     fast = store._fast_front_matter(front)
