@@ -364,17 +364,33 @@ def _stem(token: str) -> str:
 class _StemCache(dict):
     """Raw word -> _stem(word), filled on first sight and emptied when it grows too big.
 
-    A dict looked up by map() costs a fraction of a Python call per word.
+    A dict looked up by map() costs a fraction of a Python call per word. ``log`` lists
+    the stems in the order they were made since the cache was last emptied (a count
+    of which is ``generation``): every token normalize_tokens returns is in it, so the
+    matcher learns new words from the log instead of comparing every text's words
+    with the words it knows.
     """
 
-    __slots__ = ()
+    __slots__ = ("log", "generation")
     limit = 1 << 18
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[str] = []
+        self.generation = 0
 
     def __missing__(self, token: str) -> str:
         if len(self) >= self.limit:
             self.clear()
         stem = self[token] = _stem(token)
+        self.log.append(stem)
         return stem
+
+    def clear(self) -> None:
+        """Forget every word (and start a new log)."""
+        super().clear()
+        self.log = []
+        self.generation += 1
 
 
 _STEMS = _StemCache()
@@ -466,7 +482,7 @@ class _NearWords:
     """
 
     __slots__ = ("vocabulary", "near_rules", "content", "phrases", "cutoff", "near", "hot", "short_of",
-                 "_choices")
+                 "_choices", "_generation", "_read")
     limit = 1 << 18
     """Words remembered before starting over (bounds the memory of a long-running process)."""
 
@@ -490,18 +506,39 @@ class _NearWords:
         more other content words. Such a rule short of w in a field may be nearly matched
         there only if its other content words occur and an entry's needle is found."""
         self._choices: dict[int, tuple[str, ...]] = {}
+        self._generation: int | None = None
+        self._read = 0
+        """How much of the _STEMS log of that generation is learnt."""
 
-    def learn(self, words: set[str]) -> None:
-        """Compare the words not seen before with the phrase words."""
+    def learn(self, *texts: Sequence[str]) -> None:
+        """Compare every word normalize_tokens has made since the last call with the phrase words.
+
+        texts are the tokens about to be matched: they are learnt directly when the log
+        cannot vouch for them (it was restarted since the last call).
+        """
+        stems = _STEMS
         if self.cutoff != FUZZY_WORD_CUTOFF or len(self.near) >= self.limit:
             self.cutoff = FUZZY_WORD_CUTOFF
             for memo in (self.near, self.hot, self.short_of, self._choices):
                 memo.clear()
-        new = words.difference(self.near)
-        if not new:
-            return
+            self._generation = None
+        if self._generation != stems.generation:
+            # The log restarted (or this is the first call): the words of these texts may
+            # have been made before, so learn them; the new log has every word made since,
+            # and all the cache holds.
+            self._learn(set().union(*texts).difference(self.near))
+            self._generation, self._read = stems.generation, 0
+        log = stems.log
+        end = len(log)
+        if self._read < end:
+            self._learn([word for word in log[self._read:end] if word not in self.near])
+            self._read = end
+
+    def _learn(self, new: Iterable[str]) -> None:
         loose = self._loose()
         for word in new:
+            if word in self.near:
+                continue
             # One C-level pass with a looser cutoff picks the few candidate pairs; each
             # is then decided by the very comparison _near_spans makes.
             close = frozenset(phrase_word for phrase_word, _, _ in process.extract(
@@ -697,26 +734,27 @@ def _score(title: str, abstract: str, matcher: _Matcher) -> dict[str, tuple[floa
               if needle in texts[0] or needle in texts[1]}
     rules, content, owned, needles = matcher.rules, matcher.content, matcher.owned, matcher.needles
     near_words = matcher.near_words
+    near_words.learn(fields[0][1], fields[1][1])
     scores: dict[str, float] = {}
     reasons: dict[str, list[Reason]] = {}
     for (name, tokens, weight), text in zip(fields, texts):
         made = matcher.exact_reasons[name]
-        words = set(tokens)
-        present = matcher.content_words.intersection(words)
+        present = matcher.content_words.intersection(tokens)
         if not present:
             continue
         complete = [i for i in chain.from_iterable(map(owned.__getitem__, present)) if content[i] <= present]
         # A near-match needs a word of the field close to a word of the phrase ('hot'
         # words); most fields have few, and the rules without one need no comparing.
-        near_words.learn(words)
-        hot = near_words.hot.intersection(words)
+        hot = near_words.hot.intersection(tokens)
+        words: set[str] | None = None
         close = None
         if hot:
             # A rule short of one content word can only be nearly matched on that word.
             # (It is missing from the field, the others are there, and a word close to it
             # stands in its place.)
+            # (w is a content word: it occurs exactly when it is present.)
             nearly = {i for t in hot for w, needs, group in near_words.short_of[t]
-                      if w not in words and not needs.isdisjoint(present)
+                      if w not in present and not needs.isdisjoint(present)
                       for i, rest, swapped in group if rest <= present and swapped in text}
             candidates = sorted(complete + list(nearly)) if nearly else sorted(complete)
             exactly = set(complete) if nearly else None
@@ -774,9 +812,14 @@ def _score(title: str, abstract: str, matcher: _Matcher) -> dict[str, tuple[floa
                     # be close to a hot word.
                     if close is None:
                         close = set().union(*map(near_words.near.__getitem__, hot))
-                    if close.isdisjoint(rule.tokens) \
-                            or not _may_be_near(rule.tokens, words, text, hot, near_words):
+                    if close.isdisjoint(rule.tokens):
                         continue
+                    if words is None:
+                        words = set(tokens)
+                    if not _may_be_near(rule.tokens, words, text, hot, near_words):
+                        continue
+                elif words is None:
+                    words = set(tokens)
                 found = _near_spans(tokens, _positions(text, rule.tokens, words), rule.tokens)
                 span = next((sp for sp in found
                              if not any(sp[0] < u[1] and u[0] < sp[1] for u in used)), None)
