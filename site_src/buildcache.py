@@ -63,7 +63,7 @@ from typing import Any
 from site_src import urls
 from site_src.model import Corpus, DigestRecord, Paper, Problem
 
-CACHE_FORMAT = "paper-atlas-cache 4"
+CACHE_FORMAT = "paper-atlas-cache 5"
 """Bumped whenever the layout of the cache files changes."""
 CACHE_DIR = ".cache"
 RENDER_IN_PARALLEL = 600
@@ -230,8 +230,8 @@ def _parse_digest_file(job: tuple[str, str]) -> tuple[DigestRecord | None, tuple
 def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = True) -> tuple[Corpus, dict]:
     """Load content/ like store.load_store, re-parsing only files whose stat changed.
 
-    Returns the corpus and the new memo ({'papers': {name: (stat, paper, problems)},
-    'digests': {...}}). Parsing stays in this process: with store's fast reader (~40 µs a
+    Returns the corpus and the new memo ({'papers': {name: (stat, paper, problems, hashes)},
+    'digests': {...}}); hashes are paper_hashes(paper), made once per parse (see paper_keys). Parsing stays in this process: with store's fast reader (~40 µs a
     file) sending the papers back from worker processes would cost more than parsing them.
     """
     from site_src import store
@@ -269,9 +269,10 @@ def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = 
     for name, key in paper_files:
         if name in parsed:
             paper, found = parsed[name]
+            hashes = paper_hashes(paper) if paper is not None else None
         else:
-            _, paper, found = old_papers[name]
-        new_memo["papers"][name] = (key, paper, found)
+            _, paper, found, hashes = old_papers[name]
+        new_memo["papers"][name] = (key, paper, found, hashes)
         problems.extend(found)
         if paper is not None:
             papers.append(paper)
@@ -291,6 +292,24 @@ def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = 
     papers.sort(key=lambda p: p.slug)
     digests.sort(key=lambda d: d.id)
     return Corpus(papers=tuple(papers), digests=tuple(digests), problems=tuple(problems)), new_memo
+
+
+def paper_hashes(paper: Paper) -> tuple[str, str]:
+    """(hash of the whole paper, hash of the paper without its notes).
+
+    Made when a file is parsed and kept in the parse memo, so keys over a whole corpus (the
+    producers', related papers', each paper page's) cost a lookup per paper instead of
+    writing out 100k papers' text on every build.
+    """
+    whole = repr(paper)
+    blind = repr(dataclasses.replace(paper, notes="")) if paper.notes else whole
+    return (digest(whole.encode("utf-8", "surrogatepass")), digest(blind.encode("utf-8", "surrogatepass")))
+
+
+def paper_keys(corpus_memo: Mapping) -> dict[str, tuple[str, str]]:
+    """Slug -> paper_hashes of every paper in a parse memo from load_corpus."""
+    return {entry[1].slug: entry[3] for entry in (corpus_memo.get("papers") or {}).values()
+            if entry[1] is not None}
 
 
 # ------------------------------------------------------------------ memoised topics
@@ -810,6 +829,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         # garbage collector from re-traversing it at every collection while views are built.
         gc.freeze()
         frozen = True
+        hashes = paper_keys(corpus_memo)
         # serve keeps the last build's Site: after a notes-only edit it is that Site with
         # the new papers (topics, related papers, digests and about.md are unchanged).
         kept = session.get("site") if session is not None and notes_only is not None else None
@@ -817,7 +837,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             site, topics_memo = dataclasses.replace(kept[1], papers=corpus.papers), state.topics_memo
         else:
             site, topics_memo = _make_site(config, corpus, state, notes_only is not None, jobs, timings,
-                                           session=session, full=full)
+                                           keys=hashes, session=session, full=full)
         with timed(timings, "check"):
             if manifest is not None and not tree_matches(manifest, config.out_dir, tree_scan.result()):
                 manifest, reason, notes_only = None, TREE_CHANGED, None
@@ -842,10 +862,12 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                 return old.get(dest, ("",))[0] == page_key(template, inputs, None)
 
             if notes_only is not None:
-                planned = plan_module.plan_paper_pages(site, config, notes_only)
+                planned = plan_module.plan_paper_pages(site, config, notes_only,
+                                                       paper_keys={s: k[0] for s, k in hashes.items()})
             else:
                 # Paper pages whose inputs are those of the last build are not planned again.
-                planned = plan_module.iter_pages(site, config, unchanged=None if keep_views or not old else unchanged)
+                planned = plan_module.iter_pages(site, config, unchanged=None if keep_views or not old else unchanged,
+                                                 paper_keys={s: k[0] for s, k in hashes.items()})
             keys: dict[str, str] = {}
             pages: list = []
             todo: list = []
@@ -902,7 +924,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                                      scanned_ns, site, corpus, corpus_memo, topics_memo, session, now,
                                      rendered_count, timings, clock)
         with timed(timings, "extras"):
-            producer_keys = _producer_keys(site, pages, keys, settings)
+            producer_keys = _producer_keys(site, settings, hashes, topics_memo.get("taxonomy"), keys)
             extras, reused = [], []
             ran: dict[str, list[str]] = {}
             for name, produce in pipeline.OUTPUT_PRODUCERS:
@@ -1048,7 +1070,8 @@ def _environment(config, settings: str, inputs: Mapping[str, StatKey], scanned_n
 
 
 def _make_site(config, corpus: Corpus, state: CacheState, notes_only: bool, jobs: int | None,
-               timings: dict[str, float], *, session: dict | None = None, full: bool = False):
+               timings: dict[str, float], *, keys: Mapping[str, tuple[str, str]],
+               session: dict | None = None, full: bool = False):
     """The Site of a corpus, with topics and related papers through their memos; and the new topics memo."""
     from site_src import pipeline
 
@@ -1063,7 +1086,8 @@ def _make_site(config, corpus: Corpus, state: CacheState, notes_only: bool, jobs
         topics_memo = memos["topics"]
     with timed(timings, "site"):
         extras_memo = {"old": (state.topics_memo or {}).get("site_extras"), "trusted": notes_only,
-                       "folder": state.folder, "session": session, "full": full}
+                       "folder": state.folder, "session": session, "full": full,
+                       "paper_keys": keys, "taxonomy": topics_memo.get("taxonomy")}
         site = pipeline.site_from_corpus(config, corpus, topics, paper_topics, assignments,
                                          site_extras=_memoised_site_extras(extras_memo))
         if extras_memo.get("new"):
@@ -1125,21 +1149,19 @@ def _memoised_site_extras(memo: dict) -> Callable:
     """survey_pages.site_extras (related papers, topic reasons) reused while its inputs are unchanged.
 
     Its inputs are the papers (title and abstract for related papers; notes are not read)
-    and the topic assignments; memo['old'] is the previous (key, value), memo['new'] the current.
+    and the topic assignments, themselves made from the papers and the taxonomy; the key is
+    made from memo['paper_keys'] (paper_keys) and memo['taxonomy'] (the taxonomy's key).
+    memo['old'] is the previous (key, value), memo['new'] the current.
     """
-    import dataclasses
-
-    from site_src import survey_pages
-
     def site_extras(papers, assignments):
         old = memo.get("old")
         if memo.get("trusted") and isinstance(old, tuple) and len(old) == 2:
             memo["new"] = old  # only notes changed: its inputs are those of the last build
             return old[1]
-        fields = [f.name for f in dataclasses.fields(Paper) if f.name != "notes"]
-        material = repr((code_version(), [tuple(getattr(p, f) for f in fields) for p in papers],
-                         list(assignments.items())))
-        key = digest(material.encode("utf-8", "surrogatepass"))
+        # The assignments are a function of the papers (notes aside) and the taxonomy.
+        hashes = memo["paper_keys"]
+        key = digest(repr((code_version(), memo.get("taxonomy"),
+                           [(p.slug, hashes[p.slug][1]) for p in papers])).encode())
         if isinstance(old, tuple) and len(old) == 2 and old[0] == key:
             value = old[1]
         else:
@@ -1157,24 +1179,27 @@ Their inputs are the Site without notes plus each page's kind, URL and template,
 note edit does not rebuild the search index. Any other producer is keyed on everything."""
 
 
-def _producer_keys(site, pages, page_keys: Mapping[str, str], settings: str) -> dict[str, str]:
-    """Key of each output producer's inputs (see NOTES_BLIND_PRODUCERS)."""
-    import dataclasses
+def _producer_keys(site, settings: str, keys: Mapping[str, tuple[str, str]], taxonomy: str | None,
+                   page_keys: Mapping[str, str]) -> dict[str, str]:
+    """Key of each output producer's inputs (see NOTES_BLIND_PRODUCERS).
 
+    The Site's topic ids, related papers and topic reasons are made from its papers (notes
+    aside) and the taxonomy, and the pages from the Site, the config and the code: so the
+    papers' hashes (paper_keys), the taxonomy's key, the digest records, the topics and
+    about.md stand for all of it.
+    """
     from site_src import pipeline
 
-    paper_fields = [f.name for f in dataclasses.fields(Paper) if f.name != "notes"]
-    parts = []
-    for f in dataclasses.fields(site):
-        value = getattr(site, f.name)
-        if f.name == "papers":
-            value = [tuple(getattr(p, name) for name in paper_fields) for p in value]
-        parts.append((f.name, value))
-    page_meta = [(p.kind, p.url, p.dest, p.template, p.in_sitemap) for p in pages]
-    blind = digest(repr((code_version(), settings, parts, page_meta)).encode("utf-8", "surrogatepass"))
-    everything = digest(repr((blind, site.papers, sorted(page_keys.items()))).encode("utf-8", "surrogatepass"))
-    return {name: digest(f"{name}:{blind if name in NOTES_BLIND_PRODUCERS else everything}".encode())
-            for name, _ in pipeline.OUTPUT_PRODUCERS}
+    blind = digest(repr((code_version(), settings, taxonomy, [(p.slug, keys[p.slug][1]) for p in site.papers],
+                         site.digests, site.topics, site.about)).encode("utf-8", "surrogatepass"))
+    out = {}
+    for name, _ in pipeline.OUTPUT_PRODUCERS:
+        if name in NOTES_BLIND_PRODUCERS:
+            out[name] = digest(f"{name}:{blind}".encode())
+        else:  # reads anything: keyed on every paper and every page
+            everything = repr((blind, [keys[p.slug][0] for p in site.papers], sorted(page_keys.items())))
+            out[name] = digest(f"{name}:{digest(everything.encode())}".encode())
+    return out
 
 
 def _finish(report, incremental: IncrementalReport, clock: float) -> "_Report":

@@ -182,6 +182,9 @@ class SiteIndex:
     """Digest id -> slugs first seen in it."""
     last_seen: dict[str, dt.date] = field(default_factory=dict)
     """Slug -> date of the latest digest the paper appeared in (its page's 'updated' date)."""
+    paper_keys: Mapping[str, str] = field(default_factory=dict)
+    """Slug -> a hash of the whole paper, when the caller has one (a build cache's parse memo):
+    paper_page_inputs then need not write the paper out."""
 
 
 def _topic_path(topic_id: str, topics: Mapping[str, TopicInfo]) -> list[TopicInfo]:
@@ -504,7 +507,8 @@ def paper_page_inputs(ix: SiteIndex, paper: Paper) -> str:
                for slug, terms in ix.site.related.get(paper.slug, ()) if slug in ix.papers]
     reasons = [(t, ix.topics[t].name, why) for t, why in ix.site.topic_reasons.get(paper.slug, ())
                if t in ix.topics]
-    return repr((paper, [(t, ix.topics[t].name) for t in topic_ids], first_path, appearances, neighbours,
+    return repr((ix.paper_keys.get(paper.slug) or paper, [(t, ix.topics[t].name) for t in topic_ids], first_path,
+                 appearances, neighbours,
                  related, reasons, [ix.author_urls.get(" ".join(name.split())) for name in paper.authors],
                  ix.last_seen.get(paper.slug), ix.common))
 
@@ -715,15 +719,18 @@ PAGE_KINDS: tuple[PageKind, ...] = (
 
 
 def iter_pages(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAGE_KINDS, *,
-               unchanged: Callable[[str, str, str], bool] | None = None) -> Iterator[Page]:
+               unchanged: Callable[[str, str, str], bool] | None = None,
+               paper_keys: Mapping[str, str] | None = None) -> Iterator[Page]:
     """Yield every page of the site one at a time; raise PlanError when two claim one destination.
 
     Only destinations are remembered between pages, so a caller that hashes or renders each
     view as it comes never holds all views at once. Paper pages carry their `inputs`; with
     `unchanged(dest, template, inputs)` true, a paper page comes without a view (an empty
-    dict): the caller's last build made it from the same inputs.
+    dict): the caller's last build made it from the same inputs. `paper_keys` (slug -> hash of
+    the whole paper) stand for the papers in those inputs.
     """
     ix = index_site(site, config)
+    ix.paper_keys = paper_keys or {}
     claimed: dict[str, str] = {}
     for kind in kinds:
         rows = _paper_rows(ix, kind, unchanged) if kind.plan is plan_papers else (
@@ -761,7 +768,8 @@ def _page(kind: PageKind, url: str, view: dict[str, Any] | None, source: str, in
     return page
 
 
-def plan_paper_pages(site: Site, config: SiteConfig, slugs: Iterable[str]) -> list[Page]:
+def plan_paper_pages(site: Site, config: SiteConfig, slugs: Iterable[str], *,
+                     paper_keys: Mapping[str, str] | None = None) -> list[Page]:
     """The pages of some papers only, exactly as iter_pages makes them.
 
     For a rebuild after edits that show on those papers' own pages and nowhere else (their
@@ -770,6 +778,7 @@ def plan_paper_pages(site: Site, config: SiteConfig, slugs: Iterable[str]) -> li
     kind = next(k for k in PAGE_KINDS if k.name == "paper")
     slugs = list(slugs)
     ix = index_site(site, config, only=frozenset(slugs))
+    ix.paper_keys = paper_keys or {}
     return [_page(kind, _url_for("paper", slug), _paper_view(ix, ix.papers[slug]),
                   f"content/papers/{slug}.md", paper_page_inputs(ix, ix.papers[slug])) for slug in slugs]
 
