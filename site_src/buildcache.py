@@ -1055,7 +1055,7 @@ def _keep_in_session(session: dict, corpus_memo: dict, topics_memo: dict, site) 
 def _environment(config, settings: str, inputs: Mapping[str, StatKey], scanned_ns: int,
                  session: dict | None):
     """The Jinja environment; serve reuses the last one (templates compiled) while no template changed."""
-    from site_src.render import make_environment
+    from site_src.render import TemplateCodeCache, make_environment
 
     templates = tuple(sorted((k, v) for k, v in inputs.items() if not k.startswith("content/")))
     key = (settings, templates)
@@ -1063,9 +1063,11 @@ def _environment(config, settings: str, inputs: Mapping[str, StatKey], scanned_n
     kept = session.get("env") if session is not None else None
     if settled and kept is not None and kept[0] == key:
         return kept[1]
-    env = make_environment(config)
-    if session is not None:
-        session["env"] = (key, env) if settled else None
+    if session is None:
+        return make_environment(config)
+    # A new environment still loads the templates that did not change already compiled.
+    env = make_environment(config, bytecode_cache=session.setdefault("compiled", TemplateCodeCache()))
+    session["env"] = (key, env) if settled else None
     return env
 
 
