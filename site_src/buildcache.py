@@ -61,6 +61,7 @@ from pathlib import Path
 from typing import Any
 
 from site_src import urls
+from site_src.buildreport import BuildError, BuildReport
 from site_src.model import Corpus, DigestRecord, Paper, Problem
 
 CACHE_FORMAT = "paper-atlas-cache 5"
@@ -765,7 +766,7 @@ class IncrementalReport:
 def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: int | None = None,
           quiet: bool = True, corpus_memo: dict | None = None, session: dict | None = None,
           allow_noop: bool = True):
-    """Build the site incrementally (see the module docstring); return a pipeline.BuildReport.
+    """Build the site incrementally (see the module docstring); return a buildreport.BuildReport.
 
     `session` (a dict the caller keeps between builds, as serve does) carries the memos
     from one build to the next in memory. allow_noop=False goes through every step even
@@ -775,12 +776,6 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
     The report carries an extra attribute `incremental` (IncrementalReport).
     """
     global _RENDER
-    from site_src import pipeline
-    from site_src.parallel import parallel_map
-    from site_src import plan as plan_module
-    from site_src.progress import Progress
-    from site_src.writer import Output, check_outputs
-
     clock = time.perf_counter()
     timings: dict[str, float] = {}
     frozen = False
@@ -803,9 +798,16 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         if (allow_noop and manifest is not None and manifest.settings == settings
                 and manifest.inputs == inputs and not _is_racy(inputs, manifest.scanned_ns)
                 and tree_matches(manifest, config.out_dir, tree_scan.result())):
-            report = pipeline.BuildReport(len(manifest.outputs), len(manifest.outputs), (),
-                                          len(manifest.outputs), (), manifest.problems, 0.0, now)
+            report = BuildReport(len(manifest.outputs), len(manifest.outputs), (),
+                                 len(manifest.outputs), (), manifest.problems, 0.0, now)
             return _finish(report, IncrementalReport("no-op", "nothing changed", 0, timings), clock)
+        # Imported only now: a no-op build never loads the page machinery (Jinja, NumPy…).
+        from site_src import pipeline
+        from site_src import plan as plan_module
+        from site_src.parallel import parallel_map
+        from site_src.progress import Progress
+        from site_src.writer import Output, check_outputs
+
         with timed(timings, "memos"):
             # Loaded only now: a no-op build never unpickles the corpus.
             if full:
@@ -954,11 +956,11 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             outputs[page.dest] = (keys[page.dest], content)
         for dest in reused:
             if dest in outputs:
-                raise pipeline.BuildError(f"two outputs claim {dest!r}: a page and a producer")
+                raise BuildError(f"two outputs claim {dest!r}: a page and a producer")
             outputs[dest] = old[dest]
         for output in extras:
             if output.dest in outputs:
-                raise pipeline.BuildError(f"two outputs claim {output.dest!r}: a page and {output.source}")
+                raise BuildError(f"two outputs claim {output.dest!r}: a page and {output.source}")
             content = digest(output.data)
             outputs[output.dest] = (content, content)
             if old.get(output.dest, ("", ""))[1] != content:
@@ -999,14 +1001,14 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             save_state(folder, new_manifest, corpus_memo, topics_memo, memos=not stale_disk)
             if session is not None:
                 _keep_in_session(session, corpus_memo, topics_memo, site)
-    except pipeline.BuildError:
+    except BuildError:
         raise
     except Exception as error:  # noqa: BLE001 - one clear message, the old site stays
-        raise pipeline.BuildError(str(error) or type(error).__name__) from error
+        raise BuildError(str(error) or type(error).__name__) from error
     finally:
         if frozen:
             gc.unfreeze()  # serve builds again in the same process: nothing stays pinned
-    report = pipeline.BuildReport(len(pages), len(outputs), written_dests,
+    report = BuildReport(len(pages), len(outputs), written_dests,
                                   len(outputs) - len(written_dests), removed,
                                   tuple(corpus.problems), 0.0, now)
     mode = "full" if manifest is None else "incremental"
@@ -1119,7 +1121,7 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
         if session is not None:
             _keep_in_session(session, corpus_memo, topics_memo, site)
     written = tuple(sorted(changed))
-    report = pipeline.BuildReport(manifest.pages, len(outputs), written, len(outputs) - len(written), (),
+    report = BuildReport(manifest.pages, len(outputs), written, len(outputs) - len(written), (),
                                   tuple(corpus.problems), 0.0, now)
     return _finish(report, IncrementalReport("incremental", "only notes changed", rendered, timings), clock)
 
@@ -1212,7 +1214,7 @@ def _finish(report, incremental: IncrementalReport, clock: float) -> "_Report":
 
 @dataclass(frozen=True)
 class _Report:
-    """A pipeline.BuildReport plus what the incremental build did."""
+    """A buildreport.BuildReport plus what the incremental build did."""
 
     base: Any
     incremental: IncrementalReport

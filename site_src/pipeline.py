@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from site_src import feeds, search, sitemap, survey_pages
+from site_src.buildreport import BuildError, BuildReport  # noqa: F401 - part of this module's interface
 from site_src.config import SiteConfig
 from site_src.model import Corpus, Paper, Problem
 from site_src.plan import Page, Site, TopicInfo, plan_site
@@ -34,24 +35,6 @@ OUTPUT_PRODUCERS: tuple[tuple[str, Producer], ...] = (
     ("search", search.produce_search_index),
 )
 """(name, producer) pairs whose outputs join the pages; the name shows in collision errors."""
-
-
-class BuildError(RuntimeError):
-    """The build failed; the previous site is left in place."""
-
-
-@dataclass(frozen=True, slots=True)
-class BuildReport:
-    """What a build made."""
-
-    pages: int
-    outputs: int
-    written: tuple[str, ...]
-    unchanged: int
-    removed: tuple[str, ...]
-    problems: tuple[Problem, ...]
-    seconds: float
-    started: dt.datetime | None = None
 
 
 def topics_from_taxonomy(taxonomy) -> tuple[TopicInfo, ...]:

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from site_src.cli import UsageError, WorkError
     from site_src.config import ConfigError, load_config
     from site_src.buildcache import build
-    from site_src.pipeline import BuildError
+    from site_src.buildreport import BuildError
 
     try:
         config = load_config(args.root, out_dir=args.out, base_url=args.base_url)

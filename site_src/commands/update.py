@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from site_src.cli import WorkError
     from site_src.config import ConfigError, load_config
     from site_src.ingest import IngestError, StrictFailure, ingest
-    from site_src.pipeline import BuildError
+    from site_src.buildreport import BuildError
 
     check_format(args.format)
     try:
