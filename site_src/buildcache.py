@@ -1104,8 +1104,6 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
                       topics_memo: dict, session: dict | None, now, rendered: int,
                       timings: dict[str, float], clock: float):
     """Write the pages a notes-only build changed and save the cache (see notes_only_change)."""
-    from site_src import pipeline
-
     with timed(timings, "write"):
         forget(folder)
         write_changed(config.out_dir, changed, ())

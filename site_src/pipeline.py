@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 from site_src import feeds, search, sitemap, survey_pages

@@ -16,8 +16,6 @@ The output is deterministic: ties are broken by slug, scores are rounded.
 """
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import itertools
 import unicodedata
@@ -28,6 +26,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from scipy import sparse
 
+from site_src.gcpause import collector_paused
 from site_src.model import Paper
 from site_src.taxonomy import normalize_tokens
 
@@ -567,23 +566,6 @@ def _compacted(memo: TermsMemo, used: np.ndarray) -> TermsMemo:
     return TermsMemo(memo.settings, words, new_word[first], new_word[second], memo.keys, counts)
 
 
-@contextlib.contextmanager
-def _collector_paused():
-    """Pause the cyclic garbage collector, restoring its previous state afterwards.
-
-    Half a million result objects (and the words behind them) would make it rescan
-    the whole heap many times; none of them form cycles, so reference counting
-    frees them all the same.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def related_papers(papers: Sequence[Paper], k: int = TOP_K,
                    min_score: float = MIN_SCORE) -> dict[str, tuple[Related, ...]]:
     """Find each paper's k most related papers with the terms they share: slug -> Related."""
@@ -599,7 +581,7 @@ def update_related(papers: Sequence[Paper], memo: TermsMemo | None = None, k: in
     as_pairs=True gives (slug, terms) pairs instead of Related objects (the site's shape).
     """
     papers = sorted(papers, key=lambda p: p.slug)  # order-independent output
-    with _collector_paused():
+    with collector_paused():
         if memo is None and not remember:
             # Nothing to reuse or keep: count with the real min_count, so rare terms (most
             # pairs) never become columns (less memory and time than the memo's way).

@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import array
 import bisect
-import contextlib
 import dataclasses
 import datetime as dt
-import gc
 import hashlib
 import json
 import marshal
@@ -35,12 +33,13 @@ import re
 import zlib
 from dataclasses import dataclass
 from operator import getitem
-from typing import Container, Iterable, Iterator, Sequence
+from typing import Container, Iterable, Sequence
 
 import numpy as np
 from isal import igzip
 
-from site_src.search.tokenize import GROUP_PATTERN, fold, group_query_term, group_terms, index_terms
+from site_src.gcpause import collector_paused
+from site_src.search.tokenize import GROUP_PATTERN, fold, group_query_term, group_terms, index_terms  # noqa: F401 - tests use index.index_terms
 
 FORMAT_VERSION = 1
 DATA_DIR = "search/data"
@@ -565,22 +564,6 @@ def _shared_prefix(a: bytes, b: bytes) -> int:
     return i
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while the index is built.
-
-    The build allocates millions of short-lived objects but no reference cycles; with the
-    collector on, every full collection also walks the whole site model the caller holds.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 @dataclass(frozen=True)
 class IndexMemo:
     """What update_index remembers from one build for the next: encoded batches, shard names.
@@ -674,7 +657,7 @@ def update_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTop
         outputs[dest] = None if dest in existing else compress(raw)
         return name[2:2 + HASH_LENGTH]
 
-    with _collector_paused():
+    with collector_paused():
         keys = [document_key(doc) for doc in ordered]
         terms, joined, batches = _postings(ordered, keys, topic_names, topic_index, memo)
         # A term whose blocks are made of the same pieces with the same gaps as last time has
@@ -690,7 +673,7 @@ def update_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTop
             return (known is not None and known[0] == terms[hi - 1] and known[1] == hi - lo
                     and changed_before[hi] == changed_before[lo])
 
-        post_len, pos_len, counts = joined.post_len.tolist(), joined.pos_len.tolist(), joined.counts.tolist()
+        post_len, counts = joined.post_len.tolist(), joined.counts.tolist()
         vocab_sizes = [len(t.encode()) + 4 for t in terms]
         vocab: list[list[str]] = []
         vocab_shards: dict[str, tuple[str, int, str, tuple[str, ...]]] = {}
