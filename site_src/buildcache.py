@@ -994,13 +994,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                          for name, _ in pipeline.OUTPUT_PRODUCERS}
             new_manifest = Manifest(code_version(), settings, inputs, outputs, tree, scanned_ns,
                                     producers, tuple(corpus.problems), corpus_memo["scanned_ns"], len(pages))
-            # A session (serve) keeps its memos in memory: pickling 10k papers to disk on
-            # every save would cost more than the rebuild. The next `build` re-parses what
-            # changed since the memos on disk were written, which is always safe.
-            stale_disk = session is not None and bool(session.get("memos"))
-            save_state(folder, new_manifest, corpus_memo, topics_memo, memos=not stale_disk)
-            if session is not None:
-                _keep_in_session(session, corpus_memo, topics_memo, site)
+            _save_build(folder, new_manifest, corpus_memo, topics_memo, session, site)
     except BuildError:
         raise
     except Exception as error:  # noqa: BLE001 - one clear message, the old site stays
@@ -1047,11 +1041,20 @@ def _search_outputs(site, config, pages, folder: Path, session: dict | None, *, 
     return made, sorted(dest for dest, data in files.items() if data is None)
 
 
-def _keep_in_session(session: dict, corpus_memo: dict, topics_memo: dict, site) -> None:
-    """What serve keeps in memory for the next build: the memos, and the Site they made."""
-    code = code_version()
-    session["memos"] = {"corpus": {**corpus_memo, "code": code}, "topics": {**topics_memo, "code": code}}
-    session["site"] = (corpus_memo["scanned_ns"], site)
+def _save_build(folder: Path, manifest: Manifest, corpus_memo: dict, topics_memo: dict,
+                session: dict | None, site) -> None:
+    """Save the cache of a finished build; a session (serve) also keeps the memos and the Site in memory.
+
+    A session's memos are written to disk only by its first build: pickling 10k papers on
+    every save would cost more than the rebuild. The next `build` re-parses what changed
+    since the memos on disk were written, which is always safe.
+    """
+    stale_disk = session is not None and bool(session.get("memos"))
+    save_state(folder, manifest, corpus_memo, topics_memo, memos=not stale_disk)
+    if session is not None:
+        code = code_version()
+        session["memos"] = {"corpus": {**corpus_memo, "code": code}, "topics": {**topics_memo, "code": code}}
+        session["site"] = (corpus_memo["scanned_ns"], site)
 
 
 def _environment(config, settings: str, inputs: Mapping[str, StatKey], scanned_ns: int,
@@ -1114,10 +1117,7 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
         new_manifest = dataclasses.replace(
             manifest, settings=settings, inputs=dict(inputs), outputs=outputs, tree=tree,
             scanned_ns=scanned_ns, problems=tuple(corpus.problems), memo_token=corpus_memo["scanned_ns"])
-        stale_disk = session is not None and bool(session.get("memos"))
-        save_state(folder, new_manifest, corpus_memo, topics_memo, memos=not stale_disk)
-        if session is not None:
-            _keep_in_session(session, corpus_memo, topics_memo, site)
+        _save_build(folder, new_manifest, corpus_memo, topics_memo, session, site)
     written = tuple(sorted(changed))
     report = BuildReport(manifest.pages, len(outputs), written, len(outputs) - len(written), (),
                                   tuple(corpus.problems), 0.0, now)
