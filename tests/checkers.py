@@ -147,7 +147,13 @@ def parse_linkchecker_csv(text: str, site_dir: Path, *, allow_folders: bool = Fa
         warning = row.get("warningstring") or ""
         result = row.get("result") or ""
         url = row.get("url") or ""
-        if row.get("valid") == "False":
+        valid = row.get("valid") != "False"
+        if valid and url.startswith("file:") and result != "directory":
+            # The page was reached even when only its #fragment is missing. (LinkChecker checks
+            # 'good.html' and 'good.html#nowhere' in threads; whichever comes first may lend
+            # its anchor warning to the other's row, so the warning must not hide the visit.)
+            visited.add(_site_relative(url.partition("#")[0], site_dir))
+        if not valid:
             reason = result or "invalid"
         elif "anchor" in warning.lower():
             # LinkChecker reports a missing #fragment as a warning on a valid URL.
@@ -155,8 +161,6 @@ def parse_linkchecker_csv(text: str, site_dir: Path, *, allow_folders: bool = Fa
         elif result == "directory" and not allow_folders:
             reason = "links to a folder: opened from disk (file://) this shows a file listing"
         else:
-            if url.startswith("file:") and result != "directory":
-                visited.add(_site_relative(url.partition("#")[0], site_dir))
             continue
         line = row.get("line") or ""
         broken.append(BrokenLink(
