@@ -125,15 +125,21 @@ def build_cmd(project: Path) -> list[str]:
 def edit_note(project: Path, run: int) -> None:
     """Append a line to one paper's notes (a different line every run)."""
     path = sorted((project / "content" / "papers").glob("*.md"))[len(str(run))]
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(f"\nBenchmark edit {run}.\n")
+    replace_text(path, path.read_text(encoding="utf-8") + f"\nBenchmark edit {run}.\n")
 
 
 def edit_template(project: Path, run: int) -> None:
     """Change a comment in templates/paper.html (every paper page depends on it)."""
     path = project / "templates" / "paper.html"
     text = re.sub(r"\{# bench \d+ #\}\n?", "", path.read_text(encoding="utf-8"))
-    path.write_text(text + f"{{# bench {run} #}}\n", encoding="utf-8")
+    replace_text(path, text + f"{{# bench {run} #}}\n")
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Save as a new file renamed over the old one, so hard-linked copies of a corpus stay apart."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def serve_latency(project: Path, timeout: float = 180.0) -> float:
