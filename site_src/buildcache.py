@@ -69,8 +69,6 @@ CACHE_FORMAT = "paper-atlas-cache 5"
 CACHE_DIR = ".cache"
 RENDER_IN_PARALLEL = 600
 """Pages to render before worker processes pay off."""
-RENDER_BATCH = 8000
-"""Pages rendered (and, in a full build, written) per batch: bounds the bytes held in memory."""
 ASSIGN_IN_PARALLEL = 1000
 """Papers to score for topics before worker processes pay off."""
 RACY_NS = 2_000_000_000
@@ -583,12 +581,42 @@ def write_changed(out_dir: Path, changed: Mapping[str, bytes], stale: Iterable[s
             pass
 
 
+REMOVE_INLINE_FILES = 1000
+"""A replaced output tree with fewer files is deleted before the build returns; a bigger one
+in a detached process (writer.remove_tree_later): this disk deletes 100k files in ~50 s."""
+
+
+def _stage_file(root: Path, previous: Path | None, dest: str, data: bytes, folders: set[Path]) -> bool:
+    """Write one output into the new tree `root`; False when, its bytes being those of the
+    previous build's file (under `previous`), it was hard-linked instead (keeping its inode
+    and mtime)."""
+    # The tree is our own fresh folder with no links in it, so a relative path
+    # without '..' stays inside it: no need to resolve (an lstat per component).
+    if not urls.is_safe_dest(dest):
+        raise ValueError(f"output {dest!r} would be written outside the site")
+    path = root / dest
+    if path.parent not in folders:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        folders.add(path.parent)
+    if previous is not None:
+        old = previous / dest
+        try:
+            if old.stat().st_size == len(data) and old.read_bytes() == data:
+                os.link(old, path)
+                return False
+        except OSError:
+            pass  # no previous file, or no hard links here: write it
+    path.write_bytes(data)
+    return True
+
+
 class _Staging:
     """A fresh output tree built beside the output folder, then swapped in with two renames.
 
-    Like writer.write_site, but filled file by file as batches are rendered (a 100k-page
-    site is ~3 GB of HTML, too much to hold). Files whose bytes equal the previous build's
-    are hard-linked, so they keep their inode and mtime.
+    Like writer.write_site, but filled file by file as pages are rendered (a 100k-page
+    site is ~3 GB of HTML, too much to hold): by writer threads (put) or straight from
+    the worker processes that render the pages (stage). Files whose bytes equal the
+    previous build's are hard-linked, so they keep their inode and mtime.
     """
 
     def __init__(self, out_dir: Path, protected: Iterable[Path]) -> None:
@@ -596,35 +624,26 @@ class _Staging:
 
         self.target = check_out_dir(out_dir, protected)
         self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.previous = self.target if self.target.exists() else None
         self.root = Path(tempfile.mkdtemp(prefix=f"{self.target.name}.new-", dir=self.target.parent)).resolve()
         self.written: list[str] = []
-        self._pool = ThreadPoolExecutor(WRITE_THREADS)
+        self._pool = ThreadPoolExecutor(WRITE_THREADS)  # (its threads start with the first put)
         self._pending: list = []
         self._folders: set[Path] = set()
+        self._old_files: dict[str, StatKey] | None = None
 
     def put(self, dest: str, data: bytes) -> None:
         """Write one output into the new tree (in a writer thread)."""
-        # The tree is our own fresh folder with no links in it, so a relative path
-        # without '..' stays inside it: no need to resolve (an lstat per component).
-        if not urls.is_safe_dest(dest):
-            raise ValueError(f"output {dest!r} would be written outside the site")
-        self._pending.append(self._pool.submit(self._write, dest, self.root / dest, data))
+        self._pending.append(self._pool.submit(self._write, dest, data))
         if len(self._pending) > 4096:
             self.drain()
 
-    def _write(self, dest: str, path: Path, data: bytes) -> str | None:
-        if path.parent not in self._folders:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._folders.add(path.parent)
-        previous = self.target / dest
-        try:
-            if previous.stat().st_size == len(data) and previous.read_bytes() == data:
-                os.link(previous, path)
-                return None
-        except OSError:
-            pass  # no previous file, or no hard links here: write it
-        path.write_bytes(data)
-        return dest
+    def stage(self, dest: str, data: bytes) -> bool:
+        """Write one output into the new tree now (in a worker process); False when hard-linked."""
+        return _stage_file(self.root, self.previous, dest, data, self._folders)
+
+    def _write(self, dest: str, data: bytes) -> str | None:
+        return dest if _stage_file(self.root, self.previous, dest, data, self._folders) else None
 
     def drain(self) -> None:
         """Wait for every write submitted so far."""
@@ -634,18 +653,35 @@ class _Staging:
             if written is not None:
                 self.written.append(written)
 
+    def scan_previous(self) -> None:
+        """List the previous tree's files (to report the removed ones); the parent does it
+        while worker processes render."""
+        self._old_files = scan_tree(self.previous, skip_hidden=False) if self.previous is not None else {}
+
     def commit(self, dests: set[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """Swap the new tree in; return (written, removed) destinations."""
+        """Swap the new tree in; return (written, removed) destinations.
+
+        The previous tree is moved aside and deleted, in the background when it is big
+        (the new site is in place by then), as is any earlier one a removal left behind.
+        """
+        from site_src.writer import move_aside, old_trees, remove_tree_later
+
         self.drain()
         self._pool.shutdown()
-        removed = sorted(set(scan_tree(self.target, skip_hidden=False)) - dests) if self.target.exists() else []
+        if self._old_files is None:
+            self.scan_previous()
+        old_files = self._old_files or {}
+        removed = sorted(set(old_files) - dests)
         os.chmod(self.root, 0o755)  # mkdtemp makes it 0700; a web server must read it
+        for leftover in old_trees(self.target):
+            remove_tree_later(leftover)
         if self.target.exists():
-            aside = Path(tempfile.mkdtemp(prefix=f"{self.target.name}.old-", dir=self.target.parent))
-            aside.rmdir()
-            os.rename(self.target, aside)
+            aside = move_aside(self.target)
             os.rename(self.root, self.target)
-            shutil.rmtree(aside, ignore_errors=True)
+            if len(old_files) < REMOVE_INLINE_FILES:
+                shutil.rmtree(aside, ignore_errors=True)
+            else:
+                remove_tree_later(aside)
         else:
             os.rename(self.root, self.target)
         return tuple(sorted(self.written)), tuple(removed)
@@ -752,6 +788,24 @@ def _render_one(page) -> bytes:
     return render_page(env, page.template, page.view)
 
 
+def _render_staged(page) -> tuple[str, bool | None]:
+    """Render a page of a full build into the staging tree; (its content hash, whether it was
+    written rather than hard-linked, or None when a writer thread of this process writes it).
+
+    In a worker process the page is written there and then, so its HTML never travels
+    back to the parent: only the hash does.
+    """
+    from site_src.render import render_page
+
+    assert _RENDER is not None
+    env, staging, parent = _RENDER
+    data = render_page(env, page.template, page.view)
+    if os.getpid() == parent:
+        staging.put(page.dest, data)  # writer threads overlap the disk with rendering
+        return digest(data), None
+    return digest(data), staging.stage(page.dest, data)
+
+
 @dataclass(frozen=True)
 class IncrementalReport:
     """What an incremental build did, on top of the pipeline's BuildReport fields."""
@@ -804,7 +858,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         # Imported only now: a no-op build never loads the page machinery (Jinja, NumPy…).
         from site_src import pipeline
         from site_src import plan as plan_module
-        from site_src.parallel import parallel_map
+        from site_src.parallel import parallel_map, parallel_map_meanwhile
         from site_src.progress import Progress
         from site_src.writer import Output, check_outputs
 
@@ -884,23 +938,57 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         rendered_hash: dict[str, str] = {}
         page_outputs: dict[str, bytes] = {}
         staging: _Staging | None = None
+        old_producers = manifest.producers if manifest is not None else {}
+
+        def make_extras(in_place: bool) -> tuple[list, list[str], dict[str, list[str]], dict[str, str]]:
+            """Feeds, sitemap, exports, search index and static files, through the producers' keys."""
+            with timed(timings, "extras"):
+                producer_keys = _producer_keys(site, settings, hashes, topics_memo.get("taxonomy"), keys)
+                extras, reused = [], []
+                ran: dict[str, list[str]] = {}
+                for name, produce in pipeline.OUTPUT_PRODUCERS:
+                    previous = old_producers.get(name)
+                    if previous is not None and previous[0] == producer_keys[name]:
+                        reused.extend(previous[1])  # same inputs: the files on disk are right
+                        continue
+                    kept: list[str] = []
+                    if name == "search":
+                        made, kept = _search_outputs(site, config, pages, folder, session, full=full,
+                                                     existing=previous[1] if previous and in_place else ())
+                    else:
+                        made = pipeline.produce_extras(site, config, pages, [(name, produce)])
+                    ran[name] = sorted([output.dest for output in made] + kept)
+                    extras.extend(made)
+                    reused.extend(kept)  # unchanged content-hashed files: the ones on disk are right
+                extras.extend(pipeline.static_outputs(config))
+            return extras, reused, ran, producer_keys
+
+        made_extras = None
         with timed(timings, "render"), Progress("render", len(todo), quiet=quiet or len(todo) < 200) as bar:
-            _RENDER = (env,)
             try:
                 if manifest is None:
-                    # A full build streams batches of pages into a fresh tree beside the
-                    # output folder, so rendered bytes never pile up in memory.
+                    # A full build renders into a fresh tree beside the output folder: worker
+                    # processes render, hash and write their share of the pages, and send back
+                    # only hashes, while this process makes the feeds, search index and exports
+                    # and lists the previous tree. No page's HTML is held here.
                     forget(folder)
                     staging = _Staging(config.out_dir, protected)
-                    for start in range(0, len(todo), RENDER_BATCH):
-                        batch = todo[start:start + RENDER_BATCH]
-                        staging.drain()  # no write in flight while worker processes fork
-                        for page, data in zip(batch, parallel_map(_render_one, batch, min_items=RENDER_IN_PARALLEL,
-                                                                  jobs=jobs, done=bar.advance)):
-                            rendered_hash[page.dest] = digest(data)
-                            staging.put(page.dest, data)
-                        todo[start:start + RENDER_BATCH] = [None] * len(batch)  # let the views go
+                    _RENDER = (env, staging, os.getpid())
+
+                    def meanwhile(staging=staging):
+                        made = make_extras(False)
+                        staging.scan_previous()
+                        return made
+
+                    results, made_extras = parallel_map_meanwhile(
+                        _render_staged, todo, meanwhile, min_items=RENDER_IN_PARALLEL, jobs=jobs,
+                        done=bar.advance)
+                    for page, (content, written) in zip(todo, results):
+                        rendered_hash[page.dest] = content
+                        if written:
+                            staging.written.append(page.dest)
                 else:
+                    _RENDER = (env,)
                     for page, data in zip(todo, parallel_map(_render_one, todo, min_items=RENDER_IN_PARALLEL,
                                                              jobs=jobs, done=bar.advance)):
                         rendered_hash[page.dest] = digest(data)
@@ -912,7 +1000,6 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             finally:
                 _RENDER = None
         del todo
-        old_producers = manifest.producers if manifest is not None else {}
         if notes_only is not None:
             # Everything but the re-planned pages is as the last build left it.
             outputs = dict(old)
@@ -925,25 +1012,12 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             return _save_notes_build(config, folder, manifest, settings, inputs, outputs, changed,
                                      scanned_ns, site, corpus, corpus_memo, topics_memo, session, now,
                                      rendered_count, timings, clock)
-        with timed(timings, "extras"):
-            producer_keys = _producer_keys(site, settings, hashes, topics_memo.get("taxonomy"), keys)
-            extras, reused = [], []
-            ran: dict[str, list[str]] = {}
-            for name, produce in pipeline.OUTPUT_PRODUCERS:
-                previous = old_producers.get(name)
-                if previous is not None and previous[0] == producer_keys[name]:
-                    reused.extend(previous[1])  # same inputs: the files on disk are right
-                    continue
-                kept: list[str] = []
-                if name == "search":
-                    made, kept = _search_outputs(site, config, pages, folder, session, full=full,
-                                                 existing=previous[1] if previous and staging is None else ())
-                else:
-                    made = pipeline.produce_extras(site, config, pages, [(name, produce)])
-                ran[name] = sorted([output.dest for output in made] + kept)
-                extras.extend(made)
-                reused.extend(kept)  # unchanged content-hashed files: the ones on disk are right
-            extras.extend(pipeline.static_outputs(config))
+        try:
+            extras, reused, ran, producer_keys = made_extras or make_extras(staging is None)
+        except BaseException:
+            if staging is not None:
+                staging.abort()
+            raise
         outputs: dict[str, tuple[str, str]] = {}
         changed: dict[str, bytes] = {}
         for page in pages:

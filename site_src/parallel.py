@@ -4,7 +4,9 @@ Workers are forked, so they inherit the function and the items (no pickling
 of a Jinja environment or of 100k papers); only each chunk's results travel
 back. Results come back in input order, so a parallel build is byte-identical
 to a single-process one. Small inputs stay in-process: starting workers costs
-more than it saves below a few hundred items.
+more than it saves below a few hundred items. parallel_map_meanwhile() keeps
+the parent busy with other work while the workers map (a full build renders
+pages in workers and makes feeds and the search index in the parent).
 
 PAPER_ATLAS_JOBS=1 forces a single process (tests compare both).
 """
@@ -17,13 +19,15 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+M = TypeVar("M")
 
 JOBS_VARIABLE = "PAPER_ATLAS_JOBS"
 CHUNKS_PER_WORKER = 4
 """Chunks per worker: enough to even out slow items without paying a round trip per item."""
 
 _TASK: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
-"""The function and items of the map in progress, inherited by forked workers."""
+"""The function and items of the map in progress, inherited by forked workers (and, while it
+is set, any map called inside a worker or beside one stays in its own process)."""
 
 
 def available_jobs() -> int:
@@ -90,3 +94,38 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], *, min_items: int = 5
     finally:
         _TASK = None
     return [result for part in parts for result in part]
+
+
+MEANWHILE_CHUNKS_PER_WORKER = 16
+"""Chunks per worker when the parent works beside them: the parent takes a core for a
+while, so smaller chunks keep both workers busy to the end; results are small here."""
+
+
+def parallel_map_meanwhile(fn: Callable[[T], R], items: Sequence[T], meanwhile: Callable[[], M], *,
+                           min_items: int = 500, jobs: int | None = None,
+                           done: Callable[[int], None] | None = None) -> tuple[list[R], M]:
+    """Return ([fn(item) for item in items], meanwhile()): workers map while the parent runs meanwhile().
+
+    In one process (few items, jobs=1, no fork) the map runs first, then meanwhile().
+    meanwhile() must not start worker processes of its own (a map inside it stays in this
+    process). `done(n)` is called as chunks finish, from a thread of the pool while the
+    parent is busy in meanwhile().
+    """
+    global _TASK
+    jobs = available_jobs() if jobs is None else max(1, jobs)
+    if (jobs == 1 or len(items) < min_items or _TASK is not None
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        results = _serial(fn, items, done)
+        return results, meanwhile()
+    _TASK = (fn, items)
+    try:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(jobs) as pool:
+            callback = None if done is None else (lambda part: done(len(part)))
+            pending = [pool.apply_async(_run_chunk, (bounds,), callback=callback)
+                       for bounds in chunk_bounds(len(items), jobs * MEANWHILE_CHUNKS_PER_WORKER)]
+            value = meanwhile()
+            parts = [result.get() for result in pending]
+    finally:
+        _TASK = None
+    return [result for part in parts for result in part], value

@@ -6,12 +6,17 @@ site, and a failed build leaves the previous one in place. Files whose bytes
 did not change are hard-linked from the previous build, so they keep their
 inode and mtime: nothing that watches the folder sees them change.
 write_in_place() is the incremental variant: each changed file is replaced
-atomically on its own, stale files are removed.
+atomically on its own, stale files are removed. remove_tree_later() deletes a
+replaced tree in a detached process: on some disks that takes far longer than
+writing the new one, and the new site is already in place.
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -184,3 +189,47 @@ def write_in_place(outputs: Iterable[Output], out_dir: Path, *, protected: Itera
         if not any(folder.iterdir()):
             folder.rmdir()
     return WriteReport(tuple(written), len(by_dest) - len(written), tuple(removed))
+
+
+OLD_TREE = re.compile(r"\.old-[A-Za-z0-9_]{8}")
+"""What follows the output folder's name in the name of a previous build moved aside
+(tempfile.mkdtemp's 8 random characters): only such folders are ever removed unasked."""
+
+_REMOVERS: list[subprocess.Popen] = []
+"""Background removals started by this process (kept so that they are reaped, not warned about)."""
+
+
+def move_aside(target: Path) -> Path:
+    """Rename the folder target to a fresh name beside it ('<name>.old-XXXXXXXX') and return that."""
+    aside = Path(tempfile.mkdtemp(prefix=f"{target.name}.old-", dir=target.parent))
+    aside.rmdir()
+    os.rename(target, aside)
+    return aside
+
+
+def old_trees(target: Path) -> list[Path]:
+    """Previous builds of target moved aside and not (yet) removed, e.g. by a removal cut short."""
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return []
+    prefix = target.name
+    return sorted(Path(entry.path) for entry in entries
+                  if entry.name.startswith(prefix) and OLD_TREE.fullmatch(entry.name, len(prefix))
+                  and entry.is_dir(follow_symlinks=False))
+
+
+def remove_tree_later(path: Path) -> None:
+    """Delete a folder tree in a detached process that the caller does not wait for.
+
+    Deleting a 100k-page site takes ~50 s on this machine's disk (every page is a folder,
+    and each rmdir waits for the disk), far longer than building it. The process outlives
+    a command line build; a removal cut short leaves a folder that old_trees() finds.
+    """
+    rm = shutil.which("rm")
+    command = ([rm, "-rf", "--", str(path)] if rm and os.name == "posix" else
+               [sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)",
+                str(path)])
+    _REMOVERS[:] = [process for process in _REMOVERS if process.poll() is None]
+    _REMOVERS.append(subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True))

@@ -200,10 +200,15 @@ def test_a_cache_from_other_code_is_not_trusted(project, tmp_path, monkeypatch):
 def test_parallel_build_is_byte_identical_to_a_single_process_build(project, tmp_path, monkeypatch):
     monkeypatch.setattr(buildcache, "RENDER_IN_PARALLEL", 1)
     monkeypatch.setattr(buildcache, "ASSIGN_IN_PARALLEL", 1)
-    monkeypatch.setattr(buildcache, "RENDER_BATCH", 16)  # several batches, each in two workers
     incremental_build(project, tmp_path / "one", full=True, jobs=1)
     incremental_build(project, tmp_path / "two", full=True, jobs=2)
     assert_same_tree(tmp_path / "two", tmp_path / "one")
+    # Again over the last tree: the workers hard-link every page whose bytes are unchanged.
+    inodes = {path: path.stat().st_ino for path in (tmp_path / "two").rglob("*.html")}
+    report = incremental_build(project, tmp_path / "two", full=True, jobs=2)
+    assert_same_tree(tmp_path / "two", tmp_path / "one")
+    assert len(inodes) > 20 and {path: path.stat().st_ino for path in inodes} == inodes
+    assert report.written == () and report.removed == ()
 
 
 def test_the_memoised_corpus_equals_the_stores(project):
