@@ -586,10 +586,11 @@ REMOVE_INLINE_FILES = 1000
 in a detached process (writer.remove_tree_later): this disk deletes 100k files in ~50 s."""
 
 
-def _stage_file(root: Path, previous: Path | None, dest: str, data: bytes, folders: set[Path]) -> bool:
-    """Write one output into the new tree `root`; False when, its bytes being those of the
-    previous build's file (under `previous`), it was hard-linked instead (keeping its inode
-    and mtime)."""
+def _stage_file(root: Path, previous: Path | None, dest: str, data: bytes,
+                folders: set[Path]) -> tuple[bool, StatKey]:
+    """Write one output into the new tree `root`; (False when, its bytes being those of the
+    previous build's file under `previous`, it was hard-linked instead, keeping its inode
+    and mtime; the file's stat key, for the manifest's record of the tree)."""
     # The tree is our own fresh folder with no links in it, so a relative path
     # without '..' stays inside it: no need to resolve (an lstat per component).
     if not urls.is_safe_dest(dest):
@@ -603,11 +604,11 @@ def _stage_file(root: Path, previous: Path | None, dest: str, data: bytes, folde
         try:
             if old.stat().st_size == len(data) and old.read_bytes() == data:
                 os.link(old, path)
-                return False
+                return False, stat_key(os.stat(path))
         except OSError:
             pass  # no previous file, or no hard links here: write it
     path.write_bytes(data)
-    return True
+    return True, stat_key(os.stat(path))
 
 
 class _Staging:
@@ -627,10 +628,13 @@ class _Staging:
         self.previous = self.target if self.target.exists() else None
         self.root = Path(tempfile.mkdtemp(prefix=f"{self.target.name}.new-", dir=self.target.parent)).resolve()
         self.written: list[str] = []
+        self.tree: dict[str, StatKey] = {}
+        """dest -> stat key of every file staged (what scan_tree will find once swapped in)."""
         self._pool = ThreadPoolExecutor(WRITE_THREADS)  # (its threads start with the first put)
         self._pending: list = []
         self._folders: set[Path] = set()
         self._old_files: dict[str, StatKey] | None = None
+        self.committed = False
 
     def put(self, dest: str, data: bytes) -> None:
         """Write one output into the new tree (in a writer thread)."""
@@ -638,20 +642,25 @@ class _Staging:
         if len(self._pending) > 4096:
             self.drain()
 
-    def stage(self, dest: str, data: bytes) -> bool:
-        """Write one output into the new tree now (in a worker process); False when hard-linked."""
+    def stage(self, dest: str, data: bytes) -> tuple[bool, StatKey]:
+        """Write one output into the new tree now (in a worker process): (written, its stat key);
+        the parent hands both to record()."""
         return _stage_file(self.root, self.previous, dest, data, self._folders)
 
-    def _write(self, dest: str, data: bytes) -> str | None:
-        return dest if _stage_file(self.root, self.previous, dest, data, self._folders) else None
+    def record(self, dest: str, written: bool, key: StatKey) -> None:
+        """Note a file a worker process staged."""
+        self.tree[dest] = key
+        if written:
+            self.written.append(dest)
+
+    def _write(self, dest: str, data: bytes) -> tuple[str, bool, StatKey]:
+        return (dest, *_stage_file(self.root, self.previous, dest, data, self._folders))
 
     def drain(self) -> None:
         """Wait for every write submitted so far."""
         pending, self._pending = self._pending, []
         for future in pending:
-            written = future.result()
-            if written is not None:
-                self.written.append(written)
+            self.record(*future.result())
 
     def scan_previous(self) -> None:
         """List the previous tree's files (to report the removed ones); the parent does it
@@ -684,6 +693,7 @@ class _Staging:
                 remove_tree_later(aside)
         else:
             os.rename(self.root, self.target)
+        self.committed = True
         return tuple(sorted(self.written)), tuple(removed)
 
     def abort(self) -> None:
@@ -788,18 +798,24 @@ def _render_one(page) -> bytes:
     return render_page(env, page.template, page.view)
 
 
-def _render_staged(page) -> tuple[str, bool | None]:
-    """Render a page of a full build into the staging tree; (its content hash, whether it was
-    written rather than hard-linked, or None when a writer thread of this process writes it).
+def _render_staged(page) -> tuple[str, tuple[bool, StatKey] | None]:
+    """Render a page of a full build into the staging tree: (its content hash, what
+    _Staging.stage says, or None when a writer thread of this process writes it).
 
     In a worker process the page is written there and then, so its HTML never travels
-    back to the parent: only the hash does.
+    back to the parent: only the hash does. A paper page planned without its view gets
+    it here.
     """
     from site_src.render import render_page
 
+    from site_src.plan import paper_view
+
     assert _RENDER is not None
-    env, staging, parent = _RENDER
-    data = render_page(env, page.template, page.view)
+    env, staging, parent, index, deferred = _RENDER
+    view = page.view
+    if not view and page.dest in deferred:  # a paper page planned without its view
+        view = paper_view(index, deferred[page.dest])
+    data = render_page(env, page.template, view)
     if os.getpid() == parent:
         staging.put(page.dest, data)  # writer threads overlap the disk with rendering
         return digest(data), None
@@ -833,6 +849,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
     clock = time.perf_counter()
     timings: dict[str, float] = {}
     frozen = False
+    staging: _Staging | None = None
     folder = cache_dir_for(config.root, config.out_dir)
     settings = settings_key(config)
     protected = [config.root, config.content_dir, config.templates_dir]
@@ -917,9 +934,17 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             def unchanged(dest: str, template: str, inputs: str) -> bool:
                 return old.get(dest, ("",))[0] == page_key(template, inputs, None)
 
+            # A full build plans paper pages without their views (keyed by their inputs): each
+            # view is made by the worker process that renders the page (see _render_staged).
+            index = None
+            if manifest is None and not keep_views:
+                index = plan_module.index_site(site, config)
             if notes_only is not None:
                 planned = plan_module.plan_paper_pages(site, config, notes_only,
                                                        paper_keys={s: k[0] for s, k in hashes.items()})
+            elif index is not None:
+                planned = plan_module.iter_pages(site, config, unchanged=lambda dest, template, inputs: True,
+                                                 paper_keys={s: k[0] for s, k in hashes.items()}, index=index)
             else:
                 # Paper pages whose inputs are those of the last build are not planned again.
                 planned = plan_module.iter_pages(site, config, unchanged=None if keep_views or not old else unchanged,
@@ -937,7 +962,6 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         rendered_count = len(todo)
         rendered_hash: dict[str, str] = {}
         page_outputs: dict[str, bytes] = {}
-        staging: _Staging | None = None
         old_producers = manifest.producers if manifest is not None else {}
 
         def make_extras(in_place: bool) -> tuple[list, list[str], dict[str, list[str]], dict[str, str]]:
@@ -973,30 +997,31 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                     # and lists the previous tree. No page's HTML is held here.
                     forget(folder)
                     staging = _Staging(config.out_dir, protected)
-                    _RENDER = (env, staging, os.getpid())
+                    deferred = {urls.dest_for(urls.url_for("paper", slug)): slug for slug in index.cards} \
+                        if index is not None else {}
+                    _RENDER = (env, staging, os.getpid(), index, deferred)
+                    gc.freeze()  # the pages too: workers' collections then never touch (and copy) them
 
                     def meanwhile(staging=staging):
                         made = make_extras(False)
+                        for output in made[0]:  # (checked with the pages before the swap)
+                            staging.put(output.dest, output.data)
                         staging.scan_previous()
                         return made
 
                     results, made_extras = parallel_map_meanwhile(
                         _render_staged, todo, meanwhile, min_items=RENDER_IN_PARALLEL, jobs=jobs,
                         done=bar.advance)
-                    for page, (content, written) in zip(todo, results):
+                    for page, (content, staged) in zip(todo, results):
                         rendered_hash[page.dest] = content
-                        if written:
-                            staging.written.append(page.dest)
+                        if staged is not None:
+                            staging.record(page.dest, *staged)
                 else:
                     _RENDER = (env,)
                     for page, data in zip(todo, parallel_map(_render_one, todo, min_items=RENDER_IN_PARALLEL,
                                                              jobs=jobs, done=bar.advance)):
                         rendered_hash[page.dest] = digest(data)
                         page_outputs[page.dest] = data
-            except BaseException:
-                if staging is not None:
-                    staging.abort()
-                raise
             finally:
                 _RENDER = None
         del todo
@@ -1012,12 +1037,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             return _save_notes_build(config, folder, manifest, settings, inputs, outputs, changed,
                                      scanned_ns, site, corpus, corpus_memo, topics_memo, session, now,
                                      rendered_count, timings, clock)
-        try:
-            extras, reused, ran, producer_keys = made_extras or make_extras(staging is None)
-        except BaseException:
-            if staging is not None:
-                staging.abort()
-            raise
+        extras, reused, ran, producer_keys = made_extras or make_extras(staging is None)
         outputs: dict[str, tuple[str, str]] = {}
         changed: dict[str, bytes] = {}
         for page in pages:
@@ -1042,17 +1062,11 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         stale = sorted(set(old) - set(outputs))
 
         with timed(timings, "write"):
-            try:
-                check_outputs(Output(dest, b"", "") for dest in outputs)
-            except BaseException:
-                if staging is not None:
-                    staging.abort()
-                raise
+            check_outputs(Output(dest, b"", "") for dest in outputs)
             if staging is not None:
-                for output in extras:
-                    staging.put(output.dest, output.data)
+                # (the extras were staged while the pages rendered)
                 written_dests, removed = staging.commit(set(outputs))
-                tree = scan_tree(config.out_dir, skip_hidden=False)
+                tree = staging.tree
             else:
                 forget(folder)
                 write_changed(config.out_dir, changed, stale)
@@ -1069,10 +1083,12 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             new_manifest = Manifest(code_version(), settings, inputs, outputs, tree, scanned_ns,
                                     producers, tuple(corpus.problems), corpus_memo["scanned_ns"], len(pages))
             _save_build(folder, new_manifest, corpus_memo, topics_memo, session, site)
-    except BuildError:
-        raise
-    except Exception as error:  # noqa: BLE001 - one clear message, the old site stays
-        raise BuildError(str(error) or type(error).__name__) from error
+    except BaseException as error:
+        if staging is not None and not staging.committed:
+            staging.abort()  # the previous site stays as it was
+        if isinstance(error, BuildError) or not isinstance(error, Exception):
+            raise
+        raise BuildError(str(error) or type(error).__name__) from error  # one clear message
     finally:
         if frozen:
             gc.unfreeze()  # serve builds again in the same process: nothing stays pinned

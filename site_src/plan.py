@@ -720,16 +720,18 @@ PAGE_KINDS: tuple[PageKind, ...] = (
 
 def iter_pages(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAGE_KINDS, *,
                unchanged: Callable[[str, str, str], bool] | None = None,
-               paper_keys: Mapping[str, str] | None = None) -> Iterator[Page]:
+               paper_keys: Mapping[str, str] | None = None,
+               index: SiteIndex | None = None) -> Iterator[Page]:
     """Yield every page of the site one at a time; raise PlanError when two claim one destination.
 
     Only destinations are remembered between pages, so a caller that hashes or renders each
     view as it comes never holds all views at once. Paper pages carry their `inputs`; with
     `unchanged(dest, template, inputs)` true, a paper page comes without a view (an empty
     dict): the caller's last build made it from the same inputs. `paper_keys` (slug -> hash of
-    the whole paper) stand for the papers in those inputs.
+    the whole paper) stand for the papers in those inputs. `index` is index_site(site, config)
+    when the caller made it already (to make views later with paper_view).
     """
-    ix = index_site(site, config)
+    ix = index if index is not None else index_site(site, config)
     ix.paper_keys = paper_keys or {}
     claimed: dict[str, str] = {}
     for kind in kinds:
@@ -742,6 +744,12 @@ def iter_pages(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAG
                 raise PlanError(f"two pages claim {page.dest!r}: {claimed[key]} and {source}")
             claimed[key] = source
             yield page
+
+
+def paper_view(ix: SiteIndex, slug: str) -> dict[str, Any]:
+    """The view of a paper's page, as iter_pages makes it: for a caller that planned the page
+    without its view (unchanged=...) and makes it where it renders the page."""
+    return _paper_view(ix, ix.papers[slug])
 
 
 def _paper_rows(ix: SiteIndex, kind: PageKind, unchanged: Callable[[str, str, str], bool] | None
