@@ -26,10 +26,12 @@ How a build proceeds (`build`):
    closure; render only pages whose key changed (in worker processes when many);
 4. produce feeds, sitemap, search files and static files, keep those whose bytes changed;
 5. write: with a trusted cache, changed files are replaced in place, each
-   atomically (temp file + rename), and stale files removed; without one, pages
-   are rendered in batches straight into a fresh tree beside the output folder
-   (unchanged files hard-linked from the previous build), which is swapped in
-   with two renames, like writer.write_site, without holding the site in memory.
+   atomically (temp file + rename), and stale files removed; without one, worker
+   processes render and write the pages straight into a fresh tree beside the
+   output folder (unchanged files hard-linked from the previous build) while this
+   process makes the other outputs; the tree is swapped in with two renames, like
+   writer.write_site, without holding the site in memory, and the previous tree
+   is deleted in the background.
 
 Why in place rather than a staging tree for incremental builds: on this kind of
 disk a 100k-page staging tree costs ~9 s of hard links and ~50 s to delete the
@@ -798,28 +800,35 @@ def _render_one(page) -> bytes:
     return render_page(env, page.template, page.view)
 
 
-def _render_staged(page) -> tuple[str, tuple[bool, StatKey] | None]:
+def _page_key(settings: str, template_key: str, inputs: str, view: Any) -> str:
+    """A page's key: a paper page is keyed by its inputs (plan.paper_page_inputs), any other by its view."""
+    made_from = "inputs:" + inputs if inputs else view_key(view)
+    return digest((settings + template_key + made_from).encode("utf-8", "surrogatepass"))
+
+
+def _render_staged(page) -> tuple[str, tuple[bool, StatKey] | None, str | None]:
     """Render a page of a full build into the staging tree: (its content hash, what
-    _Staging.stage says, or None when a writer thread of this process writes it).
+    _Staging.stage says or None when a writer thread of this process writes it, the
+    page's key when it has no inputs, i.e. is keyed by its view).
 
     In a worker process the page is written there and then, so its HTML never travels
     back to the parent: only the hash does. A paper page planned without its view gets
-    it here.
+    it here, and a list page's view is hashed here.
     """
+    from site_src.plan import paper_view
     from site_src.render import render_page
 
-    from site_src.plan import paper_view
-
     assert _RENDER is not None
-    env, staging, parent, index, deferred = _RENDER
+    env, staging, parent, index, deferred, settings, tkeys = _RENDER
     view = page.view
     if not view and page.dest in deferred:  # a paper page planned without its view
         view = paper_view(index, deferred[page.dest])
+    key = None if page.inputs else _page_key(settings, tkeys[page.template], "", view)
     data = render_page(env, page.template, view)
     if os.getpid() == parent:
         staging.put(page.dest, data)  # writer threads overlap the disk with rendering
-        return digest(data), None
-    return digest(data), staging.stage(page.dest, data)
+        return digest(data), None, key
+    return digest(data), staging.stage(page.dest, data), key
 
 
 @dataclass(frozen=True)
@@ -925,11 +934,9 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             tkeys: dict[str, str] = {}
 
             def page_key(template: str, inputs: str, view) -> str:
-                # A paper page is keyed by its inputs (plan.paper_page_inputs), any other by its view.
                 if template not in tkeys:
                     tkeys.update(template_keys(env, [template]))
-                made_from = "inputs:" + inputs if inputs else view_key(view)
-                return digest((settings + tkeys[template] + made_from).encode("utf-8", "surrogatepass"))
+                return _page_key(settings, tkeys[template], inputs, view)
 
             def unchanged(dest: str, template: str, inputs: str) -> bool:
                 return old.get(dest, ("",))[0] == page_key(template, inputs, None)
@@ -953,6 +960,15 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             pages: list = []
             todo: list = []
             for page in planned:
+                if index is not None and not page.inputs:
+                    # A full build's list page is keyed by the worker that renders it (the
+                    # view is hashed there): every page is rendered anyway.
+                    if page.template not in tkeys:
+                        tkeys.update(template_keys(env, [page.template]))
+                    keys[page.dest] = ""
+                    todo.append(page)
+                    pages.append(dataclasses.replace(page, view={}))
+                    continue
                 key = page_key(page.template, page.inputs, page.view)
                 keys[page.dest] = key
                 if old.get(page.dest, ("",))[0] != key:
@@ -999,7 +1015,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                     staging = _Staging(config.out_dir, protected)
                     deferred = {urls.dest_for(urls.url_for("paper", slug)): slug for slug in index.cards} \
                         if index is not None else {}
-                    _RENDER = (env, staging, os.getpid(), index, deferred)
+                    _RENDER = (env, staging, os.getpid(), index, deferred, settings, tkeys)
                     gc.freeze()  # the pages too: workers' collections then never touch (and copy) them
 
                     def meanwhile(staging=staging):
@@ -1012,8 +1028,10 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                     results, made_extras = parallel_map_meanwhile(
                         _render_staged, todo, meanwhile, min_items=RENDER_IN_PARALLEL, jobs=jobs,
                         done=bar.advance)
-                    for page, (content, staged) in zip(todo, results):
+                    for page, (content, staged, key) in zip(todo, results):
                         rendered_hash[page.dest] = content
+                        if key is not None:
+                            keys[page.dest] = key
                         if staged is not None:
                             staging.record(page.dest, *staged)
                 else:

@@ -225,6 +225,21 @@ def test_parallel_map_keeps_order_and_falls_back_for_small_inputs():
     assert parallel.chunk_bounds(10, 3) == [(0, 4), (4, 7), (7, 10)]
 
 
+def test_parallel_map_meanwhile_returns_both_and_keeps_nested_maps_in_process():
+    import os
+
+    items = list(range(1000))
+    parent = os.getpid()
+    done = []
+    squares, pids = parallel.parallel_map_meanwhile(
+        lambda x: (x * x, os.getpid()), items,
+        lambda: set(parallel.parallel_map(lambda x: os.getpid(), items, min_items=10, jobs=2)),
+        min_items=10, jobs=2, done=done.append)
+    assert [s for s, _ in squares] == [x * x for x in items] and sum(done) == len(items)
+    assert pids == {parent} and {pid for _, pid in squares} - {parent}  # workers mapped, the parent meanwhile
+    assert parallel.parallel_map_meanwhile(str, [1, 2], lambda: "x", min_items=10, jobs=2) == (["1", "2"], "x")
+
+
 def test_update_ingests_rebuilds_and_reports_what_changed(project, tmp_path, capsys):
     from site_src.cli import main
 
@@ -365,3 +380,26 @@ def test_build_timings_name_each_stage_with_its_seconds(own_project, tmp_path, c
     seconds = {name: float(value) for name, value in re.findall(r"(\w+) (\d+\.\d\d) s", stages)}
     assert mode == "full" and {"load", "plan", "render", "write"} <= set(seconds)
     assert all(value >= 0 for value in seconds.values())
+
+
+def test_a_full_build_removes_the_tree_it_replaced_and_any_left_over_in_the_background(project, tmp_path,
+                                                                                        monkeypatch):
+    import time
+
+    from site_src import writer
+
+    monkeypatch.setattr(buildcache, "REMOVE_INLINE_FILES", 0)  # every replaced tree goes in the background
+    live = tmp_path / "live"
+    incremental_build(project, live, full=True)
+    leftover = tmp_path / "live.old-abcdefgh"  # a removal cut short by an earlier build's end
+    (leftover / "papers").mkdir(parents=True)
+    (leftover / "papers" / "x.html").write_text("x")
+    report = incremental_build(project, live, full=True)
+    assert report.incremental.mode == "full" and report.written == ()
+    full_build(project, tmp_path / "clean")
+    assert_same_tree(live, tmp_path / "clean")
+    deadline = time.monotonic() + 30
+    while writer.old_trees(live) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert writer.old_trees(live) == [] and not leftover.exists()
+    assert incremental_build(project, live).incremental.mode == "no-op"

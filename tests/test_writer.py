@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from site_src.writer import Output, WriteError, check_outputs, write_in_place, write_site
+from site_src.writer import (Output, WriteError, check_outputs, move_aside, old_trees, remove_tree_later,
+                             write_in_place, write_site)
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -105,3 +106,34 @@ def test_the_old_tree_can_be_left_for_the_caller_to_remove(tmp_path):
     report = write_site([Output("index.html", b"v2")], site, remove_old=False)
     assert report.old_tree is not None and (report.old_tree / "index.html").read_bytes() == b"v1"
     assert (site / "index.html").read_bytes() == b"v2"
+
+
+def _wait_until_gone(path: Path, seconds: float = 20.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not path.exists()
+
+
+def test_old_trees_are_only_the_output_folders_moved_aside(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    aside = move_aside(site)
+    assert not site.exists() and aside.parent == tmp_path and aside.name.startswith("site.old-")
+    for name in ("site.old-backup", "site.old-12345678x", "other.old-abcdefgh", "site.new-abcdefgh"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "site.old-abcdefgh").write_text("a file, not a tree")
+    assert old_trees(site) == [aside]
+
+
+def test_a_tree_removed_later_goes_while_the_caller_carries_on(tmp_path):
+    doomed = tmp_path / "site.old-abcdefgh"
+    (doomed / "papers" / "a").mkdir(parents=True)
+    (doomed / "papers" / "a" / "index.html").write_bytes(b"a")
+    keep = tmp_path / "site"
+    keep.mkdir()
+    remove_tree_later(doomed)
+    assert _wait_until_gone(doomed)
+    assert keep.is_dir()
