@@ -97,8 +97,10 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], *, min_items: int = 5
 
 
 MEANWHILE_CHUNKS_PER_WORKER = 16
-"""Chunks per worker when the parent works beside them: the parent takes a core for a
-while, so smaller chunks keep both workers busy to the end; results are small here."""
+"""Chunks per worker (at least) when the parent works beside them: the parent takes a core
+for a while, so smaller chunks keep every worker busy to the end."""
+MEANWHILE_CHUNK_ITEMS = 500
+"""Items per chunk (at most, given enough chunks): the last chunk to finish stays short."""
 
 
 def parallel_map_meanwhile(fn: Callable[[T], R], items: Sequence[T], meanwhile: Callable[[], M], *,
@@ -123,7 +125,8 @@ def parallel_map_meanwhile(fn: Callable[[T], R], items: Sequence[T], meanwhile: 
         with context.Pool(jobs) as pool:
             callback = None if done is None else (lambda part: done(len(part)))
             pending = [pool.apply_async(_run_chunk, (bounds,), callback=callback)
-                       for bounds in chunk_bounds(len(items), jobs * MEANWHILE_CHUNKS_PER_WORKER)]
+                       for bounds in chunk_bounds(len(items), max(jobs * MEANWHILE_CHUNKS_PER_WORKER,
+                                                                  -(-len(items) // MEANWHILE_CHUNK_ITEMS)))]
             value = meanwhile()
             parts = [result.get() for result in pending]
     finally:
