@@ -1042,11 +1042,13 @@ def _memoised_outputs(name: str, site, config, pages, folder: Path, session: dic
             stored = load_blob(path)
             if isinstance(stored, dict) and stored.get("code") == code_version():
                 memo = stored.get("memo")
+    blind_keys = {slug: key[1] for slug, key in paper_keys.items()}  # (these producers never read notes)
     if name == "search":
-        files, memo = search.update_search_index(site, config, pages, memo, existing=frozenset(existing))
+        files, memo = search.update_search_index(site, config, pages, memo, existing=frozenset(existing),
+                                                 paper_keys=blind_keys)
     else:
         files, memo = survey_pages.update_exports(site, config, pages, memo, existing=existing,
-                                                  paper_keys={slug: key[1] for slug, key in paper_keys.items()})
+                                                  paper_keys=blind_keys)
     if session is not None:
         session[name] = memo  # (a pure cache: one left older on disk is still right to use)
     elif memo is not None:
