@@ -33,10 +33,20 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_LINE_START.sub(r"\\\1", flat)
 
 
+def survey_order(paper: Paper) -> tuple:
+    """Sort key of the exports: oldest first by date, then title (the order a survey discusses them)."""
+    return (paper.published_at is None, paper.published_at or 0, paper.title.casefold(), paper.slug)
+
+
 def _sorted_papers(papers: Iterable[Paper]) -> list[Paper]:
     """Oldest first by date, then title: the order a survey discusses them."""
-    return sorted(papers, key=lambda p: (p.published_at is None, p.published_at or 0, p.title.casefold(),
-                                         p.slug))
+    return sorted(papers, key=survey_order)
+
+
+def bibtex_text(heading: str, entries: Iterable[str]) -> str:
+    """Return a .bib text: the heading as % comments, then the entries (already in order)."""
+    lines = [f"% {line}" for line in heading.splitlines() if line.strip()]
+    return "\n".join(lines + ([""] if lines else []) + list(entries))
 
 
 def bibtex_file(papers: Iterable[Paper], *, url_for: Callable[[str], str] | None = None,
@@ -46,10 +56,9 @@ def bibtex_file(papers: Iterable[Paper], *, url_for: Callable[[str], str] | None
     `entries` (slug -> entry, from bibtex_entries) saves making a paper's entry again for
     every topic file it is in.
     """
-    lines = [f"% {line}" for line in heading.splitlines() if line.strip()]
-    made = [entries[p.slug] if entries is not None else bibtex_for(p, url=url_for(p.slug) if url_for else None)
-            for p in _sorted_papers(papers)]
-    return "\n".join(lines + ([""] if lines else []) + made)
+    return bibtex_text(heading, [entries[p.slug] if entries is not None
+                                 else bibtex_for(p, url=url_for(p.slug) if url_for else None)
+                                 for p in _sorted_papers(papers)])
 
 
 def bibtex_entries(papers: Iterable[Paper], *, url_for: Callable[[str], str] | None = None) -> dict[str, str]:
@@ -107,41 +116,68 @@ def markdown_outline(title: str, topics: Sequence[Any], papers: Sequence[Paper],
             for topic_id in ids:
                 if topic_id in own and slug in by_slug:
                     own[topic_id].append(by_slug[slug])
-        children: dict[str | None, list[Any]] = {}
-        for topic in topics:
-            children.setdefault(topic.parent, []).append(topic)
-        shared.update(own=own, children=children)
-    own, children = shared["own"], shared["children"]
+        shared.update(own=own)
+    own = shared["own"]
     listed_lines: dict[str, list[str]] = shared.setdefault("listed", {})
-    lines = [f"# {escape_markdown(title)}", ""]
 
     def listing(topic_id: str) -> list[str]:
         if topic_id not in listed_lines:  # the same lines under whichever root
-            listed = []
-            for paper in _sorted_papers(own[topic_id]):
-                year = f" ({paper.published_at.year})" if paper.published_at else ""
-                name = escape_markdown(paper.title)
-                link = f"[{name}](<{url_for(paper.slug)}>)" if url_for else name
-                listed.append(f"- {link}{year} \\[{escape_markdown(paper.slug)}\\]")
-            listed_lines[topic_id] = listed + [""] if listed else []
+            listed_lines[topic_id] = [outline_line(paper, url_for(paper.slug) if url_for else None)
+                                      for paper in _sorted_papers(own[topic_id])]
         return listed_lines[topic_id]
+
+    unsorted = [] if root else [unsorted_line(p) for p in _sorted_papers(
+        p for p in papers if not any(True for _ in paper_topics.get(p.slug, ())))]
+    return outline_text(title, topics, listing, root=root, unsorted=unsorted, _shared=shared)
+
+
+def outline_line(paper: Paper, url: str | None) -> str:
+    """A paper's line under its topic in the Markdown outline (linked when url is given)."""
+    year = f" ({paper.published_at.year})" if paper.published_at else ""
+    name = escape_markdown(paper.title)
+    link = f"[{name}](<{url}>)" if url else name
+    return f"- {link}{year} \\[{escape_markdown(paper.slug)}\\]"
+
+
+def unsorted_line(paper: Paper) -> str:
+    """A paper's line under 'Unsorted' in the Markdown outline."""
+    return f"- {escape_markdown(paper.title)} \\[{escape_markdown(paper.slug)}\\]"
+
+
+def outline_text(title: str, topics: Sequence[Any], listing: Callable[[str], Sequence[str]], *,
+                 root: str | None = None, unsorted: Sequence[str] = (), _shared: dict | None = None) -> str:
+    """Return the Markdown outline from each topic's lines (listing(topic id), in order).
+
+    The headings follow the tree from `root` (or every root topic); `unsorted` lines
+    (unsorted_line) end the outline under '## Unsorted'. markdown_outline calls this;
+    the exports producer passes lines it kept from the last build.
+    """
+    shared = _shared if _shared is not None else {}
+    if "children" not in shared:
+        children: dict[str | None, list[Any]] = {}
+        for topic in topics:
+            children.setdefault(topic.parent, []).append(topic)
+        shared["children"] = children
+    children = shared["children"]
+    lines = [f"# {escape_markdown(title)}", ""]
 
     def emit(topic: Any, level: int) -> None:
         lines.append(f"{'#' * min(level, 6)} {escape_markdown(topic.name)}")
         lines.append("")
         if getattr(topic, "description", ""):
             lines.extend([escape_markdown(topic.description), ""])
-        lines.extend(listing(topic.id))
+        listed = listing(topic.id)
+        if listed:
+            lines.extend(listed)
+            lines.append("")
         for child in children.get(topic.id, []):
             emit(child, level + 1)
 
     starts = [t for t in topics if t.id == root] if root else children.get(None, [])
     for topic in starts:
         emit(topic, 2)
-    unsorted = [] if root else [p for p in papers if not any(True for _ in paper_topics.get(p.slug, ()))]
     if unsorted and root is None:
         lines += ["## Unsorted", ""]
-        lines += [f"- {escape_markdown(p.title)} \\[{escape_markdown(p.slug)}\\]"
-                  for p in _sorted_papers(unsorted)]
+        lines += unsorted
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"

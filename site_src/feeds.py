@@ -87,40 +87,55 @@ def render_feed(*, config: SiteConfig, feed_url: str, page_url: str, feed_id: st
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def produce_feeds(site: Site, config: SiteConfig, pages: list[Page]) -> dict[str, bytes]:
-    """Output producer: the site feed and one feed per topic (dest -> bytes)."""
-    digest_dates = {d.id: d.date for d in site.digests}
+def newest_per_topic(site: Site, digest_dates: Mapping[str, dt.date | None],
+                     limit: int) -> tuple[list[Paper], dict[str, list[Paper]]]:
+    """The site's newest `limit` papers, and each topic's (papers of its subtopics included).
+
+    The same lists as newest_papers over each topic's members, from one sort of the whole
+    site: each paper's key is made once, not once per feed it could be in.
+    """
     topics = {t.id: t for t in site.topics}
-    names = {slug: {t: topics[t].name for t in ids if t in topics}
-             for slug, ids in site.paper_topics.items()}
-    outputs: dict[str, bytes] = {}
-    feed_url = urls.url_for("feed")
-    outputs[urls.dest_for(feed_url)] = render_feed(
-        config=config, feed_url=feed_url, page_url=urls.url_for("home"),
-        feed_id=f"{config.feed_id}/feed", title=config.title,
-        subtitle=f"Latest papers in {config.title}",
-        papers=newest_papers(site.papers, digest_dates, config.feed_entries),
-        digest_dates=digest_dates, topic_names=names)
-    members: dict[str, list[Paper]] = {t.id: [] for t in site.topics}
-    by_slug = {p.slug: p for p in site.papers}
-    for slug, ids in site.paper_topics.items():
-        if slug not in by_slug:
-            continue
+    ordered = newest_papers(site.papers, digest_dates, len(site.papers))
+    newest: dict[str, list[Paper]] = {t.id: [] for t in site.topics}
+    open_topics = len(newest)  # topics still short of `limit` papers
+    for paper in ordered:
+        if not open_topics or limit <= 0:
+            break
         seen: set[str] = set()
-        for topic_id in ids:
+        for topic_id in site.paper_topics.get(paper.slug, ()):
             current: str | None = topic_id
             while current is not None and current in topics and current not in seen:
                 seen.add(current)
                 current = topics[current].parent
         for topic_id in seen:
-            members[topic_id].append(by_slug[slug])
+            papers = newest[topic_id]
+            if len(papers) < limit:
+                papers.append(paper)
+                if len(papers) == limit:
+                    open_topics -= 1
+    return ordered[:max(limit, 0)], newest
+
+
+def produce_feeds(site: Site, config: SiteConfig, pages: list[Page]) -> dict[str, bytes]:
+    """Output producer: the site feed and one feed per topic (dest -> bytes)."""
+    digest_dates = {d.id: d.date for d in site.digests}
+    topics = {t.id: t for t in site.topics}
+    latest, newest = newest_per_topic(site, digest_dates, config.feed_entries)
+    shown = {p.slug for p in latest}.union(*({p.slug for p in papers} for papers in newest.values()))
+    names = {slug: {t: topics[t].name for t in site.paper_topics.get(slug, ()) if t in topics}
+             for slug in shown}
+    outputs: dict[str, bytes] = {}
+    feed_url = urls.url_for("feed")
+    outputs[urls.dest_for(feed_url)] = render_feed(
+        config=config, feed_url=feed_url, page_url=urls.url_for("home"),
+        feed_id=f"{config.feed_id}/feed", title=config.title,
+        subtitle=f"Latest papers in {config.title}", papers=latest,
+        digest_dates=digest_dates, topic_names=names)
     for topic in site.topics:
         url = urls.url_for("topic_feed", topic.id)
         outputs[urls.dest_for(url)] = render_feed(
             config=config, feed_url=url, page_url=urls.url_for("topic", topic.id),
             feed_id=f"{config.feed_id}/topic/{topic.id}", title=f"{config.title}: {topic.name}",
-            subtitle=topic.description,
-            papers=newest_papers(members[topic.id], digest_dates, config.feed_entries),
+            subtitle=topic.description, papers=newest[topic.id],
             digest_dates=digest_dates, topic_names=names)
     return outputs
-

@@ -14,13 +14,30 @@ SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 MAX_URLS = 50_000
 
 
+def _escape_text(text: str) -> str:
+    """Escape character data as ElementTree does (&, <, >)."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+_HEAD = f"<?xml version='1.0' encoding='utf-8'?>\n<urlset xmlns=\"{SITEMAP_NS}\">\n"
+
+
 def _urlset(locs: list[str]) -> bytes:
-    ET.register_namespace("", SITEMAP_NS)
-    root = ET.Element(f"{{{SITEMAP_NS}}}urlset")
-    for loc in locs:
-        ET.SubElement(ET.SubElement(root, f"{{{SITEMAP_NS}}}url"), f"{{{SITEMAP_NS}}}loc").text = loc
-    ET.indent(root, space=" ")
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+    """One <urlset>, written out directly: a sitemap of 100k pages in ElementTree cost ~1 s.
+
+    The bytes are those ET.indent(space=" ") + ET.tostring(encoding="utf-8") would give
+    (tests/test_sitemap.py compares the two).
+    """
+    if not locs:
+        return _HEAD[:-2].encode() + b" />\n"
+    body = "".join([f" <url>\n  <loc>{_escape_text(loc)}</loc>\n </url>\n" for loc in locs])
+    return (_HEAD + body + "</urlset>\n").encode("utf-8", "xmlcharrefreplace")
 
 
 def render_sitemaps(locs: list[str], config: SiteConfig, *, max_urls: int = MAX_URLS) -> dict[str, bytes]:

@@ -13,6 +13,7 @@ The planners import plan lazily because plan imports this module for its rows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from site_src import urls
@@ -117,31 +118,117 @@ def topic_exports(topic_id: str) -> dict[str, str]:
 
 def produce_exports(site, config, pages) -> dict[str, bytes]:
     """Write the survey's and each topic's BibTeX and Markdown outline."""
-    from site_src.exports import bibtex_entries, bibtex_file, markdown_outline, topic_members
+    files, _ = update_exports(site, config, pages, remember=False)
+    return files  # type: ignore[return-value]  # nothing is 'existing', so every value is bytes
+
+
+EXPORTS_MEMO_VERSION = 1
+"""Bump when what ExportsMemo holds changes meaning (older memos are then ignored)."""
+
+
+@dataclass(frozen=True)
+class ExportsMemo:
+    """What update_exports keeps from one build for the next (picklable)."""
+
+    settings: str
+    """What every export depends on besides the papers: title, base URL, topics."""
+    papers: dict[str, tuple]
+    """Slug -> (paper key, topic ids, survey_order key, BibTeX entry, outline line)."""
+    hashes: dict[str, str]
+    """Destination -> SHA-1 (hex) of the bytes made for it."""
+
+
+def update_exports(site, config, pages, memo: ExportsMemo | None = None, *,
+                   paper_keys: Mapping[str, str] | None = None, existing: Mapping[str, str] | None = None,
+                   remember: bool = True) -> tuple[dict[str, bytes | None], ExportsMemo | None]:
+    """Return (produce_exports' files, the memo for the next build), reusing `memo`.
+
+    paper_keys (slug -> a hash of the paper's fields, notes aside) let a paper's BibTeX entry
+    and outline line be taken from the memo. A topic's two files map to None (keep the
+    file there) when no paper in its subtree was added, removed, edited or moved, and
+    `existing` (destination -> SHA-1 hex of the file on disk, from the last build's
+    manifest) still holds the bytes the memo made for them.
+    """
+    import hashlib
+
+    from site_src.exports import bibtex_for, bibtex_text, outline_line, outline_text, survey_order, unsorted_line
 
     if not site.topics:
-        return {}
-    papers = list(site.papers)
-    by_slug = {p.slug: p for p in papers}
+        return {}, None
+    settings = repr((EXPORTS_MEMO_VERSION, config.title, config.absolute(""), tuple(site.topics)))
+    if not isinstance(memo, ExportsMemo) or memo.settings != settings or paper_keys is None:
+        memo = ExportsMemo(settings, {}, {})
+    existing = existing or {}
+    old = memo.papers
+    parents = {t.id: t.parent for t in site.topics}
+    ancestors: dict[str, tuple[str, ...]] = {}
+    for topic_id in parents:
+        chain, current = [], topic_id
+        while current in parents and current not in chain:  # (cycle-safe)
+            chain.append(current)
+            current = parents[current]
+        ancestors[topic_id] = tuple(chain)
 
-    def absolute(slug: str) -> str:
-        return config.absolute(urls.url_for("paper", slug))
+    records: dict[str, tuple] = {}
+    dirty: set[str] = set()  # topics whose subtree lost, gained or changed a paper
+    for paper in site.papers:
+        slug = paper.slug
+        key = paper_keys.get(slug) if paper_keys is not None else None
+        topics = tuple(site.paper_topics.get(slug, ()))
+        record = old.get(slug)
+        if record is None or key is None or record[0] != key:
+            url = config.absolute(urls.url_for("paper", slug))
+            record = (key, topics, survey_order(paper), bibtex_for(paper, url=url), outline_line(paper, url))
+        elif record[1] != topics:
+            record = (key, topics, *record[2:])
+        else:
+            records[slug] = record
+            continue
+        records[slug] = record
+        for topic_id in topics + (old[slug][1] if slug in old else ()):
+            dirty.update(ancestors.get(topic_id, ()))
+    for slug in old.keys() - records.keys():
+        for topic_id in old[slug][1]:
+            dirty.update(ancestors.get(topic_id, ()))
+    anything = bool(dirty) or len(records) != len(old) or any(old.get(s) is not r for s, r in records.items())
 
-    # Each paper's entry is made once, not once per topic file it is in.
-    entries = bibtex_entries(papers, url_for=absolute)
+    ordered = sorted(records.values(), key=lambda r: r[2])
+    members: dict[str, list[tuple]] = {t.id: [] for t in site.topics}  # subtree, in survey order
+    own: dict[str, list[str]] = {t.id: [] for t in site.topics}
+    for record in ordered:
+        seen: set[str] = set()
+        for topic_id in record[1]:
+            if topic_id in own:
+                own[topic_id].append(record[4])
+            for above in ancestors.get(topic_id, ()):
+                if above not in seen:
+                    seen.add(above)
+                    members[above].append(record)
+    by_slug = {p.slug: p for p in site.papers}
+    unsorted = [unsorted_line(by_slug[r[2][3]]) for r in ordered if not r[1]]
+
+    files: dict[str, bytes | None] = {}
+    hashes: dict[str, str] = {}
+
+    def put(dest: str, fresh: bool, make) -> None:
+        known = memo.hashes.get(dest)
+        if not fresh and known is not None and existing.get(dest) == known:
+            files[dest], hashes[dest] = None, known
+        else:
+            data = make().encode("utf-8")
+            files[dest] = data
+            if remember:
+                hashes[dest] = hashlib.sha1(data).hexdigest()
+
     shared: dict = {}
-    out = {
-        urls.url_for("survey_bibtex"): bibtex_file(
-            papers, entries=entries, heading=f"{config.title}: all {len(papers)} papers"),
-        urls.url_for("survey_outline"): markdown_outline(
-            config.title, site.topics, papers, site.paper_topics, url_for=absolute, _shared=shared),
-    }
-    in_topic = topic_members(site.topics, site.paper_topics)
+    put(urls.url_for("survey_bibtex"), anything, lambda: bibtex_text(
+        f"{config.title}: all {len(ordered)} papers", [r[3] for r in ordered]))
+    put(urls.url_for("survey_outline"), anything, lambda: outline_text(
+        config.title, site.topics, own.__getitem__, unsorted=unsorted, _shared=shared))
     for topic in site.topics:
-        members = [by_slug[s] for s in sorted(in_topic[topic.id]) if s in by_slug]
-        out[urls.url_for("topic_bibtex", topic.id)] = bibtex_file(
-            members, entries=entries, heading=f"{config.title}: {topic.name} ({len(members)} papers)")
-        out[urls.url_for("topic_outline", topic.id)] = markdown_outline(
-            f"{config.title}: {topic.name}", site.topics, papers, site.paper_topics,
-            url_for=absolute, root=topic.id, _shared=shared)
-    return {dest: text.encode("utf-8") for dest, text in out.items()}
+        inside = members[topic.id]
+        put(urls.url_for("topic_bibtex", topic.id), topic.id in dirty, lambda: bibtex_text(
+            f"{config.title}: {topic.name} ({len(inside)} papers)", [r[3] for r in inside]))
+        put(urls.url_for("topic_outline", topic.id), topic.id in dirty, lambda: outline_text(
+            f"{config.title}: {topic.name}", site.topics, own.__getitem__, root=topic.id, _shared=shared))
+    return files, (ExportsMemo(settings, records, hashes) if remember else None)

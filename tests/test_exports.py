@@ -109,3 +109,72 @@ def test_escape_markdown_escapes_inline_markup_everywhere_and_block_markup_at_th
 def test_escaped_text_renders_as_exactly_that_text(title):
     html = MarkdownIt("commonmark").render(escape_markdown(title))
     assert html == f"<p>{escape(' '.join(title.split()), quote=False)}</p>\n"
+
+
+# --- the exports producer with its memo (survey_pages.update_exports) ------------------------
+
+def _export_site(papers, assigned):
+    from site_src.plan import Site, TopicInfo
+
+    topics = (TopicInfo("robust", "Robustness", "Models that *hold* up.", None, ("at",)),
+              TopicInfo("at", "Adversarial training", "", "robust"), TopicInfo("opt", "Optimizers", ""))
+    return Site(papers=tuple(papers), topics=topics, paper_topics=dict(assigned))
+
+
+EXPORT_CONFIG = SimpleNamespace(title="Survey", absolute=lambda url: f"https://example.org/{url}")
+
+
+def _keys(papers):
+    return {p.slug: repr(p) for p in papers}
+
+
+def _hashes(files):
+    import hashlib
+
+    return {dest: hashlib.sha1(data).hexdigest() for dest, data in files.items()}
+
+
+def test_the_exports_memo_keeps_only_files_of_topics_no_changed_paper_is_in():
+    from site_src.survey_pages import produce_exports, update_exports
+
+    before = _export_site(PAPERS, ASSIGNED)
+    files, memo = update_exports(before, EXPORT_CONFIG, [], paper_keys=_keys(PAPERS))
+    assert files == produce_exports(before, EXPORT_CONFIG, [])
+    new = Paper(slug="sgd", title="Faster SGD", published_at=dt.date(2024, 5, 1))
+    after = _export_site(PAPERS + [new], {**ASSIGNED, "sgd": ("opt",)})
+    update, _ = update_exports(after, EXPORT_CONFIG, [], memo, paper_keys=_keys(PAPERS + [new]),
+                               existing=_hashes(files))
+    kept = sorted(dest for dest, data in update.items() if data is None)
+    assert kept == ["topics/at/outline.md", "topics/at/papers.bib", "topics/robust/outline.md",
+                    "topics/robust/papers.bib"]
+    assert {dest: data if data is not None else files[dest] for dest, data in update.items()} == \
+        produce_exports(after, EXPORT_CONFIG, [])
+
+
+def test_an_edited_or_moved_paper_remakes_its_topics_files_and_their_parents():
+    import dataclasses
+
+    from site_src.survey_pages import produce_exports, update_exports
+
+    before = _export_site(PAPERS, ASSIGNED)
+    files, memo = update_exports(before, EXPORT_CONFIG, [], paper_keys=_keys(PAPERS))
+    edited = [dataclasses.replace(PAPERS[0], title="A new title")] + PAPERS[1:]
+    for papers, assigned in ((edited, ASSIGNED), (PAPERS, {**ASSIGNED, "plain": ("at",)})):
+        after = _export_site(papers, assigned)
+        update, _ = update_exports(after, EXPORT_CONFIG, [], memo, paper_keys=_keys(papers),
+                                   existing=_hashes(files))
+        assert "topics/at/papers.bib" in update and update["topics/at/papers.bib"] is not None
+        assert update["topics/robust/outline.md"] is not None  # the parent lists its subtree
+        assert {dest: data if data is not None else files[dest] for dest, data in update.items()} == \
+            produce_exports(after, EXPORT_CONFIG, [])
+
+
+def test_a_file_on_disk_that_is_not_what_the_memo_made_is_made_again():
+    from site_src.survey_pages import update_exports
+
+    site = _export_site(PAPERS, ASSIGNED)
+    files, memo = update_exports(site, EXPORT_CONFIG, [], paper_keys=_keys(PAPERS))
+    on_disk = {**_hashes(files), "topics/opt/papers.bib": "0" * 40}
+    update, _ = update_exports(site, EXPORT_CONFIG, [], memo, paper_keys=_keys(PAPERS), existing=on_disk)
+    assert update["topics/opt/papers.bib"] == files["topics/opt/papers.bib"]
+    assert update["topics/opt/outline.md"] is None

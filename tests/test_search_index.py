@@ -488,3 +488,31 @@ def test_any_update_with_the_memo_equals_a_clean_build(dropped_before, dropped_a
         small_batches(patch)
         files, _ = rebuilt(old, new)
         assert files == build_index(new)
+
+
+def test_paper_keys_stand_for_the_papers_text_but_a_moved_paper_is_still_seen(monkeypatch):
+    from types import SimpleNamespace
+
+    from site_src.model import Paper
+    from site_src.plan import Site, TopicInfo
+    from site_src.search import produce_search_index, update_search_index
+
+    small_batches(monkeypatch)
+    papers = tuple(Paper(slug=f"p{i}", title=f"Paper {i} on {'noise' if i % 2 else 'robustness'}",
+                         published_at=dt.date(2024, 1, 1) + dt.timedelta(days=i)) for i in range(40))
+    topics = (TopicInfo("a", "Adversarial training", ""), TopicInfo("b", "Label noise", ""))
+    config = SimpleNamespace(directory_links=False)
+    keys = {p.slug: repr(p) for p in papers}
+    before = Site(papers=papers, topics=topics, paper_topics={p.slug: ("a",) for p in papers})
+    files, memo = update_search_index(before, config, [], paper_keys=keys)
+    retitled = dataclasses.replace(papers[3], title="A new title")
+    changes = [  # (papers, paper_topics, keys): a moved paper keeps its key; an edited one does not
+        (papers, {**before.paper_topics, "p7": ("b",)}, keys),
+        (papers[:3] + (retitled,) + papers[4:], before.paper_topics, {**keys, "p3": repr(retitled)}),
+    ]
+    for new_papers, paper_topics, new_keys in changes:
+        after = Site(papers=new_papers, topics=topics, paper_topics=paper_topics)
+        update, _ = update_search_index(after, config, [], pickle.loads(pickle.dumps(memo)),
+                                        existing=set(files), paper_keys=new_keys)
+        assert {dest: files[dest] if data is None else data for dest, data in update.items()} == \
+            produce_search_index(after, config, [])

@@ -7,8 +7,10 @@ build cache: the same files, reusing the previous build's work (see index.update
 """
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Container, Mapping
+
 from site_src import urls
-from collections.abc import Container
 
 from site_src.search.index import IndexMemo, SearchDocument, SearchTopic, build_index, update_index
 
@@ -42,11 +44,23 @@ def produce_search_index(site, config, pages) -> dict[str, bytes]:
 
 
 def update_search_index(site, config, pages, memo: IndexMemo | None = None, *,
-                        existing: Container[str] = frozenset()) -> tuple[dict[str, bytes | None], IndexMemo | None]:
+                        existing: Container[str] = frozenset(),
+                        paper_keys: Mapping[str, str] | None = None,
+                        ) -> tuple[dict[str, bytes | None], IndexMemo | None]:
     """Return (produce_search_index's files, the memo for the next build), reusing `memo`.
 
     A content-hashed shard listed in `existing` (the files the previous build wrote)
-    whose bytes are unchanged maps to None: keep the file that is there.
+    whose bytes are unchanged maps to None: keep the file that is there. paper_keys
+    (slug -> a hash of every field of the paper but its notes) spare hashing each
+    document's text to tell which changed.
     """
     docs, topics = documents_from_site(site, directory_links=getattr(config, "directory_links", False))
-    return update_index(docs, topics, memo, existing=existing)
+    keys = None
+    if paper_keys is not None:
+        keys = {}
+        for doc in docs:
+            paper_key = paper_keys.get(doc.slug)
+            if paper_key is not None:  # a document is its paper's fields, its topics and its URL
+                material = "\x1f".join((paper_key, doc.url, *doc.topics))
+                keys[doc.slug] = hashlib.sha1(material.encode("utf-8", "surrogatepass")).digest()[:16]
+    return update_index(docs, topics, memo, existing=existing, keys=keys)

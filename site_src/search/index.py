@@ -33,7 +33,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from operator import getitem
-from typing import Container, Iterable, Sequence
+from typing import Container, Iterable, Mapping, Sequence
 
 import numpy as np
 from isal import igzip
@@ -635,13 +635,16 @@ def build_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTopi
 
 def update_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTopic] = (),
                  memo: IndexMemo | None = None, *, existing: Container[str] = frozenset(),
-                 data_dir: str = DATA_DIR, remember: bool = True) -> tuple[dict[str, bytes | None], IndexMemo | None]:
+                 data_dir: str = DATA_DIR, remember: bool = True,
+                 keys: Mapping[str, bytes] | None = None) -> tuple[dict[str, bytes | None], IndexMemo | None]:
     """Return (every index file, the memo for the next build), reusing what `memo` remembers.
 
     The files are the same as build_index's, except that a content-hashed shard whose
     destination is in `existing` (what the previous build wrote) maps to None: its bytes
     are unchanged, the caller keeps the file. Only batches of documents that changed are
     tokenized again, and only new shards are compressed. remember=False returns no memo.
+    `keys` (slug -> 16 bytes that change whenever the document does) replace
+    document_key for the documents they name: hashing 100k documents' text costs ~0.7 s.
     """
     ordered = order_documents(documents)
     topic_index = {t.id: i for i, t in enumerate(topics)}
@@ -658,7 +661,8 @@ def update_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTop
         return name[2:2 + HASH_LENGTH]
 
     with collector_paused():
-        keys = [document_key(doc) for doc in ordered]
+        known_keys = keys or {}
+        keys = [known_keys.get(doc.slug) or document_key(doc) for doc in ordered]
         terms, joined, batches = _postings(ordered, keys, topic_names, topic_index, memo)
         # A term whose blocks are made of the same pieces with the same gaps as last time has
         # the same bytes; a shard whose terms are the same ones, all unchanged, is unchanged.
