@@ -157,16 +157,17 @@ def save_blob(path: Path, value: Any) -> None:
 
 def load_blob(path: Path) -> Any | None:
     """Load what save_blob wrote; None when missing, of another format, truncated or corrupted."""
+    # The format line is checked before the payload is read: a cache left by other code
+    # (hundreds of MB at 100k papers) costs one short read.
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            if handle.readline(len(CACHE_FORMAT) + 2) != CACHE_FORMAT.encode() + b"\n":
+                return None
+            expected = handle.readline(64).rstrip(b"\n").decode("ascii", "replace")
+            payload = handle.read()
     except OSError:
         return None
-    first = data.find(b"\n")
-    second = data.find(b"\n", first + 1)
-    if first < 0 or second < 0 or data[:first].decode("ascii", "replace") != CACHE_FORMAT:
-        return None
-    payload = data[second + 1:]
-    if data[first + 1:second].decode("ascii", "replace") != digest(payload):
+    if expected != digest(payload):
         return None
     try:
         # Unpickling 100k papers makes millions of objects and no cycles: with the collector

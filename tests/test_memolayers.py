@@ -103,3 +103,11 @@ def test_any_sequence_of_saves_loads_back_the_last_memo(rounds):
         assert plain(previous) == current
         rebased += made is None
     assert rebased >= 1
+
+
+def test_a_cache_file_of_another_format_is_not_loaded(tmp_path):
+    buildcache.save_blob(tmp_path / "blob.pickle", {"a": 1})
+    assert buildcache.load_blob(tmp_path / "blob.pickle") == {"a": 1}
+    data = (tmp_path / "blob.pickle").read_bytes()
+    (tmp_path / "blob.pickle").write_bytes(data.replace(buildcache.CACHE_FORMAT.encode(), b"paper-atlas-cache 0", 1))
+    assert buildcache.load_blob(tmp_path / "blob.pickle") is None
