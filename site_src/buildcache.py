@@ -6,6 +6,8 @@ The cache lives in `<root>/.cache/build-<hash of the output folder>/` (git-ignor
   (mtime_ns, size, inode), so a rebuild re-parses only edited files;
 - `topics.pickle`: each paper's automatic topics, keyed by the paper's text and
   the taxonomy, so a rebuild re-scores only edited papers;
+- `corpus.delta.pickle`, `topics.delta.pickle`: what changed in those two memos
+  since they were last saved whole (memolayers), so a digest saves a small file;
 - `manifest.pickle`: for every output, the key of the inputs that made it (page:
   view + template closure; other outputs: their bytes) and the (size, mtime_ns)
   it had when written; plus a stat snapshot of every input, for the no-op path.
@@ -62,11 +64,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from site_src import urls
+from site_src import memolayers, urls
 from site_src.buildreport import BuildError, BuildReport
+from site_src.gcpause import collector_paused
 from site_src.model import Corpus, DigestRecord, Paper, Problem
 
-CACHE_FORMAT = "paper-atlas-cache 5"
+CACHE_FORMAT = "paper-atlas-cache 6"
 """Bumped whenever the layout of the cache files changes."""
 CACHE_DIR = ".cache"
 RENDER_IN_PARALLEL = 600
@@ -154,19 +157,23 @@ def save_blob(path: Path, value: Any) -> None:
 
 def load_blob(path: Path) -> Any | None:
     """Load what save_blob wrote; None when missing, of another format, truncated or corrupted."""
+    # The format line is checked before the payload is read: a cache left by other code
+    # (hundreds of MB at 100k papers) costs one short read.
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            if handle.readline(len(CACHE_FORMAT) + 2) != CACHE_FORMAT.encode() + b"\n":
+                return None
+            expected = handle.readline(64).rstrip(b"\n").decode("ascii", "replace")
+            payload = handle.read()
     except OSError:
         return None
-    first = data.find(b"\n")
-    second = data.find(b"\n", first + 1)
-    if first < 0 or second < 0 or data[:first].decode("ascii", "replace") != CACHE_FORMAT:
-        return None
-    payload = data[second + 1:]
-    if data[first + 1:second].decode("ascii", "replace") != digest(payload):
+    if expected != digest(payload):
         return None
     try:
-        return pickle.loads(payload)
+        # Unpickling 100k papers makes millions of objects and no cycles: with the collector
+        # on, its full passes over them cost more than the unpickling itself.
+        with collector_paused():
+            return pickle.loads(payload)
     except Exception:  # noqa: BLE001 - a cache that does not load is simply not used
         return None
 
@@ -492,13 +499,16 @@ def tree_matches(manifest: Manifest, out_dir: Path, tree: Mapping[str, StatKey] 
     return (tree if tree is not None else scan_tree(out_dir, skip_hidden=False)) == manifest.tree
 
 
-def load_memos(folder: Path, memos: dict | None = None) -> tuple[dict, dict]:
-    """The parse and topic memos: from `memos` (kept in memory by serve) or from disk."""
+def load_memos(folder: Path, memos: dict | None = None, corpus_memo: dict | None = None) -> tuple[dict, dict]:
+    """The parse and topic memos: from `memos` (kept in memory by serve) or from disk.
+
+    A caller that has already read the parse memo from disk (update) passes it as corpus_memo.
+    """
     if memos:
         corpus_memo, topics_memo = memos.get("corpus") or {}, memos.get("topics") or {}
     else:
-        corpus_memo = load_corpus_memo(folder)
-        topics_memo = load_blob(Path(folder) / "topics.pickle")
+        corpus_memo = load_corpus_memo(folder) if corpus_memo is None else corpus_memo
+        topics_memo = load_layered(Path(folder), "topics")
     if not (isinstance(topics_memo, dict) and topics_memo.get("code") == code_version()):
         topics_memo = {}
     return corpus_memo, topics_memo
@@ -513,18 +523,41 @@ def load_state(folder: Path, out_dir: Path, settings: str, memos: dict | None = 
 
 def load_corpus_memo(folder: Path) -> dict:
     """The parse memo of a cache folder, or {} when it is missing, corrupted or from other code."""
-    memo = load_blob(Path(folder) / "corpus.pickle")
-    return memo if isinstance(memo, dict) and memo.get("code") == code_version() else {}
+    memo = load_layered(Path(folder), "corpus")
+    return memo if memo.get("code") == code_version() else {}
+
+
+def load_layered(folder: Path, name: str) -> dict:
+    """A memo saved by save_layered (its base and delta merged), or {} when there is none."""
+    base = load_blob(folder / f"{name}.pickle")
+    delta = load_blob(folder / f"{name}.delta.pickle") if base is not None else None
+    return memolayers.merged(base, delta)
+
+
+def save_layered(folder: Path, name: str, memo: dict, previous: Mapping) -> None:
+    """Save memo as a delta against the base on disk, or as a new base when one is due.
+
+    previous is what load_layered gave for the files on disk when this build began.
+    """
+    delta = memolayers.delta_against(previous, memo)
+    if delta is None:
+        save_blob(folder / f"{name}.pickle", memolayers.new_base(memo))
+        (folder / f"{name}.delta.pickle").unlink(missing_ok=True)
+    else:
+        save_blob(folder / f"{name}.delta.pickle", delta)
 
 
 def save_state(folder: Path, manifest: Manifest, corpus_memo: dict, topics_memo: dict, *,
-               memos: bool = True) -> None:
-    """Write the memos (unless memos=False), then the manifest last (it vouches for the output tree)."""
+               memos: bool = True, previous: tuple[Mapping, Mapping] = ({}, {})) -> None:
+    """Write the memos (unless memos=False), then the manifest last (it vouches for the output tree).
+
+    previous: the parse and topic memos as loaded from disk by this build, if it did.
+    """
     folder = Path(folder)
     code = code_version()
     if memos:
-        save_blob(folder / "corpus.pickle", {**corpus_memo, "code": code})
-        save_blob(folder / "topics.pickle", {**topics_memo, "code": code})
+        save_layered(folder, "corpus", {**corpus_memo, "code": code}, previous[0])
+        save_layered(folder, "topics", {**topics_memo, "code": code}, previous[1])
     save_blob(folder / "manifest.pickle", manifest)
 
 
@@ -844,13 +877,15 @@ class IncrementalReport:
 
 def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: int | None = None,
           quiet: bool = True, corpus_memo: dict | None = None, session: dict | None = None,
-          allow_noop: bool = True):
+          allow_noop: bool = True, previous_corpus_memo: dict | None = None):
     """Build the site incrementally (see the module docstring); return a buildreport.BuildReport.
 
     `session` (a dict the caller keeps between builds, as serve does) carries the memos
-    from one build to the next in memory. allow_noop=False goes through every step even
-    when nothing changed (serve's first build: it loads the memos and imports the modules
-    before the first save, which then takes only the rebuild's own time).
+    from one build to the next in memory. `corpus_memo` is a parse memo made since the last
+    build (update's ingest loads the corpus through it) and `previous_corpus_memo` the last
+    build's own as read from disk, so it is not read twice. allow_noop=False goes through
+    every step even when nothing changed (serve's first build: it loads the memos and
+    imports the modules before the first save, which then takes only the rebuild's own time).
 
     The report carries an extra attribute `incremental` (IncrementalReport).
     """
@@ -893,7 +928,8 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             if full:
                 state = CacheState(folder, {}, {}, None, reason)
             else:
-                memo_pair = load_memos(folder, session.get("memos") if session is not None else None)
+                memo_pair = load_memos(folder, session.get("memos") if session is not None else None,
+                                       previous_corpus_memo)
                 state = CacheState(folder, memo_pair[0], memo_pair[1], manifest, reason)
                 if not (state.corpus_memo and state.topics_memo):
                     tree_scan.result()  # cold memos mean worker processes: fork with no thread busy
@@ -1055,8 +1091,9 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                     changed[page.dest] = page_outputs[page.dest]
                 outputs[page.dest] = (keys[page.dest], content)
             return _save_notes_build(config, folder, manifest, settings, inputs, outputs, changed,
-                                     scanned_ns, site, corpus, corpus_memo, topics_memo, session, now,
-                                     rendered_count, timings, clock)
+                                     scanned_ns, site, corpus, (corpus_memo, topics_memo), session, now,
+                                     rendered_count, timings, clock,
+                                     previous=(state.corpus_memo, state.topics_memo))
         extras, reused, ran, producer_keys = made_extras or make_extras(staging is None)
         outputs: dict[str, tuple[str, str]] = {}
         changed: dict[str, bytes] = {}
@@ -1102,7 +1139,8 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                          for name, _ in pipeline.OUTPUT_PRODUCERS}
             new_manifest = Manifest(code_version(), settings, inputs, outputs, tree, scanned_ns,
                                     producers, tuple(corpus.problems), corpus_memo["scanned_ns"], len(pages))
-            _save_build(folder, new_manifest, corpus_memo, topics_memo, session, site)
+            _save_build(folder, new_manifest, corpus_memo, topics_memo, session, site,
+                        previous=(state.corpus_memo, state.topics_memo))
     except BaseException as error:
         if staging is not None and not staging.committed:
             staging.abort()  # the previous site stays as it was
@@ -1166,15 +1204,15 @@ def _memoised_outputs(name: str, site, config, pages, folder: Path, session: dic
 
 
 def _save_build(folder: Path, manifest: Manifest, corpus_memo: dict, topics_memo: dict,
-                session: dict | None, site) -> None:
+                session: dict | None, site, previous: tuple[Mapping, Mapping] = ({}, {})) -> None:
     """Save the cache of a finished build; a session (serve) also keeps the memos and the Site in memory.
 
     A session's memos are written to disk only by its first build: pickling 10k papers on
     every save would cost more than the rebuild. The next `build` re-parses what changed
-    since the memos on disk were written, which is always safe.
+    since the memos on disk were written, which is always safe. previous: see save_state.
     """
     stale_disk = session is not None and bool(session.get("memos"))
-    save_state(folder, manifest, corpus_memo, topics_memo, memos=not stale_disk)
+    save_state(folder, manifest, corpus_memo, topics_memo, memos=not stale_disk, previous=previous)
     if session is not None:
         code = code_version()
         session["memos"] = {"corpus": {**corpus_memo, "code": code}, "topics": {**topics_memo, "code": code}}
@@ -1227,9 +1265,9 @@ def _make_site(config, corpus: Corpus, state: CacheState, notes_only: bool, jobs
 
 
 def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, inputs, outputs,
-                      changed: dict[str, bytes], scanned_ns: int, site, corpus, corpus_memo: dict,
-                      topics_memo: dict, session: dict | None, now, rendered: int,
-                      timings: dict[str, float], clock: float):
+                      changed: dict[str, bytes], scanned_ns: int, site, corpus, memos: tuple[dict, dict],
+                      session: dict | None, now, rendered: int, timings: dict[str, float], clock: float,
+                      previous: tuple[Mapping, Mapping]):
     """Write the pages a notes-only build changed and save the cache (see notes_only_change)."""
     with timed(timings, "write"):
         forget(folder)
@@ -1240,8 +1278,8 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
     with timed(timings, "save"):
         new_manifest = dataclasses.replace(
             manifest, settings=settings, inputs=dict(inputs), outputs=outputs, tree=tree,
-            scanned_ns=scanned_ns, problems=tuple(corpus.problems), memo_token=corpus_memo["scanned_ns"])
-        _save_build(folder, new_manifest, corpus_memo, topics_memo, session, site)
+            scanned_ns=scanned_ns, problems=tuple(corpus.problems), memo_token=memos[0]["scanned_ns"])
+        _save_build(folder, new_manifest, *memos, session, site, previous=previous)
     written = tuple(sorted(changed))
     report = BuildReport(manifest.pages, len(outputs), written, len(outputs) - len(written), (),
                                   tuple(corpus.problems), 0.0, now)

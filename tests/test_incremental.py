@@ -165,11 +165,30 @@ def test_every_kind_of_change_builds_the_same_site_as_a_clean_build(project, tmp
             assert report.removed, "the deleted paper's page was not removed"
 
 
-def test_a_corrupted_cache_is_ignored_and_the_build_is_full(project, tmp_path):
+def test_a_small_change_saves_the_memos_as_deltas_that_the_next_build_reads(project, tmp_path):
     live, clean = tmp_path / "live", tmp_path / "clean"
     incremental_build(project, live)
     folder = buildcache.cache_dir_for(project, live)
-    for name in ("manifest.pickle", "corpus.pickle", "topics.pickle"):
+    base = (folder / "corpus.pickle").read_bytes()
+    change_title(project)
+    incremental_build(project, live)
+    assert (folder / "corpus.pickle").read_bytes() == base, "the whole parse memo was saved again"
+    assert (folder / "corpus.delta.pickle").exists()
+    change_note(project)
+    report = incremental_build(project, live)
+    assert report.incremental.why == "only notes changed", report.incremental.why
+    full_build(project, clean)
+    assert_same_tree(live, clean)
+
+
+def test_a_corrupted_cache_is_ignored_and_the_build_is_full(project, tmp_path):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(project, live)
+    first_paper(project).touch()
+    incremental_build(project, live)  # a delta beside each memo
+    folder = buildcache.cache_dir_for(project, live)
+    for name in ("manifest.pickle", "corpus.pickle", "topics.pickle", "corpus.delta.pickle",
+                 "topics.delta.pickle"):
         data = (folder / name).read_bytes()
         (folder / name).write_bytes(data[: len(data) // 2] + b"garbage")
     report = incremental_build(project, live)

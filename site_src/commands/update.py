@@ -59,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
     def load(content_dir: Path):
         # The build cache's parse memo: only files changed since the last build are parsed,
         # and the build below reuses what this load parsed.
-        old = buildcache.load_corpus_memo(buildcache.cache_dir_for(config.root, config.out_dir))
-        corpus, memo["corpus"] = buildcache.load_corpus(content_dir, old, recover=False)
+        memo["previous"] = buildcache.load_corpus_memo(buildcache.cache_dir_for(config.root, config.out_dir))
+        corpus, memo["corpus"] = buildcache.load_corpus(content_dir, memo["previous"], recover=False)
         return corpus
 
     try:
@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     for duplicate in ingested.possible_duplicates:
         print(f"  {duplicate}", file=sys.stderr)
     try:
-        built = buildcache.build(config, dt.datetime.now(dt.timezone.utc), corpus_memo=memo.get("corpus"))
+        built = buildcache.build(config, dt.datetime.now(dt.timezone.utc), corpus_memo=memo.get("corpus"),
+                                 previous_corpus_memo=memo.get("previous"))
     except BuildError as error:
         raise WorkError(f"the digests were ingested, but the build failed (the previous site "
                         f"is left in place): {error}") from error
