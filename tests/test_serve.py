@@ -266,4 +266,5 @@ def test_a_broken_template_shows_the_error_over_the_last_good_pages(served_proje
 
     title = store.loads(paper.read_text(encoding="utf-8"), slug=paper.stem, source=paper.name).title
     assert title in before and title in text  # the last good page is still the one served
-    assert any("build failed" in line for line in lines)
+    # The server's stderr is read by a thread: the line may land just after the overlay shows.
+    wait_for(lambda: any("build failed" in line for line in lines), 10, "'build failed' on stderr")
