@@ -846,39 +846,51 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                 state = dataclasses.replace(state, manifest=None, reason=reason)
         env = _environment(config, settings, inputs, scanned_ns, session)
         old = manifest.outputs if manifest is not None else {}
-        with timed(timings, "plan"):
+        from site_src.gcpause import collector_paused
+
+        with timed(timings, "plan"), collector_paused():
             # Each view is hashed as soon as it is planned and kept only if its page must be
             # rendered again (views average ~13 KB: 1.6 GB for 125k pages held at once).
+            # Planning makes no reference cycles worth collecting mid-way, but ~125k pages
+            # kept would set off full collections that each walk every page kept so far.
             # Producers get the pages without views unless one of them might read views.
             keep_views = any(name not in NOTES_BLIND_PRODUCERS for name, _ in pipeline.OUTPUT_PRODUCERS)
             tkeys: dict[str, str] = {}
 
+            salts: dict[str, str] = {}  # template -> hash of the settings and the template's code
+
             def page_key(template: str, inputs: str, view) -> str:
-                # A paper page is keyed by its inputs (plan.paper_page_inputs), any other by its view.
-                if template not in tkeys:
-                    tkeys.update(template_keys(env, [template]))
-                made_from = "inputs:" + inputs if inputs else view_key(view)
-                return digest((settings + tkeys[template] + made_from).encode("utf-8", "surrogatepass"))
+                # A page planned with its inputs (plan.paper_page_inputs, list_page_inputs: a
+                # hash) is keyed by them, any other by its view.
+                salt = salts.get(template)
+                if salt is None:
+                    if template not in tkeys:
+                        tkeys.update(template_keys(env, [template]))
+                    salt = salts[template] = digest((settings + tkeys[template]).encode("utf-8"))
+                return salt + (inputs or view_key(view))
+
+            asked: dict[str, str] = {}  # dest -> key worked out by unchanged(), not hashed twice
 
             def unchanged(dest: str, template: str, inputs: str) -> bool:
-                return old.get(dest, ("",))[0] == page_key(template, inputs, None)
+                key = asked[dest] = page_key(template, inputs, None)
+                return old.get(dest, ("",))[0] == key
 
+            by_slug = {s: k[0] for s, k in hashes.items()}
             if notes_only is not None:
-                planned = plan_module.plan_paper_pages(site, config, notes_only,
-                                                       paper_keys={s: k[0] for s, k in hashes.items()})
+                planned = plan_module.plan_paper_pages(site, config, notes_only, paper_keys=by_slug)
             else:
-                # Paper pages whose inputs are those of the last build are not planned again.
+                # Pages whose inputs are those of the last build are not planned again.
                 planned = plan_module.iter_pages(site, config, unchanged=None if keep_views or not old else unchanged,
-                                                 paper_keys={s: k[0] for s, k in hashes.items()})
+                                                 paper_keys=by_slug, card_keys={s: k[1] for s, k in hashes.items()})
             keys: dict[str, str] = {}
             pages: list = []
             todo: list = []
             for page in planned:
-                key = page_key(page.template, page.inputs, page.view)
+                key = asked.pop(page.dest, None) or page_key(page.template, page.inputs, page.view)
                 keys[page.dest] = key
                 if old.get(page.dest, ("",))[0] != key:
                     todo.append(page)
-                pages.append(page if keep_views else dataclasses.replace(page, view={}))
+                pages.append(page if keep_views or not page.view else dataclasses.replace(page, view={}))
             del planned
         rendered_count = len(todo)
         rendered_hash: dict[str, str] = {}
