@@ -193,8 +193,10 @@ class SiteIndex:
     """What list pages show for a paper: its card, or with_cards' stand-in for it (keyed_lists)."""
     context: str = ""
     """Hash of what every page may read beyond its own papers: shared chrome and the topic table."""
-    pagination: Callable[[str, int, int], dict[str, Any]] = field(default=None)  # type: ignore[assignment]
+    pagination: Callable[[str, int, int], dict[str, Any]] | None = None
     """(base URL, page, pages) -> a paginated list's links: _pagination, or a stand-in (keyed_lists)."""
+    titles: dict[str, str] = field(default_factory=dict)
+    """Slug -> title (paper_page_inputs reads 100k of them: a dict of strings, not the Paper objects)."""
     digest_shown: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     """Digest id -> (label, ISO date): what a paper page shows of each digest it appeared in."""
 
@@ -294,7 +296,8 @@ def index_site(site: Site, config: SiteConfig, only: frozenset[str] | None = Non
                                     for d, order in digest_order.items()},
                      {d.id: frozenset(d.new_papers) for d in site.digests}, last_seen,
                      shown=[p.slug for p in shown], list_cards=cards, context=context, pagination=_pagination,
-                     digest_shown={d.id: (_digest_label(d), iso(d.date)) for d in site.digests})
+                     digest_shown={d.id: (_digest_label(d), iso(d.date)) for d in site.digests},
+                     titles={slug: paper.title for slug, paper in papers.items()})
 
 
 class _Lazy(dict):
@@ -540,7 +543,7 @@ def paper_page_inputs(ix: SiteIndex, paper: Paper) -> str:
     topic table, they determine what the view makes of them.
     """
     slug = paper.slug
-    papers = ix.papers
+    titles = ix.titles
     appearances = []
     home_id = first_known = None
     for appearance in paper.digests:
@@ -558,14 +561,14 @@ def paper_page_inputs(ix: SiteIndex, paper: Paper) -> str:
         i = ix.digest_position[home_id].get(slug)
         if i is not None:
             order = ix.digest_order[home_id]
-            around = [(order[j], papers[order[j]].title) for j in (i - 1, i + 1) if 0 <= j < len(order)]
+            around = [(order[j], titles[order[j]]) for j in (i - 1, i + 1) if 0 <= j < len(order)]
             neighbours = (home_id, i > 0, around)
     related = ix.site.related.get(slug, ())
     seen = ix.last_seen.get(slug)
     # Author links need no entry: an author's URL depends on the name alone (authors.author_slug).
     return _hash((ix.context, ix.paper_keys.get(slug) or repr(paper), ix.site.paper_topics.get(slug, ()),
                   appearances, neighbours, related,
-                  [papers[s].title if s in papers else None for s, _ in related],
+                  [titles.get(s) for s, _ in related],
                   ix.site.topic_reasons.get(slug, ()), iso(seen)))
 
 
@@ -727,7 +730,7 @@ def plan_author(ix: SiteIndex) -> Iterable[PageRow]:
     """Each author: their papers in this survey, newest first, paginated."""
     for author in ix.authors:
         base = _url_for("author", author.slug)
-        pages = paginate([s for s in author.papers if s in ix.papers], ix.config.per_page)
+        pages = paginate(list(author.papers), ix.config.per_page)  # group_authors saw only ix.papers
         for n, chunk in enumerate(pages, start=1):
             url = urls.paged(base, n)
             crumbs = [("Authors", _url_for("authors")), (author.name, base if n > 1 else None)]
@@ -831,12 +834,14 @@ PAGES = "\x00pages"
 
 
 def keyed_lists(ix: SiteIndex, card_keys: Mapping[str, str]) -> None:
-    """Make ix's list planners put a stand-in for each card: {'slug': slug, CARD: what the card is made from}.
+    """Make ix's list planners put stand-ins for cards and pagination in their views.
 
     A card is a function of its paper without notes (card_keys[slug], a hash), the paper's
-    topic ids and the topic table (in ix.context), so a list view with stand-ins, plus
-    ix.context, is all its page is made from: list_page_inputs hashes that, and with_cards
-    turns it into the real view only for the pages that must be rendered again.
+    topic ids and the topic table (in ix.context): its stand-in is {'slug': slug, CARD:
+    (hash, topic ids)}. Pagination is a function of (base URL, page, pages): {PAGES: those}.
+    So a list view with stand-ins, plus ix.context, is all its page is made from:
+    list_page_inputs hashes that, and with_cards turns it into the real view only for the
+    pages that must be rendered again.
     """
     def stand_in(slug: str) -> dict[str, Any]:
         return {"slug": slug, CARD: (card_keys.get(slug) or repr(ix.papers[slug]),
