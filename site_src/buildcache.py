@@ -892,6 +892,9 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                     todo.append(page)
                 pages.append(page if keep_views or not page.view else dataclasses.replace(page, view={}))
             del planned
+            # The pages and views kept are acyclic and live until the end: as the corpus,
+            # keep the collector from walking them on every full collection while rendering.
+            gc.freeze()
         rendered_count = len(todo)
         rendered_hash: dict[str, str] = {}
         page_outputs: dict[str, bytes] = {}
