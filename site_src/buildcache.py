@@ -833,10 +833,15 @@ def _render_one(page) -> bytes:
     return render_page(env, page.template, page.view)
 
 
+def _key_salt(settings: str, template_key: str) -> str:
+    """The part of a page's key shared by every page of a template: the settings and its code."""
+    return digest((settings + template_key).encode("utf-8"))
+
+
 def _page_key(settings: str, template_key: str, inputs: str, view: Any) -> str:
-    """A page's key: a paper page is keyed by its inputs (plan.paper_page_inputs), any other by its view."""
-    made_from = "inputs:" + inputs if inputs else view_key(view)
-    return digest((settings + template_key + made_from).encode("utf-8", "surrogatepass"))
+    """A page's key: the salt, then its inputs (plan.paper_page_inputs, list_page_inputs:
+    a hash) or, for a page planned without them, its view's hash."""
+    return _key_salt(settings, template_key) + (inputs or view_key(view))
 
 
 def _render_staged(page) -> tuple[str, tuple[bool, StatKey] | None, str | None]:
@@ -962,55 +967,75 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                 state = dataclasses.replace(state, manifest=None, reason=reason)
         env = _environment(config, settings, inputs, scanned_ns, session)
         old = manifest.outputs if manifest is not None else {}
-        with timed(timings, "plan"):
+        from site_src.gcpause import collector_paused
+
+        with timed(timings, "plan"), collector_paused():
             # Each view is hashed as soon as it is planned and kept only if its page must be
             # rendered again (views average ~13 KB: 1.6 GB for 125k pages held at once).
+            # Planning makes no reference cycles worth collecting mid-way, but ~125k pages
+            # kept would set off full collections that each walk every page kept so far.
             # Producers get the pages without views unless one of them might read views.
             keep_views = any(name not in NOTES_BLIND_PRODUCERS for name, _ in pipeline.OUTPUT_PRODUCERS)
             tkeys: dict[str, str] = {}
 
+            salts: dict[str, str] = {}  # template -> hash of the settings and the template's code
+
             def page_key(template: str, inputs: str, view) -> str:
-                if template not in tkeys:
-                    tkeys.update(template_keys(env, [template]))
-                return _page_key(settings, tkeys[template], inputs, view)
+                # A page planned with its inputs (plan.paper_page_inputs, list_page_inputs: a
+                # hash) is keyed by them, any other by its view (see _page_key).
+                salt = salts.get(template)
+                if salt is None:
+                    if template not in tkeys:
+                        tkeys.update(template_keys(env, [template]))
+                    salt = salts[template] = _key_salt(settings, tkeys[template])
+                return salt + (inputs or view_key(view))
+
+            asked: dict[str, str] = {}  # dest -> key worked out by unchanged(), not hashed twice
 
             def unchanged(dest: str, template: str, inputs: str) -> bool:
-                return old.get(dest, ("",))[0] == page_key(template, inputs, None)
+                key = asked[dest] = page_key(template, inputs, None)
+                return old.get(dest, ("",))[0] == key
 
+            by_slug = {s: k[0] for s, k in hashes.items()}
+            card_keys = {s: k[1] for s, k in hashes.items()}
             # A full build plans paper pages without their views (keyed by their inputs): each
             # view is made by the worker process that renders the page (see _render_staged).
             index = None
             if manifest is None and not keep_views:
                 index = plan_module.index_site(site, config)
             if notes_only is not None:
-                planned = plan_module.plan_paper_pages(site, config, notes_only,
-                                                       paper_keys={s: k[0] for s, k in hashes.items()})
+                planned = plan_module.plan_paper_pages(site, config, notes_only, paper_keys=by_slug)
             elif index is not None:
-                planned = plan_module.iter_pages(site, config, unchanged=lambda dest, template, inputs: True,
-                                                 paper_keys={s: k[0] for s, k in hashes.items()}, index=index)
+                paper_dests = {urls.dest_for(urls.url_for("paper", slug)) for slug in index.papers}
+                planned = plan_module.iter_pages(site, config,
+                                                 unchanged=lambda dest, template, inputs: dest in paper_dests,
+                                                 paper_keys=by_slug, index=index, card_keys=card_keys)
             else:
-                # Paper pages whose inputs are those of the last build are not planned again.
+                # Pages whose inputs are those of the last build are not planned again.
                 planned = plan_module.iter_pages(site, config, unchanged=None if keep_views or not old else unchanged,
-                                                 paper_keys={s: k[0] for s, k in hashes.items()})
+                                                 paper_keys=by_slug, card_keys={s: k[1] for s, k in hashes.items()})
             keys: dict[str, str] = {}
             pages: list = []
             todo: list = []
             for page in planned:
                 if index is not None and not page.inputs:
-                    # A full build's list page is keyed by the worker that renders it (the
-                    # view is hashed there): every page is rendered anyway.
+                    # A full build's page planned without inputs is keyed by the worker that
+                    # renders it (the view is hashed there): every page is rendered anyway.
                     if page.template not in tkeys:
                         tkeys.update(template_keys(env, [page.template]))
                     keys[page.dest] = ""
                     todo.append(page)
                     pages.append(dataclasses.replace(page, view={}))
                     continue
-                key = page_key(page.template, page.inputs, page.view)
+                key = asked.pop(page.dest, None) or page_key(page.template, page.inputs, page.view)
                 keys[page.dest] = key
                 if old.get(page.dest, ("",))[0] != key:
                     todo.append(page)
-                pages.append(page if keep_views else dataclasses.replace(page, view={}))
+                pages.append(page if keep_views or not page.view else dataclasses.replace(page, view={}))
             del planned
+            # The pages and views kept are acyclic and live until the end: as the corpus,
+            # keep the collector from walking them on every full collection while rendering.
+            gc.freeze()
         rendered_count = len(todo)
         rendered_hash: dict[str, str] = {}
         page_outputs: dict[str, bytes] = {}
@@ -1051,7 +1076,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                     # and lists the previous tree. No page's HTML is held here.
                     forget(folder)
                     staging = _Staging(config.out_dir, protected)
-                    deferred = {urls.dest_for(urls.url_for("paper", slug)): slug for slug in index.cards} \
+                    deferred = {urls.dest_for(urls.url_for("paper", slug)): slug for slug in index.papers} \
                         if index is not None else {}
                     _RENDER = (env, staging, os.getpid(), index, deferred, settings, tkeys)
                     gc.freeze()  # the pages too: workers' collections then never touch (and copy) them

@@ -10,6 +10,8 @@ URLs in views are site-relative; templates turn them into relative links.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import marshal
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -91,8 +93,8 @@ class Page:
     """What the page was made from ('content/papers/x.md', 'topic adversarial'), for error messages."""
     in_sitemap: bool = True
     inputs: str = ""
-    """For a paper page: everything its view is made from (paper_page_inputs), so a build can
-    tell it is unchanged without making the view; empty for other pages."""
+    """A hash of everything the view is made from (paper_page_inputs, list_page_inputs), so a
+    build can tell the page is unchanged without making its view; empty when not asked for."""
 
 
 # --- small pure helpers -------------------------------------------------------------
@@ -159,8 +161,8 @@ class SiteIndex:
     config: SiteConfig
     papers: dict[str, Paper]
     topics: dict[str, TopicInfo]
-    cards: dict[str, dict[str, Any]]
-    """Slug -> the small view of a paper used in every list."""
+    cards: Mapping[str, dict[str, Any]]
+    """Slug -> the small view of a paper used in every list (made on first use)."""
     topic_members: dict[str, list[str]]
     """Topic id -> slugs of papers in it or any sub-topic, newest first."""
     digests: dict[str, DigestRecord]
@@ -172,8 +174,8 @@ class SiteIndex:
     """Named authors, sorted by surname; their papers newest first (see site_src/authors.py)."""
     author_urls: dict[str, str] = field(default_factory=dict)
     """Author name, as papers spell it (spacing collapsed) -> author page URL."""
-    flat_summaries: dict[str, str] = field(default_factory=dict)
-    """Slug -> the abstract as one line of plain text (snippets, descriptions, JSON-LD)."""
+    flat_summaries: Mapping[str, str] = field(default_factory=dict)
+    """Slug -> the abstract as one line of plain text (snippets, descriptions, JSON-LD; made on first use)."""
     digest_order: dict[str, list[str]] = field(default_factory=dict)
     """Digest id -> slugs of its papers that exist, in digest order."""
     digest_position: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -185,6 +187,18 @@ class SiteIndex:
     paper_keys: Mapping[str, str] = field(default_factory=dict)
     """Slug -> a hash of the whole paper, when the caller has one (a build cache's parse memo):
     paper_page_inputs then need not write the paper out."""
+    shown: list[str] = field(default_factory=list)
+    """Slugs of the papers that have cards (all, unless index_site was given `only`), newest first."""
+    list_cards: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    """What list pages show for a paper: its card, or with_cards' stand-in for it (keyed_lists)."""
+    context: str = ""
+    """Hash of what every page may read beyond its own papers: shared chrome and the topic table."""
+    pagination: Callable[[str, int, int], dict[str, Any]] | None = None
+    """(base URL, page, pages) -> a paginated list's links: _pagination, or a stand-in (keyed_lists)."""
+    titles: dict[str, str] = field(default_factory=dict)
+    """Slug -> title (paper_page_inputs reads 100k of them: a dict of strings, not the Paper objects)."""
+    digest_shown: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    """Digest id -> (label, ISO date): what a paper page shows of each digest it appeared in."""
 
 
 def _topic_path(topic_id: str, topics: Mapping[str, TopicInfo]) -> list[TopicInfo]:
@@ -231,15 +245,16 @@ def index_site(site: Site, config: SiteConfig, only: frozenset[str] | None = Non
     dates = [d.date for d in site.digests if d.date] or [p.first_seen for p in site.papers if p.first_seen]
     updated = max(dates) if dates else None
 
-    cards: dict[str, dict[str, Any]] = {}
-    flat: dict[str, str] = {}
     shown = order if only is None else [p for p in order if p.slug in only]
-    for paper in shown:
-        flat[paper.slug] = _plain_text(paper.summary)
-        topic_ids = [t for t in site.paper_topics.get(paper.slug, ()) if t in topics]
-        cards[paper.slug] = {
-            "slug": paper.slug,
-            "url": _url_for("paper", paper.slug),
+    allowed = papers if only is None else {p.slug for p in shown}
+    flat = _Lazy(allowed, lambda slug: _plain_text(papers[slug].summary))
+
+    def card(slug: str) -> dict[str, Any]:
+        paper = papers[slug]
+        topic_ids = [t for t in site.paper_topics.get(slug, ()) if t in topics]
+        return {
+            "slug": slug,
+            "url": _url_for("paper", slug),
             "title": paper.title,
             "authors": authors_line(paper),
             "date": display_date(paper.published_at, paper.date_precision),
@@ -248,9 +263,11 @@ def index_site(site: Site, config: SiteConfig, only: frozenset[str] | None = Non
             "upvotes": paper.upvotes,
             "has_code": bool(paper.github_repo),
             "withdrawn": paper.withdrawn,
-            "snippet": shorten(flat[paper.slug], SNIPPET_CHARS),
+            "snippet": shorten(flat[slug], SNIPPET_CHARS),
             "topics": [{"name": topics[t].name, "url": _url_for("topic", t)} for t in topic_ids],
         }
+
+    cards = _Lazy(allowed, card)
     people = group_authors(order)
     # Links to pages this site does not have (no about.md, no named authors) are dropped.
     missing = {"about/": site.about is None, "authors/": not people, "overview/": not site.topics}
@@ -263,18 +280,54 @@ def index_site(site: Site, config: SiteConfig, only: frozenset[str] | None = Non
         "search_url": _url_for("search"),
     }
     last_seen = {}
+    digest_dates = {d.id: d.date for d in site.digests if d.date}
     for paper in shown:
-        seen = [digests[a.digest].date for a in paper.digests
-                if a.digest in digests and digests[a.digest].date]
+        seen = [digest_dates[a.digest] for a in paper.digests if a.digest in digest_dates]
         date = max(seen) if seen else paper.first_seen
         if date:
             last_seen[paper.slug] = date
+    # Shared chrome and the topic table reach nearly every page; a change to them re-keys all.
+    context = _hash(((common["nav"], common["feed_url"], common["search_url"]),
+                     [(t.id, t.name, t.description, t.parent, t.children, t.order) for t in site.topics]))
     return SiteIndex(site, config, papers, topics, cards, topic_members, digests, digests_newest,
                      dict(years), updated, common, people,
                      author_urls(people, lambda slug: _url_for("author", slug)), flat,
                      digest_order, {d: {slug: i for i, slug in enumerate(order)}
                                     for d, order in digest_order.items()},
-                     {d.id: frozenset(d.new_papers) for d in site.digests}, last_seen)
+                     {d.id: frozenset(d.new_papers) for d in site.digests}, last_seen,
+                     shown=[p.slug for p in shown], list_cards=cards, context=context, pagination=_pagination,
+                     digest_shown={d.id: (_digest_label(d), iso(d.date)) for d in site.digests},
+                     titles={slug: paper.title for slug, paper in papers.items()})
+
+
+class _Lazy(dict):
+    """A dict that makes the value of an allowed key on first lookup (make(key)); others are KeyErrors.
+
+    Cards and flat abstracts of 100k papers cost seconds; an incremental build needs only a few.
+    Use it with [] only: `in`, get() and iteration see just the values made so far.
+    """
+
+    __slots__ = ("allowed", "make")
+
+    def __init__(self, allowed: Mapping[str, Any] | frozenset[str] | set[str], make: Callable[[str], Any]):
+        super().__init__()
+        self.allowed, self.make = allowed, make
+
+    def __missing__(self, key: str) -> Any:
+        if key not in self.allowed:
+            raise KeyError(key)
+        value = self[key] = self.make(key)
+        return value
+
+
+def _hash(value: Any) -> str:
+    """Hash of plain data (str, int, bool, None, tuples, lists, dicts): marshal format 2 is its
+    fastest exact serialization; values marshal cannot write are written with repr()."""
+    try:
+        data = marshal.dumps(value, 2)
+    except ValueError:
+        data = b"repr:" + repr(value).encode("utf-8", "surrogatepass")
+    return hashlib.sha1(data).hexdigest()
 
 
 # --- page kinds ---------------------------------------------------------------------------
@@ -345,14 +398,14 @@ def plan_home(ix: SiteIndex) -> Iterable[PageRow]:
     latest = None
     if ix.digests_newest:
         record = ix.digests_newest[0]
-        new = [ix.cards[s] for s in record.new_papers if s in ix.cards]
+        new = [ix.list_cards[s] for s in record.new_papers if s in ix.papers]
         latest = {
             "title": _digest_label(record), "url": _url_for("digest", record.id),
             "date": display_date(record.date), "count": len(record.papers),
             "new_count": len(new), "new_papers": new[:HOME_NEW_PAPERS],
             "seen_count": len(ix.digest_order[record.id]) - len(new),
         }
-    recent = [ix.cards[p.slug] for p in sorted(ix.papers.values(), key=lambda p: (
+    recent = [ix.list_cards[p.slug] for p in sorted(ix.papers.values(), key=lambda p: (
         -(p.first_seen or dt.date.min).toordinal(), *sort_key_newest(p)))[:10]]
     numbers = {"papers": len(ix.papers), "topics": len(ix.topics),
                "years": len([y for y in ix.years if y != UNDATED]), "last_update": display_date(ix.updated)}
@@ -481,41 +534,47 @@ def _paper_view(ix: SiteIndex, paper: Paper) -> dict[str, Any]:
 
 
 def paper_page_inputs(ix: SiteIndex, paper: Paper) -> str:
-    """Everything _paper_view reads for this paper, as text (with the site config, which
+    """A hash of everything _paper_view reads for this paper (with the site config, which
     build keys hold separately): equal inputs make an equal view.
 
     Kept beside _paper_view on purpose: a value the view starts reading must be added here
     (tests/test_plan.py checks equal inputs give equal views across many site changes).
+    Site values go in raw (topic ids, related rows, reasons): with ix.context, which holds the
+    topic table, they determine what the view makes of them.
     """
-    topic_ids = [t for t in ix.site.paper_topics.get(paper.slug, ()) if t in ix.topics]
-    first_path = [(t.id, t.name) for t in _topic_path(topic_ids[0], ix.topics)] if topic_ids else []
+    slug = paper.slug
+    titles = ix.titles
     appearances = []
+    home_id = first_known = None
     for appearance in paper.digests:
-        record = ix.digests.get(appearance.digest)
-        if record is not None:
-            appearances.append((record.id, _digest_label(record), record.date,
-                                paper.slug in ix.digest_new[record.id]))
-    known = [a.digest for a in paper.digests if a.digest in ix.digests]
-    home_id = next((d for d in known if paper.slug in ix.digest_new[d]), known[0] if known else None)
+        shown = ix.digest_shown.get(appearance.digest)
+        if shown is not None:
+            new = slug in ix.digest_new[appearance.digest]
+            appearances.append((shown, new))
+            if first_known is None:
+                first_known = appearance.digest
+            if new and home_id is None:
+                home_id = appearance.digest
+    home_id = home_id or first_known
     neighbours: tuple = ()
-    if home_id is not None and paper.slug in ix.digest_position[home_id]:
-        order, i = ix.digest_order[home_id], ix.digest_position[home_id][paper.slug]
-        around = [order[j] for j in (i - 1, i + 1) if 0 <= j < len(order)]
-        neighbours = (home_id, _digest_label(ix.digests[home_id]), i > 0,
-                      [(s, ix.papers[s].title) for s in around])
-    related = [(slug, terms, ix.papers[slug].title)
-               for slug, terms in ix.site.related.get(paper.slug, ()) if slug in ix.papers]
-    reasons = [(t, ix.topics[t].name, why) for t, why in ix.site.topic_reasons.get(paper.slug, ())
-               if t in ix.topics]
-    return repr((ix.paper_keys.get(paper.slug) or paper, [(t, ix.topics[t].name) for t in topic_ids], first_path,
-                 appearances, neighbours,
-                 related, reasons, [ix.author_urls.get(" ".join(name.split())) for name in paper.authors],
-                 ix.last_seen.get(paper.slug), ix.common))
+    if home_id is not None:
+        i = ix.digest_position[home_id].get(slug)
+        if i is not None:
+            order = ix.digest_order[home_id]
+            around = [(order[j], titles[order[j]]) for j in (i - 1, i + 1) if 0 <= j < len(order)]
+            neighbours = (home_id, i > 0, around)
+    related = ix.site.related.get(slug, ())
+    seen = ix.last_seen.get(slug)
+    # Author links need no entry: an author's URL depends on the name alone (authors.author_slug).
+    return _hash((ix.context, ix.paper_keys.get(slug) or repr(paper), ix.site.paper_topics.get(slug, ()),
+                  appearances, neighbours, related,
+                  [titles.get(s) for s, _ in related],
+                  ix.site.topic_reasons.get(slug, ()), iso(seen)))
 
 
 def plan_papers(ix: SiteIndex) -> Iterable[PageRow]:
     """One page per paper."""
-    for slug in ix.cards:
+    for slug in ix.shown:
         yield _url_for("paper", slug), _paper_view(ix, ix.papers[slug]), f"content/papers/{slug}.md"
 
 
@@ -547,7 +606,7 @@ def plan_topic(ix: SiteIndex) -> Iterable[PageRow]:
                        "url": base, "feed_url": feed["url"], "count": len(members),
                        "exports": survey_pages.topic_exports(topic.id)},
                 subtopics=[_topic_node(ix, ix.topics[c]) for c in topic.children if c in ix.topics],
-                papers=[ix.cards[s] for s in chunk], pagination=_pagination(base, n, len(pages)),
+                papers=[ix.list_cards[s] for s in chunk], pagination=ix.pagination(base, n, len(pages)),
             ), f"topic {topic.id}"
 
 
@@ -575,7 +634,7 @@ def plan_year(ix: SiteIndex) -> Iterable[PageRow]:
             yield url, _view(
                 ix, "year", url, label if n == 1 else f"{label} (page {n})", crumbs=crumbs,
                 year={"key": year, "label": label, "count": len(slugs), "url": base},
-                papers=[ix.cards[s] for s in chunk], pagination=_pagination(base, n, len(pages)),
+                papers=[ix.list_cards[s] for s in chunk], pagination=ix.pagination(base, n, len(pages)),
             ), f"year {year}"
 
 
@@ -593,7 +652,7 @@ def plan_digest(ix: SiteIndex) -> Iterable[PageRow]:
     for record in ix.site.digests:
         base = _url_for("digest", record.id)
         new = ix.digest_new[record.id]
-        entries = [{**ix.cards[s], "new": s in new, "position": i + 1}
+        entries = [{**ix.list_cards[s], "new": s in new, "position": i + 1}
                    for i, s in enumerate(ix.digest_order[record.id])]
         label = _digest_label(record)
         summary = {"id": record.id, "title": label, "date": display_date(record.date),
@@ -608,7 +667,7 @@ def plan_digest(ix: SiteIndex) -> Iterable[PageRow]:
                 crumbs.append((f"Page {n}", None))
             yield url, _view(
                 ix, "digest", url, label if n == 1 else f"{label} (page {n})", crumbs=crumbs,
-                digest=summary, papers=chunk, pagination=_pagination(base, n, len(pages)),
+                digest=summary, papers=chunk, pagination=ix.pagination(base, n, len(pages)),
             ), f"content/digests/{record.id}.yaml"
 
 
@@ -662,7 +721,7 @@ def plan_authors(ix: SiteIndex) -> Iterable[PageRow]:
         yield url, _view(
             ix, "authors", url, "Authors" if n == 1 else f"Authors (page {n})", crumbs=crumbs,
             description=f"The {plural(len(ix.authors), 'named author')} of {ix.config.title}.",
-            count=len(ix.authors), groups=groups, pagination=_pagination(base, n, len(pages)),
+            count=len(ix.authors), groups=groups, pagination=ix.pagination(base, n, len(pages)),
             unnamed=sum(1 for p in ix.papers.values() if not p.authors),
         ), "authors"
 
@@ -671,7 +730,7 @@ def plan_author(ix: SiteIndex) -> Iterable[PageRow]:
     """Each author: their papers in this survey, newest first, paginated."""
     for author in ix.authors:
         base = _url_for("author", author.slug)
-        pages = paginate([s for s in author.papers if s in ix.cards], ix.config.per_page)
+        pages = paginate(list(author.papers), ix.config.per_page)  # group_authors saw only ix.papers
         for n, chunk in enumerate(pages, start=1):
             url = urls.paged(base, n)
             crumbs = [("Authors", _url_for("authors")), (author.name, base if n > 1 else None)]
@@ -684,7 +743,7 @@ def plan_author(ix: SiteIndex) -> Iterable[PageRow]:
                             f"{ix.config.title}.",
                 author={"name": author.name, "url": base, "count": len(author.papers),
                         "spellings": list(author.spellings)},
-                papers=[ix.cards[s] for s in chunk], pagination=_pagination(base, n, len(pages)),
+                papers=[ix.list_cards[s] for s in chunk], pagination=ix.pagination(base, n, len(pages)),
             ), f"author {author.key}"
 
 
@@ -721,22 +780,31 @@ PAGE_KINDS: tuple[PageKind, ...] = (
 def iter_pages(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAGE_KINDS, *,
                unchanged: Callable[[str, str, str], bool] | None = None,
                paper_keys: Mapping[str, str] | None = None,
-               index: SiteIndex | None = None) -> Iterator[Page]:
+               index: SiteIndex | None = None,
+               card_keys: Mapping[str, str] | None = None) -> Iterator[Page]:
     """Yield every page of the site one at a time; raise PlanError when two claim one destination.
 
     Only destinations are remembered between pages, so a caller that hashes or renders each
     view as it comes never holds all views at once. Paper pages carry their `inputs`; with
-    `unchanged(dest, template, inputs)` true, a paper page comes without a view (an empty
-    dict): the caller's last build made it from the same inputs. `paper_keys` (slug -> hash of
-    the whole paper) stand for the papers in those inputs. `index` is index_site(site, config)
-    when the caller made it already (to make views later with paper_view).
+    `unchanged(dest, template, inputs)` true, a page comes without a view (an empty dict): the
+    caller's last build made it from the same inputs. `paper_keys` (slug -> hash of the whole
+    paper) stand for the papers in those inputs. With `card_keys` (slug -> hash of the paper
+    without its notes: all a card reads of it), list pages carry inputs too (list_page_inputs)
+    and only those whose inputs changed get a view. `index` is index_site(site, config) when
+    the caller made it already (to make views later with paper_view).
     """
     ix = index if index is not None else index_site(site, config)
     ix.paper_keys = paper_keys or {}
+    if card_keys is not None:
+        keyed_lists(ix, card_keys)
     claimed: dict[str, str] = {}
     for kind in kinds:
-        rows = _paper_rows(ix, kind, unchanged) if kind.plan is plan_papers else (
-            (url, view, source, "") for url, view, source in kind.plan(ix))
+        if kind.plan is plan_papers:
+            rows = _paper_rows(ix, kind, unchanged)
+        elif card_keys is not None:
+            rows = _list_rows(ix, kind, unchanged)
+        else:
+            rows = ((url, view, source, "") for url, view, source in kind.plan(ix))
         for url, view, source, inputs in rows:
             page = _page(kind, url, view, source, inputs)
             key = page.dest.casefold()  # two names that differ in case collide on macOS/Windows
@@ -756,13 +824,77 @@ def _paper_rows(ix: SiteIndex, kind: PageKind, unchanged: Callable[[str, str, st
                 ) -> Iterator[tuple[str, dict[str, Any] | None, str, str]]:
     """plan_papers' rows with each page's inputs; the view is None when unchanged(dest, template,
     inputs) says the last build made this page from the same inputs (it need not be made again)."""
-    for slug in ix.cards:
+    for slug in ix.shown:
         paper = ix.papers[slug]
         url = _url_for("paper", slug)
         inputs = paper_page_inputs(ix, paper)
         view = (None if unchanged is not None and unchanged(urls.dest_for(url), kind.template, inputs)
                 else _paper_view(ix, paper))
         yield url, view, f"content/papers/{slug}.md", inputs
+
+
+# --- list pages keyed by their inputs ---------------------------------------------------------
+
+CARD = "\x00card"
+"""Key of the stand-in for a card in a keyed list view (see keyed_lists)."""
+PAGES = "\x00pages"
+"""Key of the stand-in for a list's pagination in a keyed list view: (base URL, page, pages)."""
+
+
+def keyed_lists(ix: SiteIndex, card_keys: Mapping[str, str]) -> None:
+    """Make ix's list planners put stand-ins for cards and pagination in their views.
+
+    A card is a function of its paper without notes (card_keys[slug], a hash), the paper's
+    topic ids and the topic table (in ix.context): its stand-in is {'slug': slug, CARD:
+    (hash, topic ids)}. Pagination is a function of (base URL, page, pages): {PAGES: those}.
+    So a list view with stand-ins, plus ix.context, is all its page is made from:
+    list_page_inputs hashes that, and with_cards turns it into the real view only for the
+    pages that must be rendered again.
+    """
+    def stand_in(slug: str) -> dict[str, Any]:
+        return {"slug": slug, CARD: (card_keys.get(slug) or repr(ix.papers[slug]),
+                                     ix.site.paper_topics.get(slug, ()))}
+
+    ix.list_cards = _Lazy(ix.papers, stand_in)
+    # A list of p pages links every page from each: p² links, hundreds of MB to hash at 100k papers.
+    ix.pagination = lambda base, page, pages: {PAGES: (base, page, pages)}
+
+
+def list_page_inputs(ix: SiteIndex, view: dict[str, Any]) -> str:
+    """A hash of a keyed list view (cards as stand-ins) and ix.context: equal inputs, equal pages."""
+    return _hash((ix.context, view))
+
+
+def with_cards(ix: SiteIndex, value: Any) -> Any:
+    """A keyed list view (or part of one) with each stand-in replaced by what it stands for.
+
+    The result equals what the planner makes with real cards and links: a stand-in sits where
+    the card would, and keys a planner added after the card's ({**card, 'new': …}) follow it as
+    they would; a pagination stand-in becomes _pagination's dict.
+    """
+    if type(value) is dict:
+        if PAGES in value:
+            return _pagination(*value[PAGES])
+        if CARD in value:
+            card = ix.cards[value["slug"]]
+            if len(value) == 2:
+                return card
+            return {**card, **{k: v for k, v in value.items() if k != "slug" and k != CARD}}
+        return {k: with_cards(ix, v) for k, v in value.items()}
+    if type(value) is list:
+        return [with_cards(ix, v) for v in value]
+    return value
+
+
+def _list_rows(ix: SiteIndex, kind: PageKind, unchanged: Callable[[str, str, str], bool] | None
+               ) -> Iterator[tuple[str, dict[str, Any] | None, str, str]]:
+    """A list kind's rows with each page's inputs, the view made only when unchanged() says no."""
+    for url, view, source in kind.plan(ix):
+        inputs = list_page_inputs(ix, view)
+        if unchanged is not None and unchanged(urls.dest_for(url), kind.template, inputs):
+            yield url, None, source, inputs
+        else:
+            yield url, with_cards(ix, view), source, inputs
 
 
 def _page(kind: PageKind, url: str, view: dict[str, Any] | None, source: str, inputs: str = "") -> Page:

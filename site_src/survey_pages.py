@@ -98,13 +98,13 @@ def plan_unsorted(ix) -> Iterable[tuple[str, dict, str]]:
 
     if not ix.site.topics:
         return
-    slugs = [s for s in ix.cards if not ix.site.paper_topics.get(s)]
+    slugs = [s for s in ix.shown if not ix.site.paper_topics.get(s)]
     url = urls.url_for("unsorted")
     yield url, plan._view(
         ix, "unsorted", url, "Unsorted papers", crumbs=[("Topics", urls.url_for("topics")),
                                                          ("Unsorted", None)],
         description="Papers no topic of the taxonomy claims yet.",
-        papers=[ix.cards[s] for s in slugs], count=len(slugs),
+        papers=[ix.list_cards[s] for s in slugs], count=len(slugs),
     ), "unsorted"
 
 

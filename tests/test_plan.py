@@ -265,3 +265,71 @@ def test_paper_pages_with_equal_inputs_have_equal_views_whatever_else_changed():
             assert same_view or not same_inputs, f"{name}: {slug}'s view changed but its inputs did not"
             moved += not same_inputs
         assert moved, f"{name} changed no paper page's inputs: the change is not a test"
+
+
+# --- list pages keyed by their inputs ---------------------------------------------------------
+
+def _card_keys(site: Site) -> dict[str, str]:
+    from site_src.buildcache import paper_hashes
+
+    return {paper.slug: paper_hashes(paper)[1] for paper in site.papers}
+
+
+def _keyed_pages(site: Site, config) -> dict[str, object]:
+    from site_src.plan import iter_pages
+
+    return {page.url: page for page in iter_pages(site, config, card_keys=_card_keys(site))}
+
+
+def test_keyed_list_pages_have_the_views_of_a_plain_plan():
+    from site_src.config import load_config
+
+    from pathlib import Path
+
+    config = load_config(Path(__file__).resolve().parent.parent)
+    site = _shipped_site()
+    plain = {page.url: page for page in plan_site(site, config)}
+    keyed = _keyed_pages(site, config)
+    assert list(keyed) == list(plain)
+    for url, page in plain.items():
+        assert keyed[url].view == page.view, url
+        assert json.dumps(keyed[url].view) == json.dumps(page.view), url  # same key order too
+    listed = [page for page in keyed.values() if page.kind in ("topic", "year", "digest", "home")]
+    assert listed and all(page.inputs for page in listed)
+    assert all("\x00card" not in json.dumps(page.view) for page in keyed.values())
+
+
+SHOWN_ON_PAPER_PAGES_ONLY = {"related papers", "topic reasons"}
+
+
+def test_list_pages_with_equal_inputs_have_equal_views_whatever_else_changed():
+    from site_src.config import load_config
+
+    from pathlib import Path
+
+    config = load_config(Path(__file__).resolve().parent.parent)
+    site = _shipped_site()
+    base = {url: page for url, page in _keyed_pages(site, config).items() if page.kind != "paper"}
+    # A paper's notes show on no list page: a notes edit must leave every list page's inputs.
+    first = site.papers[0]
+    noted = replace(site, papers=(replace(first, notes=first.notes + " More notes."), *site.papers[1:]))
+    changes = _site_changes(site) + [
+        ("a paper's comment count", replace(site, papers=(replace(first, comments=(first.comments or 0) + 7),
+                                                          *site.papers[1:]))),
+        ("a new digest", replace(site, digests=(*site.digests, replace(
+            site.digests[0], id="2099-01-01", date=dt.date(2099, 1, 1), new_papers=())))),
+    ]
+    for name, changed_site in changes:
+        changed = _keyed_pages(changed_site, config)
+        moved = 0
+        for url in set(base) & set(changed):
+            same_inputs = base[url].inputs == changed[url].inputs
+            assert base[url].view == changed[url].view or not same_inputs, \
+                f"{name}: {url}'s view changed but its inputs did not"
+            moved += not same_inputs
+        if name in SHOWN_ON_PAPER_PAGES_ONLY:
+            assert not moved, f"{name} shows on no list page, yet it changed {moved} list pages' inputs"
+        else:
+            assert moved, f"{name} changed no list page's inputs: the change is not a test"
+    unmoved = _keyed_pages(noted, config)
+    assert all(unmoved[url].inputs == page.inputs for url, page in base.items())
