@@ -4,10 +4,13 @@ The weights are made to stay put while the corpus grows a little, so that a new 
 changes related lists only where its papers matter, and an update can reuse most of
 the last build's work (see RelatedMemo) with exactly the result of a build from scratch:
 
-* a term's inverse document frequency uses its document frequency rounded down to a
-  bucket (BUCKETS_PER_OCTAVE per doubling) and, for the corpus size, the corpus size
-  rounded down to a power of two (the epoch): a digest moves the weight of the few terms
-  whose frequency crosses a bucket boundary, and all weights once the corpus doubles;
+* a term's inverse document frequency uses, for the corpus size, the corpus size rounded
+  down to a power of two (the epoch), and for its document frequency the number of the
+  epoch's *reference* papers holding it (the first `epoch` papers by the date first seen:
+  new digests do not change them) unless half its whole count is larger, rounded down to
+  a power of two (its bucket). A term that spreads with the corpus keeps its weight until
+  the corpus doubles; a digest moves the weight of the few terms it makes much more
+  common (a new subject) and of rare terms it shares with a paper for the first time;
 * weights are whole numbers and vectors fixed-point, so a similarity is an exact integer
   sum, the same whichever way (and in whichever order) it is computed; ties are broken
   by a hash of the term's text and by slug, never by a position that an update shifts;
@@ -55,7 +58,9 @@ MIN_DF_TWO_FROM = 1024
 """From this epoch on, terms of a single paper are left out (they cannot relate two papers)."""
 BUCKETS_PER_OCTAVE = 1
 """Document frequency buckets per doubling: the weight of a term moves only when its
-frequency crosses a bucket boundary (about 1.4x the last one)."""
+frequency crosses a bucket boundary, a power of two. Coarse on purpose, as a crossing
+changes the vectors of all papers holding the term; yet not coarser: with powers of
+four, IDF hardly tells rare from common terms in a small survey (the shipped one)."""
 WEIGHT_SCALE = 2 ** 16
 """Term weights are whole numbers: tf x idf x this, rounded."""
 VECTOR_SCALE = 2 ** 20
@@ -75,6 +80,8 @@ THRESHOLD_STEP = 16
 """Score steps of the histogram that finds where each row's best candidates end."""
 EXPLAIN_CHUNK = 50_000
 """Pairs explained at once: bounds the gathered rows (2 x chunk x KEEP_TERMS values)."""
+COUNT_MAX = 65_535
+"""Occurrences of a term in one text are counted up to this (kept as uint16)."""
 TOKEN_CHUNK = 4096
 """Texts split at once: bounds the short-lived per-word objects."""
 TOPN_FROM = 4096
@@ -307,18 +314,38 @@ def _bucket(df: np.ndarray) -> np.ndarray:
     return np.floor(np.log2(np.maximum(df, 1)) * BUCKETS_PER_OCTAVE).astype(np.int32)
 
 
-def term_status(df: np.ndarray, epoch: int) -> np.ndarray:
+def term_status(df: np.ndarray, epoch: int, reference_df: np.ndarray | None = None) -> np.ndarray:
     """Return per term its frequency bucket, or -1 when it is left out (too rare or too common).
 
-    A term's weight in a paper depends on its count there, its status and the epoch only.
+    `df` counts the papers holding each term, `reference_df` only the epoch's reference
+    papers (see reference_rows; by default all). The bucket is that of the larger of the
+    reference count and half the count: a term that spreads with the corpus keeps its
+    reference count, and its weight, until the corpus doubles; one that spreads faster
+    (a new subject) moves. A term's weight in a paper depends on its count there, its
+    status and the epoch only.
     """
     df = np.asarray(df, dtype=np.int64)
-    bucket = _bucket(df)
+    counted = df if reference_df is None else np.maximum(np.asarray(reference_df, dtype=np.int64), df // 2)
+    bucket = _bucket(counted)
     keep = df >= (2 if epoch >= MIN_DF_TWO_FROM else 1)
     if epoch >= 16:
         cap = min(epoch // 2, max(DF_CAP_MIN, int(epoch * DF_CAP_SHARE)))
         keep &= bucket <= _bucket(np.array([cap]))[0]
-    return np.where(keep, bucket, -1).astype(np.int32)
+    return np.where(keep, bucket, -1).astype(np.int16)
+
+
+def reference_rows(papers: Sequence[Paper], epoch: int) -> np.ndarray:
+    """Return which papers (a bool per paper, papers in slug order) are the epoch's reference:
+    the first `epoch` by the date they were first seen (unknown first), then slug.
+
+    New digests add papers at the end of that order, so the reference stays the same
+    until the corpus doubles.
+    """
+    days = np.array([p.first_seen.toordinal() if p.first_seen else 0 for p in papers], dtype=np.int64)
+    order = np.lexsort((np.arange(len(papers)), days))
+    chosen = np.zeros(len(papers), dtype=bool)
+    chosen[order[:epoch]] = True
+    return chosen
 
 
 def _idf(epoch: int, buckets: np.ndarray) -> np.ndarray:
@@ -415,9 +442,9 @@ class Candidates:
     indptr: np.ndarray
     """Per row, where its entries start (int64, n + 1)."""
     rows: np.ndarray
-    """The other paper's row (int64)."""
+    """The other paper's row (int32)."""
     ticks: np.ndarray
-    """The score in ten-thousandths (int64)."""
+    """The score in ten-thousandths (int32)."""
     complete: np.ndarray
     """Per row, whether the list holds every paper reaching the minimum score (bool)."""
 
@@ -440,7 +467,7 @@ def _ranked(rows: np.ndarray, cols: np.ndarray, ticks: np.ndarray, n_rows: int, 
     within = np.arange(len(rows)) - starts[rows] < fetch
     complete = complete & (np.diff(starts) <= fetch)
     rows, cols, ticks = rows[within], cols[within], ticks[within]
-    return Candidates(_indptr(rows, n_rows), cols, ticks, complete)
+    return Candidates(_indptr(rows, n_rows), cols.astype(np.int32), ticks.astype(np.int32), complete)
 
 
 def _row_thresholds(local: np.ndarray, ticks: np.ndarray, n_rows: int, need: int) -> np.ndarray:
@@ -569,8 +596,8 @@ class TermTable:
     second: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     sorted_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     """Every term's code (first word << 32 | second word + 1), sorted, for look-ups."""
-    sorted_terms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    """The term of each sorted code."""
+    sorted_terms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    """The term of each sorted code (int32)."""
 
     def name(self, term: int) -> str:
         """Return a term as text ('label noise')."""
@@ -605,7 +632,7 @@ class TermTable:
             self.second = np.concatenate([self.second, second[unknown][first_seen].astype(np.int32)])
             place = np.searchsorted(self.sorted_codes, added_codes)
             self.sorted_codes = np.insert(self.sorted_codes, place, added_codes)
-            self.sorted_terms = np.insert(self.sorted_terms, place, new_ids)
+            self.sorted_terms = np.insert(self.sorted_terms, place, new_ids.astype(np.int32))
         return terms
 
     def hashes(self, terms: np.ndarray) -> np.ndarray:
@@ -664,7 +691,7 @@ def _contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
 
 # ---- the memo and the update ---------------------------------------------------------
 
-MEMO_VERSION = 2
+MEMO_VERSION = 3
 """Bump when RelatedMemo's layout or meaning changes (older memos are then ignored)."""
 
 
@@ -673,8 +700,8 @@ class RelatedMemo:
     """What one computation of related papers keeps for the next (picklable arrays).
 
     Rows are the papers in slug order. Remembering the term counts means an update counts
-    only new texts; the document frequencies tell which weights moved; the vectors which
-    papers changed; the candidate lists which papers must be compared with all again.
+    only new texts; the terms' statuses tell which weights moved; the vectors which papers
+    changed; the candidate lists which papers must be compared with all again.
     """
 
     settings: str
@@ -684,9 +711,9 @@ class RelatedMemo:
     """Per row, the hash of the paper's text ('S16')."""
     table: TermTable
     counts: sparse.csr_matrix
-    """Occurrences of each term (column) in each paper (row), float32."""
-    df: np.ndarray
-    """Per term, the papers it occurs in (int64)."""
+    """Occurrences of each term (column) in each paper (row), uint16."""
+    status: np.ndarray
+    """Per term, its status (term_status; int16)."""
     epoch: int
     vectors: sparse.csr_matrix
     candidates: Candidates
@@ -712,7 +739,7 @@ def _memo_settings(k: int, min_score: float) -> str:
 def _empty_memo(settings: str) -> RelatedMemo:
     zeros = np.zeros(0, np.int64)
     return RelatedMemo(settings, (), np.zeros(0, "S16"), TermTable(),
-                       sparse.csr_matrix((0, 0), dtype=np.float32), zeros, 0,
+                       sparse.csr_matrix((0, 0), dtype=np.uint16), np.zeros(0, np.int16), 0,
                        sparse.csr_matrix((0, 0), dtype=np.float64),
                        Candidates(np.zeros(1, np.int64), zeros, zeros, np.zeros(0, bool)))
 
@@ -822,17 +849,21 @@ def _update(papers: Sequence[Paper], memo: RelatedMemo, k: int, min_score: float
         found = count_terms((document(papers[i]) for i in fresh.tolist()), 1)
         columns = table.absorb(found)
         fresh_counts = found.counts.tocsr()
-        fresh_counts = sparse.csr_matrix((fresh_counts.data, columns[fresh_counts.indices].astype(np.int32),
-                                          fresh_counts.indptr), shape=(len(fresh), len(table.first)))
+        fresh_counts = sparse.csr_matrix(
+            (np.minimum(fresh_counts.data, COUNT_MAX).astype(np.uint16),
+             columns[fresh_counts.indices].astype(np.int32), fresh_counts.indptr),
+            shape=(len(fresh), len(table.first)))
         fresh_counts.sort_indices()
     else:
-        fresh_counts = sparse.csr_matrix((0, len(table.first)), dtype=np.float32)
+        fresh_counts = sparse.csr_matrix((0, len(table.first)), dtype=np.uint16)
     n_terms = len(table.first)
     counts = _stacked(memo.counts, old_row, fresh_counts, ~kept)
     counts = _with_columns(counts, n_terms) if counts.shape[1] != n_terms else counts
-    df = np.bincount(counts.indices, minlength=n_terms).astype(np.int64)
+    df = np.bincount(counts.indices, minlength=n_terms)
     epoch = epoch_size(n)
-    status = term_status(df, epoch)
+    others = np.flatnonzero(~reference_rows(papers, epoch))
+    reference_df = df - np.bincount(counts[others].indices, minlength=n_terms) if len(others) else df
+    status = term_status(df, epoch, reference_df)
     fetch = k + SPARE
     min_ticks = int(round(min_score * TICKS))
 
@@ -841,8 +872,7 @@ def _update(papers: Sequence[Paper], memo: RelatedMemo, k: int, min_score: float
 
     everything = epoch != memo.epoch or not kept.any()
     if not everything:
-        old_status = term_status(np.concatenate([memo.df, np.zeros(n_terms - len(memo.df), np.int64)]),
-                                 memo.epoch)
+        old_status = np.concatenate([memo.status, np.full(n_terms - len(memo.status), -1, np.int16)])
         moved = status != old_status
         holding = np.flatnonzero(moved[counts.indices])
         touched = ~kept
@@ -879,7 +909,7 @@ def _update(papers: Sequence[Paper], memo: RelatedMemo, k: int, min_score: float
         reuse &= ~_per_row_any(changed[chosen.rows], chosen.indptr)
         reuse &= np.array([s in previous for s in slugs], dtype=bool) if n else reuse
     result = _result(papers, slugs, matrix, table, chosen, reuse, previous, as_pairs)
-    new_memo = RelatedMemo(memo.settings, tuple(slugs), keys, table, counts, df, epoch, matrix, lists,
+    new_memo = RelatedMemo(memo.settings, tuple(slugs), keys, table, counts, status, epoch, matrix, lists,
                            None if prints is None else tuple(prints))
     return result, new_memo
 
