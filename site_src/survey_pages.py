@@ -24,17 +24,29 @@ Reasons = tuple[tuple[str, tuple[str, ...]], ...]
 
 def topic_reasons(assignments: Mapping[str, Any]) -> dict[str, Reasons]:
     """Return slug -> why each topic was given, as sentences for the curator."""
+    # A sentence depends on the rule and the words matched, not on the paper: made once
+    # per distinct one (writing it normalizes the phrase, the costly part at 100k papers).
+    sentences: dict[tuple, str] = {}
+
+    def sentence(reason) -> str:
+        key = (type(reason), reason.field, reason.phrase, reason.matched)
+        text = sentences.get(key)
+        if text is None:
+            text = sentences[key] = str(reason)
+        return text
+
     out: dict[str, Reasons] = {}
+    curated = ("set by the curator in the paper's front matter",)
+    excluded = ("matched, but removed by topics_exclude",)
     for slug, assignment in assignments.items():
         rows = []
         for topic_id in assignment.topics:
             if assignment.curated:
-                sentences: tuple[str, ...] = ("set by the curator in the paper's front matter",)
+                rows.append((topic_id, curated))
             else:
-                sentences = tuple(str(r) for r in assignment.reasons_for(topic_id))
-            rows.append((topic_id, sentences))
+                rows.append((topic_id, tuple(map(sentence, assignment.reasons_for(topic_id)))))
         for topic_id in assignment.excluded:
-            rows.append((topic_id, ("matched, but removed by topics_exclude",)))
+            rows.append((topic_id, excluded))
         out[slug] = tuple(rows)
     return out
 
