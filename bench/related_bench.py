@@ -5,13 +5,15 @@ Usage: .venv/bin/python bench/related_bench.py [--sizes 1000 10000 100000] [--k 
 Each size runs in a fresh child process so its peak RSS (ru_maxrss) is its own; the
 peak includes the synthetic papers themselves (about 250 MiB at 100k). Then, after the
 peak is read, 'update' is update_related's CPU time once 48 papers join a memo of the
-others (what `build.py update` pays for a 50-paper digest), with the memo's pickled size.
+others (what `build.py update` pays for a 50-paper digest), with the memo's pickled size
+and how many of the other papers' related lists the digest changed ("lists moved").
 Abstracts are made from a fixed vocabulary of research phrases and filler with
 a Zipf-like word choice, seeded, so runs are comparable.
 """
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import itertools
 import json
 import random
@@ -76,21 +78,23 @@ def make_papers(n: int, seed: int = 7):
             words.extend(rng.choices(background, cum_weights=background_cum, k=2))
             if rng.random() < 0.3:
                 words.append(rng.choice([name, phrase]))
-        papers.append(Paper(slug=f"paper-{i:06d}", title=title, summary=" ".join(words) + "."))
+        # First seen in order, ~100 papers a day, as digests would bring them.
+        papers.append(Paper(slug=f"paper-{i:06d}", title=title, summary=" ".join(words) + ".",
+                            first_seen=dt.date(2024, 1, 1) + dt.timedelta(days=i // 100)))
     return papers
 
 
 def run_one(n: int, k: int) -> dict:
     """Time related_papers on n papers in this process; report seconds and peak RSS.
 
-    Imports (numpy, SciPy, scikit-learn, sparse_dot_topn) are timed apart: a build
+    Imports (numpy, SciPy, sparse_dot_topn) are timed apart: a build
     pays them once. 'cpu' is process CPU time, which shows how much of 'seconds'
     is waiting for the cores when the machine is shared.
     """
     papers = make_papers(n)
     start = time.perf_counter()
-    import sklearn.feature_extraction.text  # noqa: F401
-    import sparse_dot_topn  # noqa: F401
+    import scipy.sparse  # noqa: F401
+    import sparse_dot_topn  # noqa: F401 (a computation from scratch uses it; an update does not)
 
     from site_src.related import related_papers
     imports = time.perf_counter() - start
@@ -99,15 +103,16 @@ def run_one(n: int, k: int) -> dict:
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with_related = sum(1 for r in result.values() if r)
-    update_cpu, memo_mib = update_after_digest(papers, result, k)
+    update_cpu, memo_mib, moved = update_after_digest(papers, result, k)
     return {"papers": n, "seconds": round(seconds, 2), "cpu": round(cpu, 2),
             "imports": round(imports, 2), "peak_rss_mib": round(peak_kib / 1024, 1),
             "papers_with_related": with_related, "update_cpu": round(update_cpu, 2),
-            "memo_mib": round(memo_mib, 1)}
+            "memo_mib": round(memo_mib, 1), "lists_moved": moved}
 
 
-def update_after_digest(papers, result, k: int, seed: int = 3) -> tuple[float, float]:
-    """CPU s of update_related once 48 papers join a memo of the others, and the memo's MiB.
+def update_after_digest(papers, result, k: int) -> tuple[float, float, int]:
+    """CPU s of update_related once 48 papers join a memo of the others, the memo's MiB, and
+    how many of the other papers' related lists the digest changed.
 
     The update's result is checked against related_papers' (the same, whatever the memo).
     """
@@ -115,17 +120,20 @@ def update_after_digest(papers, result, k: int, seed: int = 3) -> tuple[float, f
 
     from site_src.related import update_related
 
-    rng = random.Random(seed)
-    new = {p.slug for p in rng.sample(papers, min(48, len(papers)))}
-    _, memo = update_related([p for p in papers if p.slug not in new], k=k)
+    new = {p.slug for p in papers[-48:]}  # the last digest
+    before, memo = update_related([p for p in papers if p.slug not in new], k=k)
     blob = pickle.dumps(memo, protocol=pickle.HIGHEST_PROTOCOL)
     memo = pickle.loads(blob)  # as the build cache keeps it (loading it is the cache's cost)
     cpu = time.process_time()
-    updated, _ = update_related(papers, memo, k=k)
+    updated, _ = update_related(papers, memo, k=k, previous=before)
     cpu = time.process_time() - cpu
     if updated != result:
         raise SystemExit("the update found other related papers than a computation from scratch")
-    return cpu, len(blob) / 2**20
+    def shown(rows):  # what a paper page shows: the papers and the terms, not the scores
+        return [(r.slug, r.terms) for r in rows]
+
+    moved = sum(1 for slug, rows in before.items() if shown(rows) != shown(updated[slug]))
+    return cpu, len(blob) / 2**20, moved
 
 
 def main() -> int:
@@ -139,14 +147,14 @@ def main() -> int:
         print(json.dumps(run_one(args.child, args.k)))
         return 0
     print(f"{'papers':>8} {'seconds':>8} {'cpu':>6} {'imports':>8} {'peak RSS MiB':>13} {'with related':>13}"
-          f" {'update cpu':>11} {'memo MiB':>9}")
+          f" {'update cpu':>11} {'memo MiB':>9} {'lists moved':>12}")
     for n in args.sizes:
         out = subprocess.run([sys.executable, __file__, "--child", str(n), "--k", str(args.k)],
                              check=True, capture_output=True, text=True).stdout
         row = json.loads(out)
         print(f"{row['papers']:>8} {row['seconds']:>8} {row['cpu']:>6} {row['imports']:>8} "
               f"{row['peak_rss_mib']:>13} {row['papers_with_related']:>13} {row['update_cpu']:>11} "
-              f"{row['memo_mib']:>9}")
+              f"{row['memo_mib']:>9} {row['lists_moved']:>12}")
     return 0
 
 

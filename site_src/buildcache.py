@@ -1312,9 +1312,13 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
 
 
 def _related_through_memo(papers, assignments, memo: dict):
-    """survey_pages.update_site_extras with the term-count memo of the last build (its own
-    cache file, related.pickle, ~14 MB at 10k papers; serve keeps it in memory), so a new
-    digest counts only its own papers' words. The value does not depend on the memo."""
+    """survey_pages.update_site_extras with the related-papers memo of the last build (its own
+    cache file, related.pickle, ~13 MB at 10k papers, 126 MB at 100k; serve keeps it in memory), so a new
+    digest redoes only the papers it changes. The value does not depend on the memo.
+
+    The memo records the key of the value it was made with (made_for): when that is the
+    last build's value (memo['old']), its unchanged related lists are reused as they are.
+    """
     from site_src import survey_pages
 
     folder, session = memo.get("folder"), memo.get("session")
@@ -1326,7 +1330,16 @@ def _related_through_memo(papers, assignments, memo: dict):
             stored = load_blob(Path(folder) / "related.pickle")
             if isinstance(stored, dict) and stored.get("code") == code_version():
                 terms = stored.get("memo")
-    value, terms = survey_pages.update_site_extras(papers, assignments, terms)
+    old = memo.get("old")
+    previous = None
+    if (terms is not None and isinstance(old, tuple) and len(old) == 2
+            and getattr(terms, "made_for", None) == old[0]):
+        previous = old[1]
+    fingerprints = {slug: hashes[1] for slug, hashes in memo["paper_keys"].items()}
+    value, terms = survey_pages.update_site_extras(papers, assignments, terms, previous=previous,
+                                                   fingerprints=fingerprints)
+    if terms is not None and dataclasses.is_dataclass(terms):
+        terms = dataclasses.replace(terms, made_for=memo.get("key"))
     if session is not None:
         session["related"] = terms  # (a pure cache: one left older on disk is still right to use)
     elif folder is not None and terms is not None:
@@ -1354,6 +1367,7 @@ def _memoised_site_extras(memo: dict) -> Callable:
         if isinstance(old, tuple) and len(old) == 2 and old[0] == key:
             value = old[1]
         else:
+            memo["key"] = key
             value = _related_through_memo(papers, assignments, memo)
         memo["new"] = (key, value)
         return value

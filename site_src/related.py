@@ -1,18 +1,28 @@
 """Related papers: TF-IDF cosine similarity over title and abstract, with the terms that explain it.
 
-Every corpus-wide step is a few array operations, so 100k papers take seconds:
+The weights are made to stay put while the corpus grows a little, so that a new digest
+changes related lists only where its papers matter, and an update can reuse most of
+the last build's work (see RelatedMemo) with exactly the result of a build from scratch:
 
-* words are split from the lowered bytes of each text (`bytes.translate` + `split`) and
-  numbered through one dict; the taxonomy's normalization (plurals, spellings) is applied
-  once per distinct word, not per occurrence;
-* unigrams and bigrams are counted as integer ids with NumPy and SciPy (no string per
-  bigram, no per-paper Python loop), then weighted with scikit-learn's TfidfTransformer;
-* each paper keeps its 40 heaviest terms, and sparse_dot_topn multiplies the matrix by its
-  transpose keeping only each row's best candidates, so the similarity matrix is never
-  held whole: memory grows with n x k, not n x n;
-* the explaining terms are computed only for the pairs that are kept.
+* a term's inverse document frequency uses, for the corpus size, the corpus size rounded
+  down to a power of two (the epoch), and for its document frequency the number of the
+  epoch's *reference* papers holding it (the first `epoch` papers by the date first seen:
+  new digests do not change them) unless half its whole count is larger, rounded down to
+  a power of two (its bucket). A term that spreads with the corpus keeps its weight until
+  the corpus doubles; a digest moves the weight of the few terms it makes much more
+  common (a new subject) and of rare terms it shares with a paper for the first time;
+* weights are whole numbers and vectors fixed-point, so a similarity is an exact integer
+  sum, the same whichever way (and in whichever order) it is computed; ties are broken
+  by a hash of the term's text and by slug, never by a position that an update shifts;
+* each paper keeps its KEEP_TERMS heaviest terms; terms in too many papers are dropped
+  (a long tail of weak terms and common words would make the similarity product dense);
+* each paper remembers its best candidates (more than k), so after an update only papers
+  whose vector changed, and papers that lost too many candidates, are compared with all.
 
-The output is deterministic: ties are broken by slug, scores are rounded.
+Words are split from the lowered bytes of each text (`bytes.translate` + `split`) and
+numbered through one dict; the taxonomy's normalization (plurals, spellings) is applied
+once per distinct word. Unigrams and bigrams are counted as integer ids with NumPy and
+SciPy (no string per bigram, no per-paper Python loop).
 """
 from __future__ import annotations
 
@@ -20,8 +30,8 @@ import hashlib
 import itertools
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -38,27 +48,65 @@ RELATIVE_FLOOR = 0.4
 """A related paper must reach this share of the paper's best match."""
 TITLE_REPEAT = 2
 """The title is counted this many times: it names what the paper is about."""
-CHUNK_ROWS = 20_000
-"""Rows whose similarities are computed in one call (bounds the candidate buffers)."""
 KEEP_TERMS = 40
 """Heaviest terms kept per paper for the comparison."""
 DF_CAP_SHARE = 0.02
 DF_CAP_MIN = 200
-"""Terms found in more than max(DF_CAP_MIN, DF_CAP_SHARE x papers) papers are too common to
-relate two papers; at 100k papers that is 2,000."""
+"""Terms found in more than max(DF_CAP_MIN, DF_CAP_SHARE x epoch) papers (their frequency
+bucket above that number's) are too common to relate two papers; at 100k papers ~1,300."""
+MIN_DF_TWO_FROM = 1024
+"""From this epoch on, terms of a single paper are left out (they cannot relate two papers)."""
+BUCKETS_PER_OCTAVE = 1
+"""Document frequency buckets per doubling: the weight of a term moves only when its
+frequency crosses a bucket boundary, a power of two. Coarse on purpose, as a crossing
+changes the vectors of all papers holding the term; yet not coarser: with powers of
+four, IDF hardly tells rare from common terms in a small survey (the shipped one)."""
+WEIGHT_SCALE = 2 ** 16
+"""Term weights are whole numbers: tf x idf x this, rounded."""
+VECTOR_SCALE = 2 ** 20
+"""Vector components are whole numbers of 1/VECTOR_SCALE: a dot product of two vectors
+(at most KEEP_TERMS products below 2^41) is exact in float64."""
+TICKS = 10_000
+"""Scores are whole numbers of ten-thousandths (rounded to 4 places)."""
+SPARE = 10
+"""Candidates remembered per paper beyond k, so an update seldom compares it with all again."""
 N_TERMS = 3
 """Shared terms shown to explain each match."""
 TERM_FLOOR = 0.25
 """A shared term is shown only if it adds at least this share of the strongest one."""
-SPARE_CANDIDATES = 6
-"""Candidates fetched per row beyond k (and the row itself), so ties at the cut can be seen."""
+PRODUCT_ROWS = 512
+"""Rows whose similarities with all are computed at once (bounds the product's size)."""
+THRESHOLD_STEP = 16
+"""Score steps of the histogram that finds where each row's best candidates end."""
 EXPLAIN_CHUNK = 50_000
 """Pairs explained at once: bounds the gathered rows (2 x chunk x KEEP_TERMS values)."""
+COUNT_MAX = 65_535
+"""Occurrences of a term in one text are counted up to this (kept as uint16)."""
 TOKEN_CHUNK = 4096
 """Texts split at once: bounds the short-lived per-word objects."""
+TOPN_FROM = 4096
+"""From this many rows compared with all, sparse_dot_topn keeps each row's best candidates
+while multiplying (a full product would not fit in memory); fewer use SciPy."""
 
-# Words that say nothing about a paper's subject in this field, on top of
-# scikit-learn's English stop words: they would make every abstract related.
+# Words that carry no subject in any English text (function words), written for this site.
+_ENGLISH_STOP = frozenset("""
+    a about above after again against all almost along already also although always am among
+    an and another any anyone anything are around as at be became because become becomes been
+    before being below between both but by can cannot could did do does doing done down during
+    each either else enough etc even ever every few for from further had has have having he her
+    here hers herself him himself his how i if in into is it its itself just least less many may
+    me might mine more most mostly much must my myself neither never nevertheless no nobody none
+    nor not nothing now of off often on once one only onto or other others otherwise our ours
+    ourselves out over own per perhaps rather same several she should since so some something
+    sometimes somewhere still such than that the their theirs them themselves then there
+    thereby therefore these they this those though three through throughout thus to together
+    too toward towards two under until up upon us very was we were what whatever when whenever
+    where whereas whether which while who whoever whole whom whose why will with within without
+    would you your yours yourself yourselves
+""".split())
+
+# Words that say nothing about a paper's subject in this field, on top of the English
+# stop words: they would make every abstract related.
 _DOMAIN_STOP = frozenset("""
     propose proposed proposes approach method methods result results show shows shown paper
     work novel new existing state art sota performance perform performs improve improves improved
@@ -97,7 +145,7 @@ class Related:
 
     slug: str
     score: float
-    """Cosine similarity of the two papers' TF-IDF vectors, rounded to 4 places."""
+    """Cosine similarity of the two papers' weighted term vectors, rounded to 4 places."""
     terms: tuple[str, ...]
     """Terms both papers weigh heavily, strongest first ('label noise', 'sample reweighting')."""
 
@@ -141,9 +189,7 @@ def _word_bytes(text: str) -> bytes:
 
 def _stop_words() -> tuple[frozenset[str], frozenset[str]]:
     """Return (English, domain) stop words in normalized form."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return (frozenset(normalize_tokens(" ".join(ENGLISH_STOP_WORDS))),
+    return (frozenset(normalize_tokens(" ".join(_ENGLISH_STOP))),
             frozenset(normalize_tokens(" ".join(_DOMAIN_STOP))))
 
 
@@ -238,178 +284,398 @@ def _rows_matrix(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -
     return matrix
 
 
-def keep_columns(terms: Terms, keep: np.ndarray) -> Terms:
-    """Return the terms with only the columns where `keep` is true."""
-    new_column = np.cumsum(keep) - 1
-    counts = terms.counts
-    mask = keep[counts.indices]
-    # Kept values per row as differences of one running count (reduceat fails on a last empty row).
-    indptr = np.concatenate([[0], np.cumsum(mask)])[counts.indptr]
-    kept = sparse.csr_matrix((counts.data[mask], new_column[counts.indices[mask]], indptr),
-                             shape=(counts.shape[0], int(keep.sum())))
-    return Terms(kept, terms.words, terms.first[keep], terms.second[keep])
+def _rows_of(indptr: np.ndarray) -> np.ndarray:
+    """Return the row of each stored value of a CSR matrix with this indptr."""
+    return np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
 
 
-def weigh(terms: Terms, frequent: np.ndarray | None = None) -> tuple[sparse.csr_matrix, Terms]:
-    """Return (TF-IDF matrix with rows L2-normalized, the terms it keeps).
+def _indptr(rows: np.ndarray, n_rows: int) -> np.ndarray:
+    """Return the CSR indptr of values whose rows (ascending) are given."""
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+    return indptr
 
-    `frequent` (a column mask) drops further columns: the ones seen too rarely in all.
+
+def _per_row_any(flags: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """Return, per row, whether any of its values is flagged (empty rows: False)."""
+    running = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
+    return running[indptr[1:]] > running[indptr[:-1]]
+
+
+# ---- weights -----------------------------------------------------------------------
+
+def epoch_size(n: int) -> int:
+    """Return the corpus size the weights use: n rounded down to a power of two (0 for none)."""
+    return 1 << (n.bit_length() - 1) if n > 0 else 0
+
+
+def _bucket(df: np.ndarray) -> np.ndarray:
+    """Return each document frequency's bucket: 0 for 1, then BUCKETS_PER_OCTAVE per doubling."""
+    return np.floor(np.log2(np.maximum(df, 1)) * BUCKETS_PER_OCTAVE).astype(np.int32)
+
+
+def term_status(df: np.ndarray, epoch: int, reference_df: np.ndarray | None = None) -> np.ndarray:
+    """Return per term its frequency bucket, or -1 when it is left out (too rare or too common).
+
+    `df` counts the papers holding each term, `reference_df` only the epoch's reference
+    papers (see reference_rows; by default all). The bucket is that of the larger of the
+    reference count and half the count: a term that spreads with the corpus keeps its
+    reference count, and its weight, until the corpus doubles; one that spreads faster
+    (a new subject) moves. A term's weight in a paper depends on its count there, its
+    status and the epoch only.
     """
-    from sklearn.feature_extraction.text import TfidfTransformer
-
-    n = terms.counts.shape[0]
-    df = np.bincount(terms.counts.indices, minlength=terms.counts.shape[1])
-    min_df = 2 if n >= 1000 else 1  # one-off words cannot relate two papers
-    max_df = 0.5 * n if n >= 20 else n
-    keep = (df >= min_df) & (df <= max_df)
-    if frequent is not None:
-        keep &= frequent
-    terms = keep_columns(terms, keep)
-    if not terms.counts.shape[1]:  # no term left (stop words only): nothing to weigh
-        return sparse.csr_matrix((n, 0), dtype=np.float32), terms
-    matrix = TfidfTransformer(sublinear_tf=True).fit_transform(terms.counts)
-    return matrix.astype(np.float32).tocsr(), terms
+    df = np.asarray(df, dtype=np.int64)
+    counted = df if reference_df is None else np.maximum(np.asarray(reference_df, dtype=np.int64), df // 2)
+    bucket = _bucket(counted)
+    keep = df >= (2 if epoch >= MIN_DF_TWO_FROM else 1)
+    if epoch >= 16:
+        cap = min(epoch // 2, max(DF_CAP_MIN, int(epoch * DF_CAP_SHARE)))
+        keep &= bucket <= _bucket(np.array([cap]))[0]
+    return np.where(keep, bucket, -1).astype(np.int16)
 
 
-def _row_order(matrix: sparse.csr_matrix) -> np.ndarray:
-    """Return the order of the stored values: by row, heaviest first, ties by column."""
-    # Non-negative float32 values order like their bit patterns, so one integer key
-    # sorts by row and weight; the stable sort keeps the (sorted) columns for ties.
-    key = np.repeat(np.arange(matrix.shape[0], dtype=np.uint64), np.diff(matrix.indptr))
-    key <<= np.uint64(32)
-    key |= np.uint64(0xFFFFFFFF) - matrix.data.astype(np.float32).view(np.uint32)
-    return np.argsort(key, kind="stable")
+def reference_rows(papers: Sequence[Paper], epoch: int) -> np.ndarray:
+    """Return which papers (a bool per paper, papers in slug order) are the epoch's reference:
+    the first `epoch` by the date they were first seen (unknown first), then slug.
 
-
-def prune(matrix, keep: int = KEEP_TERMS, df_cap: int | None = None):
-    """Keep each row's `keep` heaviest terms, drop terms in more than df_cap rows, re-normalize.
-
-    A paper is characterised by its strongest terms; the long tail of weak
-    ones and the words half the corpus shares only add near-zero products,
-    yet they are what makes the similarity product dense (quadratic).
+    New digests add papers at the end of that order, so the reference stays the same
+    until the corpus doubles.
     """
-    from sklearn.preprocessing import normalize as l2_normalize
-
-    matrix = sparse.csr_matrix(matrix, dtype=np.float32, copy=True)
-    matrix.sum_duplicates()
-    n = matrix.shape[0]
-    if df_cap is None:
-        df_cap = max(DF_CAP_MIN, int(n * DF_CAP_SHARE))
-    df = np.bincount(matrix.indices, minlength=matrix.shape[1])
-    matrix.data[df[matrix.indices] > df_cap] = 0.0
-    matrix.eliminate_zeros()
-    order = _row_order(matrix)
-    lengths = np.diff(matrix.indptr)
-    rank = np.arange(matrix.nnz) - np.repeat(matrix.indptr[:-1], lengths)
-    matrix.data[order[rank >= keep]] = 0.0
-    matrix.eliminate_zeros()
-    return l2_normalize(matrix, copy=False)
+    days = np.array([p.first_seen.toordinal() if p.first_seen else 0 for p in papers], dtype=np.int64)
+    order = np.lexsort((np.arange(len(papers)), days))
+    chosen = np.zeros(len(papers), dtype=bool)
+    chosen[order[:epoch]] = True
+    return chosen
 
 
-def top_k_similar(matrix, k: int = TOP_K, min_score: float = MIN_SCORE,
-                  chunk: int = CHUNK_ROWS) -> list[list[tuple[int, float]]]:
-    """Return, per row, up to k (row, cosine) pairs of the most similar other rows.
+def _idf(epoch: int, buckets: np.ndarray) -> np.ndarray:
+    """Inverse document frequency of each bucket: from its middle frequency and the epoch."""
+    middle = np.exp2((buckets + 0.5) / BUCKETS_PER_OCTAVE)
+    return np.log((1.0 + epoch) / (1.0 + middle)) + 1.0
 
-    sparse_dot_topn computes each row's products and keeps only its best
-    candidates, `chunk` rows per call. Order: rounded cosine, then row; a row
-    whose fetched candidates end in a tie at the cut is recomputed whole.
+
+def _mix(values: np.ndarray) -> np.ndarray:
+    """Scramble 64-bit integers (a finalizer in the style of splitmix64)."""
+    values = values.copy()
+    with np.errstate(over="ignore"):
+        values ^= values >> np.uint64(30)
+        values *= np.uint64(0xBF58476D1CE4E5B9)
+        values ^= values >> np.uint64(27)
+        values *= np.uint64(0x94D049BB133111EB)
+        values ^= values >> np.uint64(31)
+    return values
+
+
+def word_hashes(words: Sequence[str]) -> np.ndarray:
+    """Return a 64-bit hash of each word's text (uint64)."""
+    data = b"".join(hashlib.blake2b(w.encode(), digest_size=8).digest() for w in words)
+    return np.frombuffer(data, dtype="<u8").astype(np.uint64)
+
+
+def _term_hash(first: np.ndarray, second: np.ndarray, word_hash: np.ndarray) -> np.ndarray:
+    """Return a 64-bit hash of each term from its words' hashes: the tie-break between terms."""
+    head = word_hash[first]
+    tail = np.where(second >= 0, word_hash[np.maximum(second, 0)], np.uint64(0x5851F42D4C957F2D))
+    with np.errstate(over="ignore"):
+        return _mix(_mix(head) + tail)
+
+
+def vectors(counts: sparse.csr_matrix, status: np.ndarray, epoch: int, first: np.ndarray,
+            second: np.ndarray, word_hash: np.ndarray) -> sparse.csr_matrix:
+    """Return the rows' unit vectors in whole 1/VECTOR_SCALE steps (float64).
+
+    Each row keeps its KEEP_TERMS heaviest terms whose status is not -1, ties broken by
+    the terms' hashes; weights are (1 + log count) x idf, in whole 1/WEIGHT_SCALE steps,
+    so each row's norm is an exact sum and the result never depends on column order.
     """
+    n_rows, n_cols = counts.shape
+    rows = _rows_of(counts.indptr)
+    cols = counts.indices.astype(np.int64)
+    kept = status[cols]
+    on = kept >= 0
+    rows, cols, kept, tf = rows[on], cols[on], kept[on], counts.data[on]
+    if not len(rows):
+        return sparse.csr_matrix((n_rows, n_cols), dtype=np.float64)
+    idf = _idf(epoch, np.arange(int(kept.max()) + 1))
+    weight = np.rint((1.0 + np.log(tf.astype(np.float64))) * idf[kept] * WEIGHT_SCALE).astype(np.int64)
+    heavy = _heaviest_first(rows, weight, _term_hash(first[cols], second[cols], word_hash), n_rows)
+    rows, cols, weight = rows[heavy], cols[heavy], weight[heavy]
+    starts = np.searchsorted(rows, np.arange(n_rows + 1))
+    top = np.arange(len(rows)) - starts[rows] < KEEP_TERMS
+    rows, cols, weight = rows[top], cols[top], weight[top]
+    # Whole numbers below 2^53: the sum of squares is exact in any order.
+    norm = np.sqrt(np.bincount(rows, weights=(weight * weight).astype(np.float64), minlength=n_rows))
+    values = np.rint(weight * (VECTOR_SCALE / norm[rows]))
+    order = np.lexsort((cols, rows))
+    return sparse.csr_matrix((values[order], cols[order].astype(np.int32), _indptr(rows, n_rows)),
+                             shape=(n_rows, n_cols))
+
+
+def _heaviest_first(rows: np.ndarray, weight: np.ndarray, tie: np.ndarray, n_rows: int) -> np.ndarray:
+    """Return the order of values by row, weight (descending), then tie-break key.
+
+    Rows with at most KEEP_TERMS values need no order within (they keep all): only the
+    longer rows are sorted by all three keys.
+    """
+    lengths = np.bincount(rows, minlength=n_rows)
+    long_rows = lengths > KEEP_TERMS
+    if not long_rows.any():
+        return np.arange(len(rows))
+    in_long = long_rows[rows]
+    order = np.arange(len(rows))
+    at = np.flatnonzero(in_long)
+    # Rows stay contiguous: sorting the long rows' values among themselves suffices.
+    order[at] = at[np.lexsort((tie[at], -weight[at], rows[at]))]
+    return order
+
+
+# ---- candidates: each paper's best other papers ------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Candidates:
+    """Per paper, its best other papers by score (descending) then slug: a prefix of its ranking.
+
+    A paper's list is complete when it holds every paper reaching MIN_SCORE; otherwise
+    every paper not in it ranks after its last entry.
+    """
+
+    indptr: np.ndarray
+    """Per row, where its entries start (int64, n + 1)."""
+    rows: np.ndarray
+    """The other paper's row (int32)."""
+    ticks: np.ndarray
+    """The score in ten-thousandths (int32)."""
+    complete: np.ndarray
+    """Per row, whether the list holds every paper reaching the minimum score (bool)."""
+
+
+def _ticks(products: np.ndarray) -> np.ndarray:
+    """Return exact dot products of two vectors as scores in ten-thousandths."""
+    return np.rint(products * (TICKS / float(VECTOR_SCALE) ** 2)).astype(np.int64)
+
+
+def _ranked(rows: np.ndarray, cols: np.ndarray, ticks: np.ndarray, n_rows: int, fetch: int,
+            complete: np.ndarray) -> Candidates:
+    """Return the candidate lists of these entries: by row, ticks (descending), row of the other.
+
+    `complete` says per row whether the entries hold all its candidates; a list cut to
+    `fetch` entries is not complete any more.
+    """
+    order = np.lexsort((cols, -ticks, rows))
+    rows, cols, ticks = rows[order], cols[order], ticks[order]
+    starts = np.searchsorted(rows, np.arange(n_rows + 1))
+    within = np.arange(len(rows)) - starts[rows] < fetch
+    complete = complete & (np.diff(starts) <= fetch)
+    rows, cols, ticks = rows[within], cols[within], ticks[within]
+    return Candidates(_indptr(rows, n_rows), cols.astype(np.int32), ticks.astype(np.int32), complete)
+
+
+def _row_thresholds(local: np.ndarray, ticks: np.ndarray, n_rows: int, need: int) -> np.ndarray:
+    """Return per row a score such that at least `need` of its entries reach it, and few more
+    (0 if it has fewer): a histogram of scores in steps of THRESHOLD_STEP ticks, not a sort."""
+    width = TICKS // THRESHOLD_STEP + 2
+    hist = np.bincount(local * width + np.minimum(ticks // THRESHOLD_STEP, width - 1), minlength=n_rows * width)
+    at_least = np.cumsum(hist.reshape(n_rows, width)[:, ::-1], axis=1)
+    enough = at_least >= need
+    return np.where(enough[:, -1], (width - 1 - enough.argmax(axis=1)) * THRESHOLD_STEP, 0)
+
+
+def _compare(matrix: sparse.csr_matrix, transposed: sparse.csr_matrix, which: np.ndarray,
+             min_ticks: int, fetch: int, admit=None) -> tuple[Candidates, tuple[np.ndarray, ...]]:
+    """Compare the rows `which` with all rows: their candidate lists (in that order), and
+    the (row of `which`, other row, ticks) entries that admit(rows, others, ticks) selects."""
+    own, extra = [], []
+    for start in range(0, len(which), PRODUCT_ROWS):
+        chunk = which[start:start + PRODUCT_ROWS]
+        block = (matrix[chunk] @ transposed).tocsr()
+        ticks = _ticks(block.data)
+        local = _rows_of(block.indptr)
+        cols = block.indices.astype(np.int64)
+        keep = (ticks >= min_ticks) & (cols != chunk[local])
+        local, cols, ticks = local[keep], cols[keep], ticks[keep]
+        top = ticks >= _row_thresholds(local, ticks, len(chunk), fetch + 1)[local]
+        own.append((local[top] + start, cols[top], ticks[top]))
+        if admit is not None:
+            wanted = admit(chunk[local], cols, ticks)
+            extra.append((chunk[local[wanted]], cols[wanted], ticks[wanted]))
+    empty = np.zeros(0, np.int64)
+    rows, cols, ticks = (np.concatenate(part) for part in zip(*own)) if own else (empty, empty, empty)
+    lists = _ranked(rows, cols, ticks, len(which), fetch, np.ones(len(which), dtype=bool))
+    found = tuple(np.concatenate(part) for part in zip(*extra)) if extra else (empty, empty, empty)
+    return lists, found
+
+
+def _candidates_of(matrix: sparse.csr_matrix, transposed: sparse.csr_matrix, which: np.ndarray,
+                   min_ticks: int, fetch: int) -> Candidates:
+    """Return the candidate lists of the rows `which` (in that order), compared with all rows."""
+    if len(which) < TOPN_FROM:
+        return _compare(matrix, transposed, which, min_ticks, fetch)[0]
     from sparse_dot_topn import sp_matmul_topn
 
-    matrix = sparse.csr_matrix(matrix, dtype=np.float32)
-    n = matrix.shape[0]
-    transposed = matrix.T.tocsr()
-    fetch = min(n, k + 1 + SPARE_CANDIDATES)
-    floor = np.float32(min_score)
-    out: list[list[tuple[int, float]]] = []
-    for start in range(0, n, chunk):
-        stop = min(n, start + chunk)
-        block = sp_matmul_topn(matrix[start:stop], transposed, top_n=fetch,
-                               threshold=float(np.nextafter(floor, np.float32(-1))))
-        picked, last = _pick(block, start, k, floor)
-        # Candidates tied with the k-th may have been cut where a full row's weakest
-        # fetched value rounds to the k-th value: look at all of that row's products.
-        lengths = np.diff(block.indptr)
-        full = lengths == fetch
-        weakest = np.full(len(lengths), np.inf)
+    threshold = (min_ticks - 1) * float(VECTOR_SCALE) ** 2 / TICKS
+    parts = []
+    for start in range(0, len(which), 20_000):
+        chunk = which[start:start + 20_000]
+        block = sp_matmul_topn(matrix[chunk], transposed, top_n=fetch + 1, threshold=threshold)
+        ticks = _ticks(block.data)
+        local = _rows_of(block.indptr)
+        # A full row may have lost entries tied with its weakest one: it keeps the entries
+        # above that score (everything not fetched scores no higher).
+        full = np.diff(block.indptr) == fetch + 1
+        weakest = np.full(len(chunk), -1, dtype=np.int64)
         if full.any():
-            weakest[full] = np.minimum.reduceat(block.data, block.indptr[:-1][full])
-        for offset in np.flatnonzero(full & (np.round(weakest, 4) == last)).tolist():
-            row = (matrix[start + offset] @ transposed).tocsr()
-            picked[offset] = _pick(row, start + offset, k, floor)[0][0]
-        out.extend(picked)
-    return out
+            weakest[full] = np.minimum.reduceat(ticks, block.indptr[:-1][full])
+        keep = (ticks >= min_ticks) & (ticks > weakest[local]) & (block.indices != chunk[local])
+        parts.append(_ranked(local[keep], block.indices[keep].astype(np.int64), ticks[keep],
+                             len(chunk), fetch, ~full))
+    found = _joined(parts)
+    # Rows left with fewer than k sure entries (many ties): compared with all exactly.
+    short = np.flatnonzero(~found.complete & (np.diff(found.indptr) < fetch - SPARE))
+    if len(short):
+        found = _replaced(found, short, _compare(matrix, transposed, which[short], min_ticks, fetch)[0])
+    return found
 
 
-def _pick(block: sparse.csr_matrix, first_row: int, k: int,
-          floor: np.float32) -> tuple[list[list[tuple[int, float]]], np.ndarray]:
-    """Return each block row's best k (column, rounded value), ties by column, without itself.
-
-    Also returns, per row, its k-th rounded value before the relative floor (NaN if fewer).
-    """
-    n_rows = block.shape[0]
-    rows = np.repeat(np.arange(n_rows), np.diff(block.indptr))
-    cols, vals = block.indices, block.data
-    keep = (cols != rows + first_row) & (vals >= floor)
-    rows, cols = rows[keep].astype(np.int64), cols[keep].astype(np.int64)
-    # Scores are rounded to 4 places, so a score is a whole number of ten-thousandths
-    # and one integer key orders by row, then score (descending), then column.
-    ticks = np.clip(np.rint(vals[keep].astype(np.float64) * 10_000), 0, 20_000).astype(np.int64)
-    order = np.argsort((rows * 20_001 + (20_000 - ticks)) * block.shape[1] + cols)
-    rows, cols, vals = rows[order], cols[order], ticks[order] / 10_000
-    starts = np.searchsorted(rows, np.arange(n_rows + 1))
-    rank = np.arange(len(rows)) - starts[rows]
-    last = np.full(n_rows, np.nan)
-    at_k = rank == k - 1
-    last[rows[at_k]] = vals[at_k]
-    # A neighbour far weaker than the best one shares only incidental words.
-    best = vals[starts[rows]] if len(rows) else vals
-    chosen = (rank < k) & (vals >= RELATIVE_FLOOR * best)
-    rows, cols, vals = rows[chosen], cols[chosen], vals[chosen]
-    pairs = list(zip(cols.tolist(), vals.tolist()))
-    bounds = np.searchsorted(rows, np.arange(n_rows + 1)).tolist()
-    return [pairs[lo:hi] for lo, hi in zip(bounds, bounds[1:])], last
+def _joined(parts: Sequence[Candidates]) -> Candidates:
+    """Return the lists of consecutive groups of rows as one."""
+    offsets = np.cumsum([0] + [len(p.rows) for p in parts])
+    indptr = np.concatenate([[0]] + [p.indptr[1:] + off for p, off in zip(parts, offsets)])
+    return Candidates(indptr.astype(np.int64), np.concatenate([p.rows for p in parts]),
+                      np.concatenate([p.ticks for p in parts]), np.concatenate([p.complete for p in parts]))
 
 
-def explain(matrix: sparse.csr_matrix, terms: Terms, pairs_i: np.ndarray, pairs_j: np.ndarray,
+def _entries(lists: Candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (row, other row, ticks) of every entry."""
+    return _rows_of(lists.indptr), lists.rows, lists.ticks
+
+
+def _replaced(lists: Candidates, where: np.ndarray, new: Candidates) -> Candidates:
+    """Return the lists with those of rows `where` replaced by `new`'s (in that order)."""
+    rows, cols, ticks = _entries(lists)
+    mask = np.ones(len(lists.complete), dtype=bool)
+    mask[where] = False
+    keep = mask[rows]
+    new_rows, new_cols, new_ticks = _entries(new)
+    rows = np.concatenate([rows[keep], where[new_rows]])
+    cols = np.concatenate([cols[keep], new_cols])
+    ticks = np.concatenate([ticks[keep], new_ticks])
+    complete = lists.complete.copy()
+    complete[where] = new.complete
+    order = np.argsort(rows, kind="stable")  # each row's entries stay in their order
+    return Candidates(_indptr(rows, len(complete)), cols[order], ticks[order], complete)
+
+
+def _chosen(lists: Candidates, k: int) -> Candidates:
+    """Return each row's related papers: its first k candidates within RELATIVE_FLOOR of the best."""
+    rows, cols, ticks = _entries(lists)
+    rank = np.arange(len(rows)) - lists.indptr[rows]
+    best = np.zeros(len(lists.complete), dtype=np.int64)
+    filled = np.diff(lists.indptr) > 0
+    best[filled] = ticks[lists.indptr[:-1][filled]]
+    keep = (rank < k) & (ticks >= RELATIVE_FLOOR * best[rows])
+    rows = rows[keep]
+    return Candidates(_indptr(rows, len(lists.complete)), cols[keep], ticks[keep], lists.complete)
+
+
+def _spans(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Return the positions start, start + 1, ... of each span, one span after the other."""
+    total = int(lengths.sum())
+    offsets = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.repeat(starts, lengths) + (np.arange(total) - offsets)
+
+
+# ---- explaining a match -------------------------------------------------------------
+
+@dataclass(eq=False)
+class TermTable:
+    """The terms met so far: words, and per term its first and second word (-1: none)."""
+
+    words: list[str] = field(default_factory=list)
+    word_hash: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
+    first: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    second: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    sorted_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Every term's code (first word << 32 | second word + 1), sorted, for look-ups."""
+    sorted_terms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    """The term of each sorted code (int32)."""
+
+    def name(self, term: int) -> str:
+        """Return a term as text ('label noise')."""
+        second = int(self.second[term])
+        word = self.words[int(self.first[term])]
+        return word if second < 0 else f"{word} {self.words[second]}"
+
+    def absorb(self, found: Terms) -> np.ndarray:
+        """Add counted terms not met before; return the table's term of each of found's columns."""
+        number = {w: i for i, w in enumerate(self.words)}
+        new_words = [w for w in found.words if w not in number]
+        if new_words:
+            for w in new_words:
+                number[w] = len(number)
+            self.words = self.words + new_words
+            self.word_hash = np.concatenate([self.word_hash, word_hashes(new_words)])
+        word_of = np.array([number[w] for w in found.words] + [-1], dtype=np.int64)
+        first = word_of[found.first]
+        second = word_of[found.second]  # -1 stays -1 (the spare last slot)
+        codes = (first << 32) | (second + 1)
+        at = np.searchsorted(self.sorted_codes, codes)
+        known = at < len(self.sorted_codes)
+        known[known] = self.sorted_codes[at[known]] == codes[known]
+        terms = np.empty(len(codes), dtype=np.int64)
+        terms[known] = self.sorted_terms[at[known]]
+        added_codes, first_seen = np.unique(codes[~known], return_index=True)
+        if len(added_codes):
+            new_ids = len(self.first) + np.arange(len(added_codes))
+            unknown = np.flatnonzero(~known)
+            terms[unknown] = new_ids[np.searchsorted(added_codes, codes[unknown])]
+            self.first = np.concatenate([self.first, first[unknown][first_seen].astype(np.int32)])
+            self.second = np.concatenate([self.second, second[unknown][first_seen].astype(np.int32)])
+            place = np.searchsorted(self.sorted_codes, added_codes)
+            self.sorted_codes = np.insert(self.sorted_codes, place, added_codes)
+            self.sorted_terms = np.insert(self.sorted_terms, place, new_ids.astype(np.int32))
+        return terms
+
+    def hashes(self, terms: np.ndarray) -> np.ndarray:
+        """Return the tie-break hash of each term."""
+        return _term_hash(self.first[terms], self.second[terms], self.word_hash)
+
+
+def explain(matrix: sparse.csr_matrix, table: TermTable, pairs_i: np.ndarray, pairs_j: np.ndarray,
             n: int = N_TERMS) -> list[tuple[str, ...]]:
     """Return, per pair (i, j), the terms that contribute most to the rows' similarity.
 
-    A term is shown if it adds at least TERM_FLOOR of the strongest term's
-    product; a phrase replaces its own words ('label noise' hides 'label').
+    A term is shown if it adds at least TERM_FLOOR of the strongest term's product
+    (ties: by the terms' hashes); a phrase replaces its own words ('label noise' hides 'label').
     """
-    names = np.empty(matrix.shape[1], dtype=object)
+    names: dict[int, str] = {}
     out: list[tuple[str, ...]] = []
+    scale = np.int64(max(len(table.words), 1))
     for start in range(0, len(pairs_i), EXPLAIN_CHUNK):
         i, j = pairs_i[start:start + EXPLAIN_CHUNK], pairs_j[start:start + EXPLAIN_CHUNK]
         shared = matrix[i].multiply(matrix[j]).tocsr()
         shared.sum_duplicates()
-        lengths = np.diff(shared.indptr)
-        rows = np.repeat(np.arange(len(i)), lengths)
-        best = np.zeros(len(i), np.float32)
-        filled = lengths > 0
-        best[filled] = np.maximum.reduceat(shared.data, shared.indptr[:-1][filled])
-        strong = shared.data.astype(np.float64) >= TERM_FLOOR * best[rows].astype(np.float64)
-        shared.data[~strong] = 0.0
         shared.eliminate_zeros()
-        order = _row_order(shared)  # strongest first, ties by column
-        rows = np.repeat(np.arange(len(i)), np.diff(shared.indptr))
-        cols = shared.indices[order]
+        rows, cols, vals = _rows_of(shared.indptr), shared.indices.astype(np.int64), shared.data
+        best = np.zeros(len(i))
+        filled = np.diff(shared.indptr) > 0
+        best[filled] = np.maximum.reduceat(vals, shared.indptr[:-1][filled]) if len(vals) else 0
+        strong = vals >= TERM_FLOOR * best[rows]
+        rows, cols, vals = rows[strong], cols[strong], vals[strong]
+        order = np.lexsort((table.hashes(cols), -vals, rows))  # strongest first
+        rows, cols = rows[order], cols[order]
         # Words of a strong phrase of the same pair are not shown on their own.
-        second = terms.second[cols]
+        second = table.second[cols].astype(np.int64)
+        first = table.first[cols].astype(np.int64)
         phrase = second >= 0
-        scale = np.int64(len(terms.words))
-        covered = np.concatenate([rows[phrase] * scale + terms.first[cols[phrase]],
-                                  rows[phrase] * scale + second[phrase]])
-        shown = phrase | ~_contains(np.sort(covered), rows * scale + terms.first[cols])
+        covered = np.concatenate([rows[phrase] * scale + first[phrase], rows[phrase] * scale + second[phrase]])
+        shown = phrase | ~_contains(np.sort(covered), rows * scale + first)
         rows, cols = rows[shown], cols[shown]
         starts = np.searchsorted(rows, np.arange(len(i) + 1))
         first_n = np.arange(len(rows)) - starts[rows] < n
         rows, cols = rows[first_n], cols[first_n]
-        missing = np.flatnonzero(np.bincount(cols, minlength=len(names)))
-        missing = missing[names[missing] == None]  # noqa: E711 (element-wise test)
-        names[missing] = [terms.name(c) for c in missing.tolist()]
-        flat = names[cols].tolist()
+        for c in set(cols.tolist()) - names.keys():
+            names[c] = table.name(c)
+        flat = [names[c] for c in cols.tolist()]
         bounds = np.searchsorted(rows, np.arange(len(i) + 1)).tolist()
         out.extend(tuple(flat[lo:hi]) for lo, hi in zip(bounds, bounds[1:]))
     return out
@@ -423,34 +689,38 @@ def _contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return sorted_keys[at] == keys
 
 
-MEMO_VERSION = 1
-"""Bump when TermsMemo's layout or meaning changes (older memos are then ignored)."""
-COMPACT_SLACK = 10_000
-"""The memo drops terms no text has any more once they outnumber the used ones by this much."""
+# ---- the memo and the update ---------------------------------------------------------
+
+MEMO_VERSION = 3
+"""Bump when RelatedMemo's layout or meaning changes (older memos are then ignored)."""
 
 
 @dataclass(frozen=True, eq=False)
-class TermsMemo:
-    """Each paper's term counts, kept from one build for the next (picklable arrays).
+class RelatedMemo:
+    """What one computation of related papers keeps for the next (picklable arrays).
 
-    Terms are numbered in the order count_terms gives its columns: single words by word,
-    then word pairs by (first, second) word; words are numbered in sorted order. So the
-    columns of a count matrix put together from the memo come in count_terms' order, and
-    every float sum runs in the same order as in a build from scratch.
+    Rows are the papers in slug order. Remembering the term counts means an update counts
+    only new texts; the terms' statuses tell which weights moved; the vectors which papers
+    changed; the candidate lists which papers must be compared with all again.
     """
 
     settings: str
-    """Hash of what counting depends on besides the texts (stop words, title weight)."""
-    words: tuple[str, ...]
-    """Normalized words, sorted."""
-    first: np.ndarray
-    """Per term, its (first) word id (int32)."""
-    second: np.ndarray
-    """Per term, its second word id, or -1 for a single word (int32)."""
-    keys: tuple[bytes, ...]
-    """Per row of `counts`, the hash of the paper's text."""
+    """Hash of what the result depends on besides the texts (stop words, constants, k)."""
+    slugs: tuple[str, ...]
+    keys: np.ndarray
+    """Per row, the hash of the paper's text ('S16')."""
+    table: TermTable
     counts: sparse.csr_matrix
-    """Occurrences of each term (column) in each text (row), float32."""
+    """Occurrences of each term (column) in each paper (row), uint16."""
+    status: np.ndarray
+    """Per term, its status (term_status; int16)."""
+    epoch: int
+    vectors: sparse.csr_matrix
+    candidates: Candidates
+    fingerprints: tuple | None = None
+    """Per row, the caller's fingerprint of the paper (see update_related), if given."""
+    made_for: Any = None
+    """A caller's label for the result this memo was made with (see update_related's previous)."""
 
 
 def text_key(text: str) -> bytes:
@@ -458,112 +728,86 @@ def text_key(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-def _memo_settings() -> str:
+def _memo_settings(k: int, min_score: float) -> str:
     english, domain = _stop_words()
-    material = repr((MEMO_VERSION, TITLE_REPEAT, sorted(english), sorted(domain)))
+    material = repr((MEMO_VERSION, TITLE_REPEAT, sorted(english), sorted(domain), k, min_score,
+                     KEEP_TERMS, DF_CAP_SHARE, DF_CAP_MIN, MIN_DF_TWO_FROM, BUCKETS_PER_OCTAVE,
+                     WEIGHT_SCALE, VECTOR_SCALE, SPARE, RELATIVE_FLOOR, N_TERMS, TERM_FLOOR))
     return hashlib.sha256(material.encode()).hexdigest()
 
 
-def _term_codes(first: np.ndarray, second: np.ndarray, n_words: int) -> np.ndarray:
-    """One int64 per term that sorts like count_terms' columns: single words, then pairs."""
-    first, second = first.astype(np.int64), second.astype(np.int64)
-    return np.where(second < 0, first, n_words + first * n_words + second)
+def _empty_memo(settings: str) -> RelatedMemo:
+    zeros = np.zeros(0, np.int64)
+    return RelatedMemo(settings, (), np.zeros(0, "S16"), TermTable(),
+                       sparse.csr_matrix((0, 0), dtype=np.uint16), np.zeros(0, np.int16), 0,
+                       sparse.csr_matrix((0, 0), dtype=np.float64),
+                       Candidates(np.zeros(1, np.int64), zeros, zeros, np.zeros(0, bool)))
 
 
-def remembered_terms(papers: Sequence[Paper], memo: TermsMemo | None) -> tuple[tuple[Terms, np.ndarray], TermsMemo]:
-    """Return ((the papers' term counts, each term's total count), the new memo).
+def _with_columns(matrix: sparse.csr_matrix, n_cols: int) -> sparse.csr_matrix:
+    """Return the matrix widened to n_cols columns (new columns empty), sharing its arrays."""
+    return sparse.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], n_cols))
 
-    Like count_terms(map(document, papers), min_count=1), with the totals kept apart so
-    the caller drops rare terms itself (a term seen once in all texts, left in here, is
-    not in count_terms(..., min_count=2)'s columns: its single word and its pairs with a
-    rare word are counted below min_count, so the weights come out the same). Only texts
-    the memo does not hold are counted again.
+
+def _stacked(old: sparse.csr_matrix, old_rows: np.ndarray, new: sparse.csr_matrix,
+             is_new: np.ndarray) -> sparse.csr_matrix:
+    """Return rows in order: where is_new the next row of `new`, elsewhere row old_rows[i] of `old`.
+
+    Runs of consecutive old rows are copied as one slice: an update keeps long runs.
     """
-    settings = _memo_settings()
-    if not isinstance(memo, TermsMemo) or memo.settings != settings:
-        memo = TermsMemo(settings, (), np.zeros(0, np.int32), np.zeros(0, np.int32), (),
-                         sparse.csr_matrix((0, 0), dtype=np.float32))
-    # Texts are made again where needed rather than held: 150 MB at 100k papers.
-    keys = [text_key(document(p)) for p in papers]
-    row_of = {key: row for row, key in enumerate(memo.keys)}
-    rows = np.array([row_of.get(key, -1) for key in keys], dtype=np.int64)
-    missing = np.flatnonzero(rows < 0)
-    if len(missing):
-        found = count_terms((document(papers[i]) for i in missing.tolist()), 1)
-    else:
-        found = Terms(sparse.csr_matrix((0, 0), dtype=np.float32), (), np.zeros(0, np.int32), np.zeros(0, np.int32))
-
-    # Words: the memo's and the new texts', in one sorted list.
-    known_words = set(memo.words)
-    new_words = [w for w in found.words if w not in known_words]
-    if new_words:
-        words = tuple(sorted(memo.words + tuple(new_words)))
-        number = {w: i for i, w in enumerate(words)}
-        old_word = np.array([number[w] for w in memo.words] + [-1], dtype=np.int64)
-    else:
-        words = memo.words
-        number = {w: i for i, w in enumerate(words)} if len(found.words) else {}
-        old_word = np.append(np.arange(len(words), dtype=np.int64), -1)
-    found_word = np.array([number[w] for w in found.words] + [-1], dtype=np.int64)
-    n_words = len(words)
-    # Renumbering words keeps their order, so the memo's terms stay sorted.
-    old_codes = _term_codes(old_word[memo.first], old_word[memo.second], n_words)
-    found_codes = _term_codes(found_word[found.first], found_word[found.second], n_words)
-    at = np.searchsorted(old_codes, found_codes)
-    known = at < len(old_codes)
-    known[known] = old_codes[at[known]] == found_codes[known]
-    added = np.unique(found_codes[~known])
-    codes = np.insert(old_codes, np.searchsorted(old_codes, added), added)
-    old_term = np.arange(len(old_codes)) + np.searchsorted(added, old_codes)
-    found_term = np.searchsorted(codes, found_codes)
-    is_pair = codes >= n_words
-    first = np.where(is_pair, (codes - n_words) // max(n_words, 1), codes).astype(np.int32)
-    second = np.where(is_pair, (codes - n_words) % max(n_words, 1), -1).astype(np.int32)
-
-    # Rows: the memo's (columns renumbered) and the new texts', in the papers' order.
-    n_terms = len(codes)
-    old_rows = memo.counts[rows[rows >= 0]] if len(missing) < len(papers) else None
-    parts = []
-    if old_rows is not None:
-        old_rows.indices = old_term[old_rows.indices].astype(np.int32)
-        old_rows.resize((old_rows.shape[0], n_terms))
-        parts.append(old_rows)
-    if len(missing):
-        new_rows = found.counts.tocsr()
-        new_rows.indices = found_term[new_rows.indices].astype(np.int32)
-        new_rows.resize((new_rows.shape[0], n_terms))
-        parts.append(new_rows)
-    if not parts:
-        counts = sparse.csr_matrix((0, n_terms), dtype=np.float32)
-    else:
-        counts = sparse.vstack(parts, format="csr", dtype=np.float32) if len(parts) > 1 else parts[0]
-        if len(parts) > 1:
-            # vstack put the memo's rows first: put every row back at its paper.
-            place = np.empty(len(papers), dtype=np.int64)
-            place[rows >= 0] = np.arange(len(papers) - len(missing))
-            place[missing] = np.arange(len(papers) - len(missing), len(papers))
-            counts = counts[place]
-    totals = np.bincount(counts.indices, weights=counts.data, minlength=n_terms)
-    terms = Terms(counts, words, first, second)
-    new_memo = TermsMemo(settings, words, first, second, tuple(keys), counts)
-    if n_terms > 2 * np.count_nonzero(totals) + COMPACT_SLACK:
-        new_memo = _compacted(new_memo, totals > 0)
-    return (terms, totals), new_memo
+    n = len(is_new)
+    n_cols = max(old.shape[1], new.shape[1])
+    lengths = np.zeros(n, dtype=np.int64)
+    lengths[~is_new] = np.diff(old.indptr)[old_rows[~is_new]]
+    lengths[is_new] = np.diff(new.indptr)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    data = np.empty(int(indptr[-1]), dtype=np.result_type(old.dtype, new.dtype))
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    at = np.flatnonzero(~is_new)
+    source = old_rows[at]
+    breaks = np.flatnonzero((np.diff(at) != 1) | (np.diff(source) != 1)) + 1
+    for lo, hi in zip([0, *breaks.tolist()], [*breaks.tolist(), len(at)]):
+        if lo == hi:
+            continue
+        a, b = indptr[at[lo]], indptr[at[hi - 1] + 1]
+        c, d = old.indptr[source[lo]], old.indptr[source[hi - 1] + 1]
+        data[a:b], indices[a:b] = old.data[c:d], old.indices[c:d]
+    fresh = np.flatnonzero(is_new)
+    if len(fresh):
+        spots = _spans(indptr[fresh], lengths[fresh])
+        data[spots], indices[spots] = new.data, new.indices
+    return sparse.csr_matrix((data, indices, indptr), shape=(n, n_cols))
 
 
-def _compacted(memo: TermsMemo, used: np.ndarray) -> TermsMemo:
-    """Return the memo without the terms no text has any more (and their words)."""
-    first, second = memo.first[used], memo.second[used]
-    word_used = np.zeros(len(memo.words) + 1, dtype=bool)
-    word_used[first] = True
-    word_used[second] = True  # -1 marks the spare last slot
-    word_used = word_used[:-1]
-    new_word = np.append(np.cumsum(word_used) - 1, -1).astype(np.int32)
-    words = tuple(w for w, u in zip(memo.words, word_used.tolist()) if u)
-    counts = memo.counts.copy()
-    counts.indices = (np.cumsum(used) - 1)[counts.indices].astype(np.int32)
-    counts.resize((counts.shape[0], int(used.sum())))
-    return TermsMemo(memo.settings, words, new_word[first], new_word[second], memo.keys, counts)
+def _same_rows(a: sparse.csr_matrix, b: sparse.csr_matrix) -> np.ndarray:
+    """Return, per row, whether the two matrices' rows hold the same values at the same columns."""
+    same = np.diff(a.indptr) == np.diff(b.indptr)
+    if same.any():
+        a_part, b_part = a[same], b[same]
+        differ = (a_part.indices != b_part.indices) | (a_part.data != b_part.data)
+        same[np.flatnonzero(same)] = ~_per_row_any(differ, a_part.indptr)
+    return same
+
+
+def update_related(papers: Sequence[Paper], memo: RelatedMemo | None = None, k: int = TOP_K,
+                   min_score: float = MIN_SCORE, *, remember: bool = True, as_pairs: bool = False,
+                   previous: Mapping[str, tuple] | None = None,
+                   fingerprints: Mapping[str, Any] | None = None) -> tuple[dict[str, tuple], RelatedMemo | None]:
+    """related_papers, and the memo for the next call, which then redoes only what changed.
+
+    The result is the same as related_papers(papers, k, min_score) whatever the memo holds;
+    as_pairs=True gives (slug, terms) pairs instead of Related objects (the site's shape).
+    `previous` may be the result of the call that made the memo (same k and shape): its
+    unchanged lists are then reused rather than explained again. `fingerprints` may map
+    slugs to hashes of whole papers: a paper with the memo's fingerprint is not hashed again.
+    """
+    papers = sorted(papers, key=lambda p: p.slug)  # order-independent output
+    settings = _memo_settings(k, min_score)
+    if not isinstance(memo, RelatedMemo) or memo.settings != settings:
+        memo, previous = _empty_memo(settings), None
+    with collector_paused():
+        result, new_memo = _update(papers, memo, k, min_score, as_pairs, previous, fingerprints)
+    return result, (new_memo if remember else None)
 
 
 def related_papers(papers: Sequence[Paper], k: int = TOP_K,
@@ -572,57 +816,197 @@ def related_papers(papers: Sequence[Paper], k: int = TOP_K,
     return update_related(papers, None, k, min_score, remember=False)[0]
 
 
-def update_related(papers: Sequence[Paper], memo: TermsMemo | None = None, k: int = TOP_K,
-                   min_score: float = MIN_SCORE, *, remember: bool = True,
-                   as_pairs: bool = False) -> tuple[dict[str, tuple], TermsMemo | None]:
-    """related_papers, and the memo for the next call: only papers whose text is new are counted.
-
-    The result is the same as related_papers(papers, k, min_score) whatever the memo holds;
-    as_pairs=True gives (slug, terms) pairs instead of Related objects (the site's shape).
-    """
-    papers = sorted(papers, key=lambda p: p.slug)  # order-independent output
-    with collector_paused():
-        if memo is None and not remember:
-            # Nothing to reuse or keep: count with the real min_count, so rare terms (most
-            # pairs) never become columns (less memory and time than the memo's way).
-            min_count = 2 if len(papers) >= 1000 else 1
-            counted, new_memo = (count_terms(map(document, papers), min_count), None), None
-        else:
-            counted, new_memo = remembered_terms(papers, memo)
-            if not remember:
-                new_memo = None  # and the counts can go once weighed
-        if len(papers) < 2:
-            return {p.slug: () for p in papers}, new_memo
-        holder = [counted]
-        del counted
-        return _related(papers, holder, k, min_score, as_pairs), new_memo
-
-
-def _related(papers: Sequence[Paper], holder: list[tuple[Terms, np.ndarray | None]], k: int,
-             min_score: float, as_pairs: bool = False) -> dict[str, tuple]:
-    """related_papers for two or more papers sorted by slug, their terms counted (in `holder`).
-
-    The counts (with each term's total, or None when rare terms are already left out) come
-    in a list this function empties, so that (unless a memo keeps them) they are freed once
-    weighed, before the similarity product: ~120 MB at 100k papers.
-    """
-    min_count = 2 if len(papers) >= 1000 else 1  # one-off words cannot relate two papers
-    all_terms, totals = holder.pop()
-    matrix, terms = weigh(all_terms, None if totals is None else totals >= min_count)
-    del all_terms, totals
-    if not matrix.shape[1]:
-        return {p.slug: () for p in papers}
-    matrix = prune(matrix)
-    neighbours = top_k_similar(matrix, k, min_score)
-    pairs_i = np.array([i for i, found in enumerate(neighbours) for _ in found], dtype=np.int64)
-    pairs_j = np.array([j for found in neighbours for j, _ in found], dtype=np.int64)
-    explained = explain(matrix, terms, pairs_i, pairs_j)
+def _update(papers: Sequence[Paper], memo: RelatedMemo, k: int, min_score: float, as_pairs: bool,
+            previous: Mapping[str, tuple] | None,
+            fingerprints: Mapping[str, Any] | None) -> tuple[dict[str, tuple], RelatedMemo]:
     slugs = [p.slug for p in papers]
-    others = [slugs[j] for j in pairs_j.tolist()]
-    # Half a million results at 100k papers: built by map/zip, not one generator per paper.
+    n = len(slugs)
+    old_index = {s: i for i, s in enumerate(memo.slugs)}
+    old_row = np.array([old_index.get(s, -1) for s in slugs], dtype=np.int64)
+    prints = None if fingerprints is None else [fingerprints.get(s) for s in slugs]
+    if prints is not None and memo.fingerprints is not None:
+        # A paper whose fingerprint is the memo's has the memo's text: no need to hash it.
+        old_prints = memo.fingerprints
+        known = np.array([r >= 0 and f is not None and old_prints[r] == f
+                          for r, f in zip(old_row.tolist(), prints)], dtype=bool)
+        keys = np.empty(n, dtype="S16")
+        keys[known] = memo.keys[old_row[known]]
+        unknown = np.flatnonzero(~known).tolist()
+        keys[unknown] = [text_key(document(papers[i])) for i in unknown]
+    else:
+        keys = np.array([text_key(document(p)) for p in papers], dtype="S16")
+    kept = old_row >= 0
+    kept[kept] = memo.keys[old_row[kept]] == keys[kept]
+    old_row[~kept] = -1
+    fresh = np.flatnonzero(~kept)
+    new_of_old = np.full(len(memo.slugs) + 1, -1, dtype=np.int64)  # the last slot maps -1
+    new_of_old[old_row[kept]] = np.flatnonzero(kept)
+
+    # Term counts: the memo's rows for known texts, new counts for the others.
+    table = TermTable(memo.table.words, memo.table.word_hash, memo.table.first, memo.table.second,
+                      memo.table.sorted_codes, memo.table.sorted_terms)
+    if len(fresh):
+        found = count_terms((document(papers[i]) for i in fresh.tolist()), 1)
+        columns = table.absorb(found)
+        fresh_counts = found.counts.tocsr()
+        fresh_counts = sparse.csr_matrix(
+            (np.minimum(fresh_counts.data, COUNT_MAX).astype(np.uint16),
+             columns[fresh_counts.indices].astype(np.int32), fresh_counts.indptr),
+            shape=(len(fresh), len(table.first)))
+        fresh_counts.sort_indices()
+    else:
+        fresh_counts = sparse.csr_matrix((0, len(table.first)), dtype=np.uint16)
+    n_terms = len(table.first)
+    counts = _stacked(memo.counts, old_row, fresh_counts, ~kept)
+    counts = _with_columns(counts, n_terms) if counts.shape[1] != n_terms else counts
+    df = np.bincount(counts.indices, minlength=n_terms)
+    epoch = epoch_size(n)
+    others = np.flatnonzero(~reference_rows(papers, epoch))
+    reference_df = df - np.bincount(counts[others].indices, minlength=n_terms) if len(others) else df
+    status = term_status(df, epoch, reference_df)
+    fetch = k + SPARE
+    min_ticks = int(round(min_score * TICKS))
+
+    def recompute(rows):
+        return vectors(counts[rows], status, epoch, table.first, table.second, table.word_hash)
+
+    everything = epoch != memo.epoch or not kept.any()
+    if not everything:
+        old_status = np.concatenate([memo.status, np.full(n_terms - len(memo.status), -1, np.int16)])
+        moved = status != old_status
+        holding = np.flatnonzero(moved[counts.indices])
+        touched = ~kept
+        touched[np.searchsorted(counts.indptr, holding, side="right") - 1] = True
+        redo = np.flatnonzero(touched)
+        redone = recompute(redo)
+        was = _with_columns(memo.vectors, n_terms)[old_row[redo]]
+        same = _same_rows(redone, was) & kept[redo]
+        changed = np.zeros(n, dtype=bool)
+        changed[redo[~same]] = True
+        # Past this many changed papers, comparing all at once is cheaper.
+        everything = changed.sum() > max(TOPN_FROM, n // 4)
+    if everything:
+        matrix = recompute(np.arange(n))
+        changed = np.ones(n, dtype=bool)
+        transposed = matrix.T.tocsr()
+        lists = _candidates_of(matrix, transposed, np.arange(n), min_ticks, fetch)
+        redone_lists = changed
+    else:
+        # Unchanged rows keep their vector (the memo's), changed ones take the new one.
+        keep_old = kept.copy()
+        keep_old[redo[~same]] = False
+        new_rows = np.flatnonzero(~keep_old)
+        take = np.isin(redo, new_rows)
+        matrix = _stacked(_with_columns(memo.vectors, n_terms), old_row, redone[np.flatnonzero(take)], ~keep_old)
+        transposed = matrix.T.tocsr()
+        lists, redone_lists = _updated_lists(memo, new_of_old, slugs, matrix, transposed, changed,
+                                             kept, min_ticks, fetch, k)
+    chosen = _chosen(lists, k)
+    reuse = np.zeros(n, dtype=bool)
+    if previous is not None and not everything:
+        old_chosen = _chosen(memo.candidates, k)
+        reuse = _same_choice(old_chosen, old_row, new_of_old, chosen) & ~changed & ~redone_lists
+        reuse &= ~_per_row_any(changed[chosen.rows], chosen.indptr)
+        reuse &= np.array([s in previous for s in slugs], dtype=bool) if n else reuse
+    result = _result(papers, slugs, matrix, table, chosen, reuse, previous, as_pairs)
+    new_memo = RelatedMemo(memo.settings, tuple(slugs), keys, table, counts, status, epoch, matrix, lists,
+                           None if prints is None else tuple(prints))
+    return result, new_memo
+
+
+def _updated_lists(memo: RelatedMemo, new_of_old: np.ndarray, slugs: list[str], matrix, transposed,
+                   changed: np.ndarray, kept: np.ndarray, min_ticks: int, fetch: int,
+                   k: int) -> tuple[Candidates, np.ndarray]:
+    """Return the candidate lists after an update, and which rows were compared with all."""
+    n = len(slugs)
+    changed_rows = np.flatnonzero(changed)
+    # The memo's lists of unchanged rows, without the papers that changed or left.
+    old_rows, old_cols, old_ticks = _entries(memo.candidates)
+    row = new_of_old[old_rows]
+    col = new_of_old[old_cols]
+    stays = (row >= 0) & ~changed[np.maximum(row, 0)]
+    # Each list's cut: its last entry (ticks, slug position) before the update.
+    last = memo.candidates.indptr[1:] - 1
+    has_last = np.diff(memo.candidates.indptr) > 0
+    cut_ticks = np.full(n, min_ticks - 1, dtype=np.int64)
+    cut_pos = np.full(n, -1, dtype=np.int64)
+    complete = np.ones(n, dtype=bool)
+    owner = new_of_old[:-1]
+    alive = (owner >= 0) & ~changed[np.maximum(owner, 0)]
+    complete[owner[alive]] = memo.candidates.complete[alive]
+    open_rows = alive & ~memo.candidates.complete & has_last
+    if open_rows.any():
+        where = owner[open_rows]
+        cut_ticks[where] = old_ticks[last[open_rows]]
+        cut_pos[where] = _positions(memo.slugs, new_of_old, slugs)[old_cols[last[open_rows]]]
+    keep_entry = stays & (col >= 0) & ~changed[np.maximum(col, 0)]
+    # Pairs with a changed paper enter a list where they rank before its cut.
+    def admit(other, target, ticks):
+        before = (ticks > cut_ticks[target]) | ((ticks == cut_ticks[target]) & (other < cut_pos[target]))
+        return ~changed[target] & (complete[target] | before)
+
+    own, (other, target, ticks) = _compare(matrix, transposed, changed_rows, min_ticks, fetch, admit)
+    # Removing entries keeps a list in order: only the lists that gain entries are sorted again.
+    kept_rows = row[keep_entry]
+    base = Candidates(_indptr(kept_rows, n), col[keep_entry], old_ticks[keep_entry], complete)
+    gaining = np.unique(target)
+    mine = _spans(base.indptr[gaining], np.diff(base.indptr)[gaining])
+    local = np.searchsorted(gaining, np.concatenate([kept_rows[mine], target]))
+    merged = _ranked(local, np.concatenate([base.rows[mine], other]),
+                     np.concatenate([base.ticks[mine], ticks]), len(gaining), fetch, complete[gaining])
+    lists = _replaced(base, np.concatenate([changed_rows, gaining]), _joined([own, merged]))
+    # Lists that lost too much to name k papers: compared with all again.
+    short = np.flatnonzero(~lists.complete & (np.diff(lists.indptr) < k) & ~changed)
+    if len(short):
+        lists = _replaced(lists, short, _candidates_of(matrix, transposed, short, min_ticks, fetch))
+    compared = changed.copy()
+    compared[short] = True
+    return lists, compared
+
+
+def _positions(old_slugs: Sequence[str], new_of_old: np.ndarray, slugs: list[str]) -> np.ndarray:
+    """Return, per old row, its slug's position in the new sorted slugs (or where it would go)."""
+    import bisect
+
+    positions = new_of_old[:-1].copy()
+    for row in np.flatnonzero(positions < 0).tolist():
+        positions[row] = bisect.bisect_left(slugs, old_slugs[row])
+    return positions
+
+
+def _same_choice(old: Candidates, old_row: np.ndarray, new_of_old: np.ndarray, new: Candidates) -> np.ndarray:
+    """Return, per (new) row, whether it chose the same papers with the same scores as before."""
+    n = len(new.complete)
+    same = np.zeros(n, dtype=bool)
+    kept_rows = np.flatnonzero(old_row >= 0)
+    if not len(kept_rows):
+        return same
+    old_lengths = np.diff(old.indptr)[old_row[kept_rows]]
+    equal_length = old_lengths == np.diff(new.indptr)[kept_rows]
+    rows = kept_rows[equal_length]
+    if not len(rows):
+        return same
+    lengths = np.diff(new.indptr)[rows]
+    pick_old = _spans(old.indptr[old_row[rows]], lengths)
+    pick_new = _spans(new.indptr[rows], lengths)
+    differ = (new_of_old[old.rows[pick_old]] != new.rows[pick_new]) | (old.ticks[pick_old] != new.ticks[pick_new])
+    same[rows] = ~_per_row_any(differ, np.concatenate([[0], np.cumsum(lengths)]))
+    return same
+
+
+def _result(papers, slugs: list[str], matrix, table: TermTable, chosen: Candidates, reuse: np.ndarray,
+            previous, as_pairs: bool) -> dict[str, tuple]:
+    """Return slug -> related tuple: reused from `previous` where marked, explained elsewhere."""
+    rows, cols, ticks = _entries(chosen)
+    fresh = ~reuse[rows]
+    explained = iter(explain(matrix, table, rows[fresh], cols[fresh]))
+    others = [slugs[j] for j in cols[fresh].tolist()]
     if as_pairs:
         flat: list = list(zip(others, explained))
     else:
-        flat = list(map(Related, others, [score for found in neighbours for _, score in found], explained))
-    bounds = np.concatenate([[0], np.cumsum([len(found) for found in neighbours])]).tolist()
-    return {slug: tuple(flat[lo:hi]) for slug, lo, hi in zip(slugs, bounds, bounds[1:])}
+        flat = list(map(Related, others, (ticks[fresh] / TICKS).tolist(), explained))
+    lengths = np.where(reuse, 0, np.diff(chosen.indptr))
+    bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+    reuse_list = reuse.tolist()
+    return {slug: (previous[slug] if reuse_list[i] else tuple(flat[bounds[i]:bounds[i + 1]]))
+            for i, slug in enumerate(slugs)}

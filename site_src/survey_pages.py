@@ -25,17 +25,29 @@ Reasons = tuple[tuple[str, tuple[str, ...]], ...]
 
 def topic_reasons(assignments: Mapping[str, Any]) -> dict[str, Reasons]:
     """Return slug -> why each topic was given, as sentences for the curator."""
+    # A sentence depends on the rule and the words matched, not on the paper: made once
+    # per distinct one (writing it normalizes the phrase, the costly part at 100k papers).
+    sentences: dict[tuple, str] = {}
+
+    def sentence(reason) -> str:
+        key = (type(reason), reason.field, reason.phrase, reason.matched)
+        text = sentences.get(key)
+        if text is None:
+            text = sentences[key] = str(reason)
+        return text
+
     out: dict[str, Reasons] = {}
+    curated = ("set by the curator in the paper's front matter",)
+    excluded = ("matched, but removed by topics_exclude",)
     for slug, assignment in assignments.items():
         rows = []
         for topic_id in assignment.topics:
             if assignment.curated:
-                sentences: tuple[str, ...] = ("set by the curator in the paper's front matter",)
+                rows.append((topic_id, curated))
             else:
-                sentences = tuple(str(r) for r in assignment.reasons_for(topic_id))
-            rows.append((topic_id, sentences))
+                rows.append((topic_id, tuple(map(sentence, assignment.reasons_for(topic_id)))))
         for topic_id in assignment.excluded:
-            rows.append((topic_id, ("matched, but removed by topics_exclude",)))
+            rows.append((topic_id, excluded))
         out[slug] = tuple(rows)
     return out
 
@@ -45,11 +57,17 @@ def related_for_site(papers: Sequence[Paper], k: int = 5) -> dict[str, tuple[tup
     return update_related_for_site(papers, k=k)[0]
 
 
-def update_related_for_site(papers: Sequence[Paper], memo: Any = None, k: int = 5) -> tuple[dict, Any]:
-    """related_for_site, and the memo (related.TermsMemo) that makes the next call count only new texts."""
+def update_related_for_site(papers: Sequence[Paper], memo: Any = None, k: int = 5, *,
+                            previous: Mapping[str, tuple] | None = None,
+                            fingerprints: Mapping[str, Any] | None = None) -> tuple[dict, Any]:
+    """related_for_site, and the memo (related.RelatedMemo) that makes the next call redo only what changed.
+
+    previous (the value of the call that made the memo) and fingerprints (slug -> hash of
+    the paper) only save work: see related.update_related.
+    """
     from site_src.related import update_related
 
-    return update_related(papers, memo, k=k, as_pairs=True)
+    return update_related(papers, memo, k=k, as_pairs=True, previous=previous, fingerprints=fingerprints)
 
 
 def site_extras(papers: Sequence[Paper], assignments: Mapping[str, Any]) -> tuple[dict, dict]:
@@ -57,14 +75,18 @@ def site_extras(papers: Sequence[Paper], assignments: Mapping[str, Any]) -> tupl
     return topic_reasons(assignments), related_for_site(papers)
 
 
-def update_site_extras(papers: Sequence[Paper], assignments: Mapping[str, Any],
-                       memo: Any = None) -> tuple[tuple[dict, dict], Any]:
+def update_site_extras(papers: Sequence[Paper], assignments: Mapping[str, Any], memo: Any = None, *,
+                       previous: tuple[dict, dict] | None = None,
+                       fingerprints: Mapping[str, Any] | None = None) -> tuple[tuple[dict, dict], Any]:
     """Return (site_extras' value, the memo for the next call): the same value whatever the memo holds.
 
-    The memo (related.TermsMemo, picklable) remembers each paper's term counts by the
-    hash of its title and abstract, so a new digest only counts its new papers' words.
+    The memo (related.RelatedMemo, picklable) remembers each paper's term counts, vector
+    and best candidates, so a new digest counts only its new papers' words and compares
+    with all papers only those whose vector it changed. previous is site_extras' value from
+    the call that made the memo (its related lists are reused where nothing changed).
     """
-    related, new_memo = update_related_for_site(papers, memo)
+    related, new_memo = update_related_for_site(
+        papers, memo, previous=None if previous is None else previous[1], fingerprints=fingerprints)
     return (topic_reasons(assignments), related), new_memo
 
 

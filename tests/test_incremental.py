@@ -294,7 +294,8 @@ def test_a_serve_session_keeps_memos_in_memory_and_still_builds_the_same_site(pr
     calls = []
     for module, name in ((survey_pages, "update_site_extras"), (taxonomy, "assign_topics")):
         real = getattr(module, name)
-        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name: calls.append(_name) or _real(*a))
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **kw:
+                            calls.append(_name) or _real(*a, **kw))
     for change in (change_note, edit_template):
         change(project)
         report = incremental_build(project, live, session=session)
@@ -316,7 +317,7 @@ def test_related_papers_are_recomputed_only_when_papers_text_changes(project, tm
     incremental_build(project, live)
     calls = []
     real = survey_pages.update_site_extras
-    monkeypatch.setattr(survey_pages, "update_site_extras", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(survey_pages, "update_site_extras", lambda *a, **kw: calls.append(1) or real(*a, **kw))
     change_note(project)
     edit_template(project)
     incremental_build(project, live)
