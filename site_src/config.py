@@ -87,8 +87,9 @@ class SiteConfig:
     def fingerprint(self) -> dict[str, Any]:
         """Everything that can change an output, as JSON-friendly data (for build caches)."""
         data = asdict(self)
+        # Resolved: `--root .` and `--root /abs/path` are one project, and must not re-key every page.
         for key in ("root", "content_dir", "templates_dir", "theme_dir", "out_dir"):
-            data[key] = str(data[key]) if data[key] is not None else None
+            data[key] = str(Path(data[key]).resolve()) if data[key] is not None else None
         data["nav"] = [list(item) for item in self.nav]
         return data
 

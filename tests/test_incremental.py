@@ -424,3 +424,17 @@ def test_a_full_build_removes_the_tree_it_replaced_and_any_left_over_in_the_back
         time.sleep(0.05)
     assert writer.old_trees(live) == [] and not leftover.exists()
     assert incremental_build(project, live).incremental.mode == "no-op"
+
+
+def test_the_same_project_named_by_a_relative_root_rebuilds_nothing(project, tmp_path, monkeypatch):
+    live = tmp_path / "live"
+    incremental_build(project, live)
+    monkeypatch.chdir(project.parent)
+    config = load_config(Path(project.name), out_dir=Path(os.path.relpath(live, project.parent)))
+    (project / "templates" / "unused-partial.html").write_text("unused\n", encoding="utf-8")
+    try:
+        report = buildcache.build(config)
+    finally:
+        (project / "templates" / "unused-partial.html").unlink()
+    assert report.incremental.mode == "incremental", report.incremental.why
+    assert report.incremental.rendered == 0, "a relative --root re-keyed pages"
