@@ -69,7 +69,7 @@ from site_src.buildreport import BuildError, BuildReport
 from site_src.gcpause import collector_paused
 from site_src.model import Corpus, DigestRecord, Paper, Problem
 
-CACHE_FORMAT = "paper-atlas-cache 6"
+CACHE_FORMAT = "paper-atlas-cache 7"
 """Bumped whenever the layout of the cache files changes."""
 CACHE_DIR = ".cache"
 RENDER_IN_PARALLEL = 600
@@ -140,9 +140,9 @@ def cache_dir_for(root: Path, out_dir: Path) -> Path:
 
 
 def save_blob(path: Path, value: Any) -> None:
-    """Pickle value to path atomically, behind a format line and a digest of the payload."""
+    """Pickle value to path atomically, behind a format line, the code version and a digest of the payload."""
     payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    header = f"{CACHE_FORMAT}\n{digest(payload)}\n".encode()
+    header = f"{CACHE_FORMAT}\n{code_version()}\n{digest(payload)}\n".encode()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
@@ -155,13 +155,17 @@ def save_blob(path: Path, value: Any) -> None:
         raise
 
 
-def load_blob(path: Path) -> Any | None:
-    """Load what save_blob wrote; None when missing, of another format, truncated or corrupted."""
-    # The format line is checked before the payload is read: a cache left by other code
-    # (hundreds of MB at 100k papers) costs one short read.
+def load_blob(path: Path, *, any_code: bool = False) -> Any | None:
+    """Load what save_blob wrote; None when missing, of another format, truncated or corrupted,
+    or written by other code (unless any_code: the caller then tells why it refuses it)."""
+    # The header is checked before the payload is read: a cache left by other code
+    # (hundreds of MB at 100k papers) costs one short read, not seconds of unpickling.
     try:
         with open(path, "rb") as handle:
             if handle.readline(len(CACHE_FORMAT) + 2) != CACHE_FORMAT.encode() + b"\n":
+                return None
+            code = handle.readline(64).rstrip(b"\n").decode("ascii", "replace")
+            if not any_code and code != code_version():
                 return None
             expected = handle.readline(64).rstrip(b"\n").decode("ascii", "replace")
             payload = handle.read()
@@ -485,7 +489,7 @@ def read_manifest(folder: Path) -> tuple[Manifest | None, str]:
 
     Not yet trusted: the output tree must still match it (tree_matches).
     """
-    manifest = load_blob(Path(folder) / "manifest.pickle")
+    manifest = load_blob(Path(folder) / "manifest.pickle", any_code=True)
     if not isinstance(manifest, Manifest):
         return None, "no usable cache"
     if manifest.code != code_version():
