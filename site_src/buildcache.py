@@ -842,35 +842,27 @@ def _key_salt(settings: str, template_key: str) -> str:
     return digest((settings + template_key).encode("utf-8"))
 
 
-def _page_key(settings: str, template_key: str, inputs: str, view: Any) -> str:
-    """A page's key: the salt, then its inputs (plan.paper_page_inputs, list_page_inputs:
-    a hash) or, for a page planned without them, its view's hash."""
-    return _key_salt(settings, template_key) + (inputs or view_key(view))
-
-
-def _render_staged(page) -> tuple[str, tuple[bool, StatKey] | None, str | None]:
+def _render_staged(page) -> tuple[str, tuple[bool, StatKey] | None]:
     """Render a page of a full build into the staging tree: (its content hash, what
-    _Staging.stage says or None when a writer thread of this process writes it, the
-    page's key when it has no inputs, i.e. is keyed by its view).
+    _Staging.stage says or None when a writer thread of this process writes it).
 
     In a worker process the page is written there and then, so its HTML never travels
     back to the parent: only the hash does. A paper page planned without its view gets
-    it here, and a list page's view is hashed here.
+    it here.
     """
     from site_src.plan import paper_view
     from site_src.render import render_page
 
     assert _RENDER is not None
-    env, staging, parent, index, deferred, settings, tkeys = _RENDER
+    env, staging, parent, index, deferred = _RENDER
     view = page.view
     if not view and page.dest in deferred:  # a paper page planned without its view
         view = paper_view(index, deferred[page.dest])
-    key = None if page.inputs else _page_key(settings, tkeys[page.template], "", view)
     data = render_page(env, page.template, view)
     if os.getpid() == parent:
         staging.put(page.dest, data)  # writer threads overlap the disk with rendering
-        return digest(data), None, key
-    return digest(data), staging.stage(page.dest, data), key
+        return digest(data), None
+    return digest(data), staging.stage(page.dest, data)
 
 
 @dataclass(frozen=True)
@@ -986,7 +978,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
 
             def page_key(template: str, inputs: str, view) -> str:
                 # A page planned with its inputs (plan.paper_page_inputs, list_page_inputs: a
-                # hash) is keyed by them, any other by its view (see _page_key).
+                # hash) is keyed by them, any other by its view.
                 salt = salts.get(template)
                 if salt is None:
                     if template not in tkeys:
@@ -1022,15 +1014,6 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             pages: list = []
             todo: list = []
             for page in planned:
-                if index is not None and not page.inputs:
-                    # A full build's page planned without inputs is keyed by the worker that
-                    # renders it (the view is hashed there): every page is rendered anyway.
-                    if page.template not in tkeys:
-                        tkeys.update(template_keys(env, [page.template]))
-                    keys[page.dest] = ""
-                    todo.append(page)
-                    pages.append(dataclasses.replace(page, view={}))
-                    continue
                 key = asked.pop(page.dest, None) or page_key(page.template, page.inputs, page.view)
                 keys[page.dest] = key
                 if old.get(page.dest, ("",))[0] != key:
@@ -1082,7 +1065,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                     staging = _Staging(config.out_dir, protected)
                     deferred = {urls.dest_for(urls.url_for("paper", slug)): slug for slug in index.papers} \
                         if index is not None else {}
-                    _RENDER = (env, staging, os.getpid(), index, deferred, settings, tkeys)
+                    _RENDER = (env, staging, os.getpid(), index, deferred)
                     gc.freeze()  # the pages too: workers' collections then never touch (and copy) them
 
                     def meanwhile(staging=staging):
@@ -1095,10 +1078,8 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                     results, made_extras = parallel_map_meanwhile(
                         _render_staged, todo, meanwhile, min_items=RENDER_IN_PARALLEL, jobs=jobs,
                         done=bar.advance)
-                    for page, (content, staged, key) in zip(todo, results):
+                    for page, (content, staged) in zip(todo, results):
                         rendered_hash[page.dest] = content
-                        if key is not None:
-                            keys[page.dest] = key
                         if staged is not None:
                             staging.record(page.dest, *staged)
                 else:
