@@ -675,12 +675,17 @@ def _near_spans(tokens: tuple[str, ...], positions: Mapping[str, list[int]],
     if n < 2 or present == 0 or present < len(distinct) - 1:
         return []
     target = " ".join(phrase)
-    # Anchor on the rarest word present: fewest windows to compare.
-    anchor = min((i for i, word in enumerate(phrase) if word in positions),
-                 key=lambda i: len(positions[phrase[i]]))
+    # A window that nearly matches has every word in place but one, so the windows to
+    # compare are those where an anchor word is in place. The swapped word may be the
+    # anchor itself: with every word present, two anchors are needed (the two rarest),
+    # and one swapped word cannot be at both; a word absent from the text is the swapped
+    # one, so any present word then anchors alone.
+    present_at = sorted((i for i, word in enumerate(phrase) if word in positions),
+                        key=lambda i: len(positions[phrase[i]]))
+    anchors = present_at[:1] if len(present_at) < n else present_at[:2]
+    starts = sorted({pos - i for i in anchors for pos in positions[phrase[i]]})
     spans = []
-    for pos in positions[phrase[anchor]]:
-        start = pos - anchor
+    for start in starts:
         if start < 0 or start + n > len(tokens):
             continue
         window = tokens[start:start + n]

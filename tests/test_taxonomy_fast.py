@@ -41,19 +41,13 @@ def plain_exact(tokens, positions, phrase):
 
 
 def plain_near(tokens, positions, phrase):
+    # Every window of the phrase's length, in text order: no skipping, no anchor word.
     n = len(phrase)
-    distinct = set(phrase)
-    present = sum(word in positions for word in distinct)
-    if n < 2 or present == 0 or present < len(distinct) - 1:
+    if n < 2:
         return []
     target = " ".join(phrase)
-    anchor = min((i for i, word in enumerate(phrase) if word in positions),
-                 key=lambda i: len(positions[phrase[i]]))
     spans = []
-    for pos in positions[phrase[anchor]]:
-        start = pos - anchor
-        if start < 0 or start + n > len(tokens):
-            continue
+    for start in range(len(tokens) - n + 1):
         window = tokens[start:start + n]
         odd = [(a, b) for a, b in zip(phrase, window) if a != b]
         if len(odd) == 1 and fuzz.ratio(*odd[0]) >= tx.FUZZY_WORD_CUTOFF \
