@@ -1,13 +1,12 @@
 """The data-quality report: each kind of problem is found, with file and line."""
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import subprocess
 import sys
 
-from site_src import check, merge, store
+from site_src import check, store
 from site_src.model import Appearance, DigestRecord, Paper
 from conftest import ROOT
 

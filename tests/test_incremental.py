@@ -355,8 +355,6 @@ def test_a_note_edit_plans_and_renders_only_that_papers_page(own_project, tmp_pa
 
 
 def test_a_note_edit_beside_any_other_change_plans_the_whole_site(own_project, tmp_path, monkeypatch):
-    from site_src import plan
-
     live, clean = tmp_path / "live", tmp_path / "clean"
     incremental_build(own_project, live)
     for other in (change_title, add_topic, edit_template, delete_paper):

@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import html.parser
 import json
-import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import threading

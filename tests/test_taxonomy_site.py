@@ -5,14 +5,12 @@ Builds once per session (the shared built_site fixture) and parses what it check
 from __future__ import annotations
 
 import datetime as dt
-import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import bibtexparser
-import pytest
 
 from conftest import ROOT
 from site_fixtures import build_site, make_project
