@@ -117,6 +117,15 @@ def test_archive_pages_link_one_step_each_way_and_the_front_links_a_few_by_date(
     assert front["links"][0]["label"] == pages[base + "page/59/"].view["archive"]["label"]
 
 
+def test_a_numbered_list_links_its_ends_and_a_few_pages_around_the_current_one():
+    from site_src.plan import _pagination
+    pager = _pagination("digests/d1/", 10, 20)
+    assert [link and link["n"] for link in pager["links"]] == [1, None, 8, 9, 10, 11, 12, None, 20]
+    assert pager["links"][0]["url"] == "digests/d1/" and pager["links"][-1]["url"] == "digests/d1/page/20/"
+    assert (pager["prev"], pager["next"]) == ("digests/d1/page/9/", "digests/d1/page/11/")
+    assert [link and link["n"] for link in _pagination("authors/", 2, 4)["links"]] == [1, 2, 3, 4]
+
+
 @pytest.mark.parametrize("oldest, newest, expected", [
     (dt.date(2021, 3, 3), dt.date(2021, 3, 3), "Mar 3, 2021"),
     (dt.date(2021, 3, 3), dt.date(2021, 3, 12), "Mar 3–12, 2021"),
