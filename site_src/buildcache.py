@@ -239,12 +239,17 @@ def _parse_digest_file(job: tuple[str, str]) -> tuple[DigestRecord | None, tuple
     return store.parse_digest(text, source=source)
 
 
-def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = True) -> tuple[Corpus, dict]:
+def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = True,
+                known: Mapping[str, StatKey] | None = None, known_ns: int = 0) -> tuple[Corpus, dict]:
     """Load content/ like store.load_store, re-parsing only files whose stat changed.
 
     Returns the corpus and the new memo ({'papers': {name: (stat, paper, problems, hashes)},
     'digests': {...}}); hashes are paper_hashes(paper), made once per parse (see paper_keys). Parsing stays in this process: with store's fast reader (~40 µs a
     file) sending the papers back from worker processes would cost more than parsing them.
+
+    `known` is a build's snapshot of content/ (snapshot_inputs: 'content/papers/x.md' -> stat
+    key, taken at known_ns): a regular file it lists is not stat'ed again (100k stat calls,
+    ~1 s at 100k papers). Files it does not list (added since, hidden, symlinks) are.
     """
     from site_src import store
 
@@ -260,14 +265,26 @@ def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = 
     old_papers: Mapping = {k: v for k, v in (memo.get("papers") or {}).items() if v[0][0] < trusted_before}
     old_digests: Mapping = {k: v for k, v in (memo.get("digests") or {}).items() if v[0][0] < trusted_before}
     new_memo: dict[str, Any] = {"papers": {}, "digests": {}, "scanned_ns": time.time_ns()}
-    # (taken before any stat below, so a file changed during the listing is never trusted)
+    # (taken before any stat below, so a file changed during the listing is never trusted;
+    # with a snapshot, the snapshot's time: its stat keys are older than the listing)
+    if known is not None:
+        new_memo["scanned_ns"] = min(known_ns, new_memo["scanned_ns"])
+    else:
+        known = {}
 
     def listing(folder: Path, suffix: str) -> list[tuple[str, StatKey]]:
         try:
             entries = [e for e in os.scandir(folder) if e.name.endswith(suffix) and e.is_file()]
         except (FileNotFoundError, NotADirectoryError):
             return []
-        return sorted((e.name, stat_key(e.stat())) for e in entries)
+        prefix = f"content/{folder.name}/"
+        out = []
+        for entry in entries:
+            # The snapshot holds lstat keys: equal to stat's for a regular file only.
+            key = known.get(prefix + entry.name) if entry.is_file(follow_symlinks=False) else None
+            out.append((entry.name, key or stat_key(entry.stat())))
+        out.sort()
+        return out
 
     papers_dir = content_dir / store.PAPERS_DIR
     paper_files = listing(papers_dir, ".md")
@@ -937,7 +954,8 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
 
         with timed(timings, "load"):
             # A caller that just loaded the corpus (update: ingest) hands its memo over.
-            corpus, corpus_memo = load_corpus(config.content_dir, corpus_memo or state.corpus_memo)
+            corpus, corpus_memo = load_corpus(config.content_dir, corpus_memo or state.corpus_memo,
+                                              known=inputs, known_ns=scanned_ns)
             # Only notes changed (the curator's usual edit)? Then only those papers' pages
             # are planned; the rest of the site, feeds and search are known to be unchanged.
             notes_only = None
@@ -996,12 +1014,16 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             card_keys = {s: k[1] for s, k in hashes.items()}
             # A full build plans paper pages without their views (keyed by their inputs): each
             # view is made by the worker process that renders the page (see _render_staged).
-            index = None
-            if manifest is None and not keep_views:
+            index = pages_memo = None
+            if notes_only is None:
+                # Paper pages' inputs are made again only where what they read changed.
                 index = plan_module.index_site(site, config)
+                index.paper_keys = by_slug
+                pages_memo = _PagesMemo(folder, session, full)
+                index.page_inputs = pages_memo.update(index, state.topics_memo, topics_memo)
             if notes_only is not None:
                 planned = plan_module.plan_paper_pages(site, config, notes_only, paper_keys=by_slug)
-            elif index is not None:
+            elif manifest is None and not keep_views:
                 paper_dests = {urls.dest_for(urls.url_for("paper", slug)) for slug in index.papers}
                 planned = plan_module.iter_pages(site, config,
                                                  unchanged=lambda dest, template, inputs: dest in paper_dests,
@@ -1009,7 +1031,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             else:
                 # Pages whose inputs are those of the last build are not planned again.
                 planned = plan_module.iter_pages(site, config, unchanged=None if keep_views or not old else unchanged,
-                                                 paper_keys=by_slug, card_keys={s: k[1] for s, k in hashes.items()})
+                                                 paper_keys=by_slug, card_keys=card_keys, index=index)
             keys: dict[str, str] = {}
             pages: list = []
             todo: list = []
@@ -1064,7 +1086,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                     forget(folder)
                     staging = _Staging(config.out_dir, protected)
                     deferred = {urls.dest_for(urls.url_for("paper", slug)): slug for slug in index.papers} \
-                        if index is not None else {}
+                        if index is not None and not keep_views else {}
                     _RENDER = (env, staging, os.getpid(), index, deferred)
                     gc.freeze()  # the pages too: workers' collections then never touch (and copy) them
 
@@ -1151,6 +1173,8 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                                     producers, tuple(corpus.problems), corpus_memo["scanned_ns"], len(pages))
             _save_build(folder, new_manifest, corpus_memo, topics_memo, session, site,
                         previous=(state.corpus_memo, state.topics_memo))
+            if pages_memo is not None:
+                pages_memo.save()
     except BaseException as error:
         if staging is not None and not staging.committed:
             staging.abort()  # the previous site stays as it was
@@ -1166,6 +1190,49 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
     mode = "full" if manifest is None else "incremental"
     return _finish(report, IncrementalReport(mode, state.reason if manifest is None else "",
                                              rendered_count, timings), clock)
+
+
+class _PagesMemo:
+    """The memo of paper pages' inputs (plan.papers_page_inputs) through a build: read from
+    pages.pickle (a base plus a delta, see memolayers; ~20 MB at 100k papers) or kept in a
+    serve session, and saved after the build. A memo from other code is not used.
+    """
+
+    def __init__(self, folder: Path, session: dict | None, full: bool) -> None:
+        self.folder, self.session = Path(folder), session
+        self.loaded: dict = {}
+        self.made: dict | None = None
+        if full:
+            return
+        if session is not None and session.get("pages") is not None:
+            self.loaded = session["pages"]
+        elif session is None:
+            self.loaded = load_layered(self.folder, "pages")
+        if self.loaded.get("code") != code_version():
+            self.loaded = {}
+
+    def update(self, index, old_topics_memo: Mapping, topics_memo: Mapping) -> dict[str, str]:
+        """Every shown paper's page inputs, made again only where needed."""
+        from site_src import plan as plan_module
+
+        def extras(memo: Mapping) -> tuple | None:
+            value = memo.get("site_extras") if isinstance(memo, Mapping) else None
+            return value if isinstance(value, tuple) and len(value) == 2 else None
+
+        now, before = extras(topics_memo), extras(old_topics_memo)
+        inputs, made = plan_module.papers_page_inputs(index, self.loaded, extras_key=now[0] if now else None,
+                                                      previous_extras=before)
+        self.made = {**made, "code": code_version()}
+        return inputs
+
+    def save(self) -> None:
+        """Keep the memo made by update() for the next build."""
+        if self.made is None:
+            return
+        if self.session is not None:
+            self.session["pages"] = self.made  # (serve: kept in memory)
+        else:
+            save_layered(self.folder, "pages", self.made, self.loaded)
 
 
 MEMOISED_PRODUCERS = frozenset({"search", "exports"})
