@@ -177,9 +177,14 @@ def load_blob(path: Path, *, any_code: bool = False) -> Any | None:
         # Unpickling 100k papers makes millions of objects and no cycles: with the collector
         # on, its full passes over them cost more than the unpickling itself.
         with collector_paused():
-            return pickle.loads(payload)
+            value = pickle.loads(payload)
     except Exception:  # noqa: BLE001 - a cache that does not load is simply not used
         return None
+    # And afterwards: the objects would sit in the youngest generation, to be walked by
+    # the next collections as they are promoted (~0.7 CPU-s after the parse memo at 100k
+    # papers). A memo lives as long as the build; build() unfreezes when it ends.
+    gc.freeze()
+    return value
 
 
 # ------------------------------------------------------------------ stat snapshots
@@ -192,8 +197,13 @@ def stat_key(st: os.stat_result) -> StatKey:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
-def scan_tree(root: Path, *, skip_hidden: bool = True) -> dict[str, StatKey]:
-    """Relative POSIX path -> stat key of every file under root (empty when root is missing)."""
+def scan_tree(root: Path, *, skip_hidden: bool = True,
+              known: Mapping[str, StatKey] | None = None) -> dict[str, StatKey]:
+    """Relative POSIX path -> stat key of every file under root (empty when root is missing).
+
+    A regular file whose path is in `known` takes that key instead of a stat call.
+    """
+    known = known or {}
     out: dict[str, StatKey] = {}
     root = Path(root)
     stack = [("", str(root))]
@@ -210,7 +220,8 @@ def scan_tree(root: Path, *, skip_hidden: bool = True) -> dict[str, StatKey]:
             if entry.is_dir(follow_symlinks=False):
                 stack.append((rel + "/", entry.path))
             else:
-                out[rel] = stat_key(entry.stat(follow_symlinks=False))
+                key = known.get(rel) if entry.is_file(follow_symlinks=False) else None
+                out[rel] = key or stat_key(entry.stat(follow_symlinks=False))
     return out
 
 
@@ -783,16 +794,38 @@ def settings_key(config) -> str:
     return digest(json.dumps(config.fingerprint(), sort_keys=True, default=str).encode())
 
 
-def snapshot_inputs(config) -> dict[str, StatKey]:
-    """Stat of every file a build reads: content/ (minus work folders) and the templates."""
+def snapshot_inputs(config, listed: Mapping | None = None) -> dict[str, StatKey]:
+    """Stat of every file a build reads: content/ (minus work folders) and the templates.
+
+    `listed` is a parse memo made moments ago (update: ingest's load) and the files it wrote
+    since ({'memo': ..., 'written': paths under content/}): the memo's stat keys of paper
+    files older than its snapshot by more than RACY_NS, and not written since, are taken
+    as they are (see stat_keys_to_reuse).
+    """
     out: dict[str, StatKey] = {}
     folders = [("content/", config.content_dir), ("templates/", config.templates_dir)]
     if config.theme_dir:
         folders.append(("theme/", config.theme_dir))
     for prefix, folder in folders:
-        for rel, key in scan_tree(folder).items():
+        known = stat_keys_to_reuse(listed) if listed and prefix == "content/" else None
+        for rel, key in scan_tree(folder, known=known).items():
             out[prefix + rel] = key
     return out
+
+
+def stat_keys_to_reuse(listed: Mapping) -> dict[str, StatKey]:
+    """Paper files' stat keys that a build may take from a parse memo instead of stat calls.
+
+    The memo's keys were taken at its snapshot (its scanned_ns). A file last modified well
+    before that and not written by the caller since (listed['written']) is recorded with the
+    memo's key and the memo's parse: if someone changed it since, its key no longer matches
+    the disk, so the next build sees the change (as with any edit made during a build).
+    """
+    memo, written = listed.get("memo") or {}, set(listed.get("written") or ())
+    before = memo.get("scanned_ns", 0) - RACY_NS
+    folder = "papers/"
+    return {folder + name: entry[0] for name, entry in (memo.get("papers") or {}).items()
+            if entry[0][0] < before and folder + name not in written}
 
 
 def _is_racy(inputs: Mapping[str, StatKey], scanned_ns: int) -> bool:
@@ -895,13 +928,16 @@ class IncrementalReport:
 
 def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: int | None = None,
           quiet: bool = True, corpus_memo: dict | None = None, session: dict | None = None,
-          allow_noop: bool = True, previous_corpus_memo: dict | None = None):
+          allow_noop: bool = True, previous_corpus_memo: dict | None = None,
+          written: Iterable[str] | None = None):
     """Build the site incrementally (see the module docstring); return a buildreport.BuildReport.
 
     `session` (a dict the caller keeps between builds, as serve does) carries the memos
     from one build to the next in memory. `corpus_memo` is a parse memo made since the last
     build (update's ingest loads the corpus through it) and `previous_corpus_memo` the last
-    build's own as read from disk, so it is not read twice. allow_noop=False goes through
+    build's own as read from disk, so it is not read twice. `written` (paths under content/)
+    are the files the caller wrote since it made corpus_memo: given, the paper files' stat
+    keys of that memo are reused for the others (stat_keys_to_reuse). allow_noop=False goes through
     every step even when nothing changed (serve's first build: it loads the memos and
     imports the modules before the first save, which then takes only the rebuild's own time).
 
@@ -927,7 +963,8 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                 tree_scan = _scanner().submit(scan_tree, config.out_dir, skip_hidden=False)
                 manifest, reason = read_manifest(folder)
             scanned_ns = time.time_ns()
-            inputs = snapshot_inputs(config)
+            inputs = snapshot_inputs(config, {"memo": corpus_memo, "written": written}
+                                     if corpus_memo and written is not None else None)
         if (allow_noop and manifest is not None and manifest.settings == settings
                 and manifest.inputs == inputs and not _is_racy(inputs, manifest.scanned_ns)
                 and tree_matches(manifest, config.out_dir, tree_scan.result())):
@@ -1216,8 +1253,7 @@ class _PagesMemo:
         from site_src import plan as plan_module
 
         def extras(memo: Mapping) -> tuple | None:
-            value = memo.get("site_extras") if isinstance(memo, Mapping) else None
-            return value if isinstance(value, tuple) and len(value) == 2 else None
+            return site_extras_of(memo) if isinstance(memo, Mapping) else None
 
         now, before = extras(topics_memo), extras(old_topics_memo)
         inputs, made = plan_module.papers_page_inputs(index, self.loaded, extras_key=now[0] if now else None,
@@ -1331,14 +1367,37 @@ def _make_site(config, corpus: Corpus, state: CacheState, notes_only: bool, jobs
         topics, paper_topics, assignments = pipeline.load_topics(config, corpus.papers, assign=assign)
         topics_memo = memos["topics"]
     with timed(timings, "site"):
-        extras_memo = {"old": (state.topics_memo or {}).get("site_extras"), "trusted": notes_only,
+        extras_memo = {"old": site_extras_of(state.topics_memo or {}), "trusted": notes_only,
                        "folder": state.folder, "session": session, "full": full,
                        "paper_keys": keys, "taxonomy": topics_memo.get("taxonomy")}
         site = pipeline.site_from_corpus(config, corpus, topics, paper_topics, assignments,
                                          site_extras=_memoised_site_extras(extras_memo))
         if extras_memo.get("new"):
-            topics_memo["site_extras"] = extras_memo["new"]
+            with_site_extras(topics_memo, extras_memo["new"])
     return site, topics_memo
+
+
+def with_site_extras(topics_memo: dict, extras: tuple[str, tuple[dict, dict]]) -> None:
+    """Keep (key, (topic reasons, related papers)) in the topic memo, each paper's entries as
+    sections (memolayers): a digest changes a few hundred papers' related lists, and the
+    delta saved then holds those, not the whole value (23 MB at 100k papers)."""
+    key, (reasons, related) = extras
+    topics_memo.pop("site_extras", None)
+    if type(reasons) is dict and type(related) is dict:
+        topics_memo.update(site_extras_key=key, topic_reasons=reasons, related=related)
+    else:
+        topics_memo["site_extras"] = extras
+
+
+def site_extras_of(topics_memo: Mapping) -> tuple[str, tuple[dict, dict]] | None:
+    """The (key, (topic reasons, related papers)) a topic memo keeps (with_site_extras), or None."""
+    whole = topics_memo.get("site_extras")
+    if isinstance(whole, tuple) and len(whole) == 2:
+        return whole
+    key, reasons, related = (topics_memo.get(name) for name in ("site_extras_key", "topic_reasons", "related"))
+    if isinstance(key, str) and isinstance(reasons, dict) and isinstance(related, dict):
+        return key, (reasons, related)
+    return None
 
 
 def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, inputs, outputs,
