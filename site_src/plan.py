@@ -226,18 +226,27 @@ def index_site(site: Site, config: SiteConfig, only: frozenset[str] | None = Non
     """
     papers = {p.slug: p for p in site.papers}
     topics = {t.id: t for t in site.topics}
-    members: dict[str, set[str]] = defaultdict(set)
     for slug, topic_ids in site.paper_topics.items():
-        if slug not in papers:
-            continue
-        for topic_id in topic_ids:
-            if topic_id not in topics:
-                raise PlanError(f"paper {slug!r} is in unknown topic {topic_id!r}")
-            for ancestor in _topic_path(topic_id, topics):
-                members[ancestor.id].add(slug)
+        if slug in papers:
+            for topic_id in topic_ids:
+                if topic_id not in topics:
+                    raise PlanError(f"paper {slug!r} is in unknown topic {topic_id!r}")
     order = sorted(papers.values(), key=sort_key_newest)
-    rank = {p.slug: i for i, p in enumerate(order)}
-    topic_members = {t: sorted(members.get(t, ()), key=rank.__getitem__) for t in topics}
+    # Each topic lists its own and its sub-topics' papers, newest first: papers are taken
+    # in that order, each once per topic (a topic's ancestors are worked out once).
+    lineage = {t: tuple(a.id for a in _topic_path(t, topics)) for t in topics}
+    topic_members: dict[str, list[str]] = {t: [] for t in topics}
+    for paper in order:
+        topic_ids = site.paper_topics.get(paper.slug)
+        if not topic_ids:
+            continue
+        if len(topic_ids) == 1:
+            for ancestor in lineage[topic_ids[0]]:
+                topic_members[ancestor].append(paper.slug)
+            continue
+        reached = dict.fromkeys(a for t in topic_ids for a in lineage[t])
+        for ancestor in reached:
+            topic_members[ancestor].append(paper.slug)
     years: dict[str, list[str]] = defaultdict(list)
     for paper in order:
         years[year_key(paper)].append(paper.slug)

@@ -72,6 +72,14 @@ def test_a_topic_lists_its_own_and_its_subtopics_papers_newest_first():
     assert [c["slug"] for c in pages["topics/efficiency/"].view["papers"]] == ["p002"]
 
 
+def test_a_paper_in_a_topic_and_its_subtopic_is_listed_once_in_each():
+    site = make_site(5, paper_topics={"p000": ("adversarial", "robustness"), "p001": ("robustness",),
+                                      "p003": ("robustness", "adversarial", "efficiency")})
+    pages = pages_by_url(site)
+    assert [c["slug"] for c in pages["topics/robustness/"].view["papers"]] == ["p003", "p001", "p000"]
+    assert [c["slug"] for c in pages["topics/adversarial/"].view["papers"]] == ["p003", "p000"]
+
+
 def test_long_topics_are_paginated_at_stable_urls():
     site = make_site(120, paper_topics={f"p{i:03d}": ("efficiency",) for i in range(120)})
     pages = pages_by_url(site)
