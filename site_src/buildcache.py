@@ -273,7 +273,7 @@ def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = 
     # An entry is reused only if its file was last modified well before the memo's
     # snapshot: a second edit within the timestamp granularity would look unchanged.
     trusted_before = memo.get("scanned_ns", 0) - RACY_NS
-    old_papers: Mapping = {k: v for k, v in (memo.get("papers") or {}).items() if v[0][0] < trusted_before}
+    old_papers: Mapping = memo.get("papers") or {}
     old_digests: Mapping = {k: v for k, v in (memo.get("digests") or {}).items() if v[0][0] < trusted_before}
     new_memo: dict[str, Any] = {"papers": {}, "digests": {}, "scanned_ns": time.time_ns()}
     # (taken before any stat below, so a file changed during the listing is never trusted;
@@ -299,23 +299,26 @@ def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = 
 
     papers_dir = content_dir / store.PAPERS_DIR
     paper_files = listing(papers_dir, ".md")
-    todo = [(name, key) for name, key in paper_files
-            if not (name in old_papers and old_papers[name][0] == key)]
+    reused = {}
+    for name, key in paper_files:
+        entry = old_papers.get(name)
+        if entry is not None and entry[0] == key and key[0] < trusted_before:
+            reused[name] = entry  # (the very entry: memolayers then compares by identity)
     folder, prefix = str(papers_dir), f"{content_dir.name}/{store.PAPERS_DIR}/"
     parsed = {name: _parse_paper_file((os.path.join(folder, name), name[:-3], prefix + name))
-              for name, _ in todo}
+              for name, _ in paper_files if name not in reused}
     papers: list[Paper] = []
     problems: list[Problem] = []
+    new_papers = new_memo["papers"]
     for name, key in paper_files:
-        if name in parsed:
+        entry = reused.get(name)
+        if entry is None:
             paper, found = parsed[name]
-            hashes = paper_hashes(paper) if paper is not None else None
-        else:
-            _, paper, found, hashes = old_papers[name]
-        new_memo["papers"][name] = (key, paper, found, hashes)
-        problems.extend(found)
-        if paper is not None:
-            papers.append(paper)
+            entry = (key, paper, found, paper_hashes(paper) if paper is not None else None)
+        new_papers[name] = entry
+        problems.extend(entry[2])
+        if entry[1] is not None:
+            papers.append(entry[1])
 
     digests_dir = content_dir / store.DIGESTS_DIR
     digests: list[DigestRecord] = []
@@ -847,8 +850,8 @@ def notes_only_change(manifest: Manifest, inputs: Mapping[str, StatKey], old_mem
     old_papers, new_papers = old_memo.get("papers") or {}, new_memo.get("papers") or {}
     prefix = "content/" + "papers/"
     trusted_before = manifest.scanned_ns - RACY_NS
-    suspects = {k for k in inputs.keys() | manifest.inputs.keys()
-                if inputs.get(k) != manifest.inputs.get(k) or manifest.inputs[k][0] >= trusted_before}
+    suspects = {k for k, _ in inputs.items() ^ manifest.inputs.items()}  # (added, removed or changed)
+    suspects.update(k for k, key in manifest.inputs.items() if key[0] >= trusted_before)
     slugs = []
     for key in sorted(suspects):
         name = key[len(prefix):]
