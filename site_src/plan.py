@@ -215,6 +215,8 @@ class SiteIndex:
     """Slug -> title (paper_page_inputs reads 100k of them: a dict of strings, not the Paper objects)."""
     digest_shown: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     """Digest id -> (label, ISO date): what a paper page shows of each digest it appeared in."""
+    page_inputs: Mapping[str, str] = field(default_factory=dict)
+    """Slug -> paper_page_inputs, when the caller made them already (papers_page_inputs)."""
 
 
 def _topic_path(topic_id: str, topics: Mapping[str, TopicInfo]) -> list[TopicInfo]:
@@ -240,18 +242,27 @@ def index_site(site: Site, config: SiteConfig, only: frozenset[str] | None = Non
     """
     papers = {p.slug: p for p in site.papers}
     topics = {t.id: t for t in site.topics}
-    members: dict[str, set[str]] = defaultdict(set)
     for slug, topic_ids in site.paper_topics.items():
-        if slug not in papers:
-            continue
-        for topic_id in topic_ids:
-            if topic_id not in topics:
-                raise PlanError(f"paper {slug!r} is in unknown topic {topic_id!r}")
-            for ancestor in _topic_path(topic_id, topics):
-                members[ancestor.id].add(slug)
+        if slug in papers:
+            for topic_id in topic_ids:
+                if topic_id not in topics:
+                    raise PlanError(f"paper {slug!r} is in unknown topic {topic_id!r}")
     order = sorted(papers.values(), key=sort_key_newest)
-    rank = {p.slug: i for i, p in enumerate(order)}
-    topic_members = {t: sorted(members.get(t, ()), key=rank.__getitem__) for t in topics}
+    # Each topic lists its own and its sub-topics' papers, newest first: papers are taken
+    # in that order, each once per topic (a topic's ancestors are worked out once).
+    lineage = {t: tuple(a.id for a in _topic_path(t, topics)) for t in topics}
+    topic_members: dict[str, list[str]] = {t: [] for t in topics}
+    for paper in order:
+        topic_ids = site.paper_topics.get(paper.slug)
+        if not topic_ids:
+            continue
+        if len(topic_ids) == 1:
+            for ancestor in lineage[topic_ids[0]]:
+                topic_members[ancestor].append(paper.slug)
+            continue
+        reached = dict.fromkeys(a for t in topic_ids for a in lineage[t])
+        for ancestor in reached:
+            topic_members[ancestor].append(paper.slug)
     years: dict[str, list[str]] = defaultdict(list)
     for paper in order:
         years[year_key(paper)].append(paper.slug)
@@ -666,6 +677,76 @@ def paper_page_inputs(ix: SiteIndex, paper: Paper) -> str:
                   ix.site.topic_reasons.get(slug, ()), iso(seen)))
 
 
+def _digest_reads(ix: SiteIndex) -> dict[str, tuple]:
+    """Digest id -> all a paper page reads of that digest: its label and date, its new papers, its order."""
+    return {d: (shown, ix.digest_new[d], ix.digest_order[d]) for d, shown in ix.digest_shown.items()}
+
+
+def papers_page_inputs(ix: SiteIndex, memo: Mapping[str, Any] | None = None, *,
+                       extras_key: str | None = None,
+                       previous_extras: tuple[str, tuple[Mapping, Mapping]] | None = None
+                       ) -> tuple[dict[str, str], dict[str, Any]]:
+    """paper_page_inputs of every shown paper, and a memo that lets the next build skip most of them.
+
+    The memo (plain data: {'context', 'extras', 'papers': {slug: (inputs, paper key, topic
+    ids)}, 'digests': _digest_reads}) records what each paper's inputs were made from. With
+    it, inputs are made again only for papers whose own key or topics changed, that appear
+    in a digest whose reads changed, that share a digest with a changed paper (neighbours'
+    titles), whose related list names a changed paper (titles), or whose related list or
+    topic reasons changed. Those two come from the caller: `extras_key` names
+    (ix.site.topic_reasons, ix.site.related) (equal keys, equal values) and
+    `previous_extras` is an earlier (key, (topic_reasons, related)): when its key is the
+    memo's, papers are compared one by one. A memo whose context or extras cannot be vouched
+    for, or made without paper keys, is not used: every paper's inputs are made.
+    """
+    keys = ix.paper_keys
+    topics, related, reasons = ix.site.paper_topics, ix.site.related, ix.site.topic_reasons
+    digests = _digest_reads(ix)
+    old: Mapping[str, tuple] = {}
+    compare_extras = False
+    if (isinstance(memo, Mapping) and keys and memo.get("context") == ix.context
+            and isinstance(memo.get("papers"), dict) and isinstance(memo.get("digests"), dict)):
+        if extras_key is not None and memo.get("extras") == extras_key:
+            old = memo["papers"]
+        elif (previous_extras is not None and memo.get("extras") is not None
+              and previous_extras[0] == memo.get("extras")):
+            old, compare_extras = memo["papers"], True
+    dirty: set[str] = set()
+    if old:
+        # Papers whose own key changed, or that were added or removed.
+        changed = {slug for slug in ix.papers
+                   if slug not in old or keys.get(slug) is None or old[slug][1] != keys[slug]}
+        changed.update(slug for slug in old if slug not in ix.papers)
+        dirty.update(changed)
+        old_digests = memo["digests"]
+        changed_digests = {d for d in digests.keys() | old_digests.keys() if digests.get(d) != old_digests.get(d)}
+        if changed_digests:
+            dirty.update(slug for slug, paper in ix.papers.items()
+                         if any(a.digest in changed_digests for a in paper.digests))
+        if changed:
+            for _, _, order in digests.values():  # neighbours show each other's titles
+                if not changed.isdisjoint(order):
+                    dirty.update(order)
+            for slug, rows in related.items():  # related rows show the papers' titles
+                if any(other in changed for other, _ in rows):
+                    dirty.add(slug)
+        if compare_extras:
+            old_reasons, old_related = previous_extras[1]
+            dirty.update(slug for slug in ix.shown
+                         if related.get(slug, ()) != old_related.get(slug, ())
+                         or reasons.get(slug, ()) != old_reasons.get(slug, ()))
+        dirty.update(slug for slug in ix.shown if slug in old and topics.get(slug, ()) != old[slug][2])
+    inputs: dict[str, str] = {}
+    entries: dict[str, tuple] = {}
+    for slug in ix.shown:
+        entry = old.get(slug)
+        if entry is None or slug in dirty:
+            entry = (paper_page_inputs(ix, ix.papers[slug]), keys.get(slug), topics.get(slug, ()))
+        inputs[slug] = entry[0]
+        entries[slug] = entry  # (an unchanged entry stays the object loaded: see memolayers)
+    return inputs, {"context": ix.context, "extras": extras_key, "papers": entries, "digests": digests}
+
+
 def plan_papers(ix: SiteIndex) -> Iterable[PageRow]:
     """One page per paper."""
     for slug in ix.shown:
@@ -939,7 +1020,7 @@ def _paper_rows(ix: SiteIndex, kind: PageKind, unchanged: Callable[[str, str, st
     for slug in ix.shown:
         paper = ix.papers[slug]
         url = _url_for("paper", slug)
-        inputs = paper_page_inputs(ix, paper)
+        inputs = ix.page_inputs.get(slug) or paper_page_inputs(ix, paper)
         view = (None if unchanged is not None and unchanged(urls.dest_for(url), kind.template, inputs)
                 else _paper_view(ix, paper))
         yield url, view, f"content/papers/{slug}.md", inputs

@@ -73,6 +73,14 @@ def test_a_topic_lists_its_own_and_its_subtopics_papers_newest_first():
     assert [c["slug"] for c in pages["topics/efficiency/"].view["papers"]] == ["p002"]
 
 
+def test_a_paper_in_a_topic_and_its_subtopic_is_listed_once_in_each():
+    site = make_site(5, paper_topics={"p000": ("adversarial", "robustness"), "p001": ("robustness",),
+                                      "p003": ("robustness", "adversarial", "efficiency")})
+    pages = pages_by_url(site)
+    assert [c["slug"] for c in pages["topics/robustness/"].view["papers"]] == ["p003", "p001", "p000"]
+    assert [c["slug"] for c in pages["topics/adversarial/"].view["papers"]] == ["p003", "p000"]
+
+
 def test_long_topics_have_a_front_page_and_archive_pages_numbered_from_the_oldest():
     site = make_site(120, paper_topics={f"p{i:03d}": ("efficiency",) for i in range(120)})
     pages = pages_by_url(site)
@@ -451,3 +459,84 @@ def test_list_pages_with_equal_inputs_have_equal_views_whatever_else_changed():
             assert moved, f"{name} changed no list page's inputs: the change is not a test"
     unmoved = _keyed_pages(noted, config)
     assert all(unmoved[url].inputs == page.inputs for url, page in base.items())
+
+
+# --- paper pages' inputs through the memo of the last build ------------------------------------
+
+def _extras(site: Site) -> tuple[str, tuple]:
+    """(key, value) of a site's topic reasons and related papers, as a build cache names them."""
+    from site_src.plan import _hash
+
+    return _hash((sorted(site.topic_reasons.items()), sorted(site.related.items()))), \
+        (site.topic_reasons, site.related)
+
+
+def _indexed(site: Site, config):
+    from site_src.buildcache import paper_hashes
+    from site_src.plan import index_site
+
+    ix = index_site(site, config)
+    ix.paper_keys = {paper.slug: paper_hashes(paper)[0] for paper in site.papers}
+    return ix
+
+
+def test_paper_inputs_made_through_a_memo_equal_fresh_ones_whatever_changed():
+    from site_src.config import load_config
+    from site_src.plan import paper_page_inputs, papers_page_inputs
+
+    from pathlib import Path
+
+    config = load_config(Path(__file__).resolve().parent.parent)
+    site = _shipped_site()
+    key, _ = _extras(site)
+    _, memo = papers_page_inputs(_indexed(site, config), extras_key=key)
+    for name, changed_site in [("nothing", site), *_site_changes(site)]:
+        ix = _indexed(changed_site, config)
+        fresh = {slug: paper_page_inputs(ix, ix.papers[slug]) for slug in ix.shown}
+        new_key, _ = _extras(changed_site)
+        got, _ = papers_page_inputs(ix, memo, extras_key=new_key, previous_extras=_extras(site))
+        assert got == fresh, f"{name}: {sorted(s for s in fresh if got.get(s) != fresh[s])[:3]}"
+
+
+def test_the_memo_is_used_for_unchanged_papers_only_and_not_at_all_when_it_cannot_be_vouched_for():
+    from site_src.config import load_config
+    from site_src.plan import paper_page_inputs, papers_page_inputs
+
+    from pathlib import Path
+
+    config = load_config(Path(__file__).resolve().parent.parent)
+    site = _shipped_site()
+    key, _ = _extras(site)
+    _, memo = papers_page_inputs(_indexed(site, config), extras_key=key)
+    first, second = site.papers[0].slug, site.papers[1].slug
+    planted = {**memo, "papers": {**memo["papers"], first: ("planted", *memo["papers"][first][1:]),
+                                  second: ("planted", *memo["papers"][second][1:])}}
+    got, _ = papers_page_inputs(_indexed(site, config), planted, extras_key=key)
+    assert got[first] == got[second] == "planted"  # nothing changed: the memo's value is taken
+    retitled = replace(site, papers=(replace(site.papers[0], title="Retitled"), *site.papers[1:]))
+    ix = _indexed(retitled, config)
+    got, _ = papers_page_inputs(ix, planted, extras_key=key)
+    assert got[first] == paper_page_inputs(ix, ix.papers[first])  # its key changed: made again
+    for stale in ({**planted, "context": "another context"}, {**planted, "extras": "other related papers"},
+                  {**planted, "papers": "garbage"}, None, {}):
+        got, _ = papers_page_inputs(_indexed(site, config), stale, extras_key=key)
+        assert got[first] != "planted" and got[second] != "planted"
+
+
+def test_a_retitled_paper_remakes_the_inputs_of_the_papers_that_list_it_as_related():
+    from site_src.config import load_config
+    from site_src.plan import paper_page_inputs, papers_page_inputs
+
+    from pathlib import Path
+
+    config = load_config(Path(__file__).resolve().parent.parent)
+    site = replace(_shipped_site(), digests=())  # no digest neighbours: only related lists link papers
+    lister = next(slug for slug, rows in site.related.items() if rows)
+    listed = site.related[lister][0][0]
+    key, _ = _extras(site)
+    _, memo = papers_page_inputs(_indexed(site, config), extras_key=key)
+    retitled = replace(site, papers=tuple(replace(p, title="Retitled") if p.slug == listed else p
+                                          for p in site.papers))
+    ix = _indexed(retitled, config)
+    got, _ = papers_page_inputs(ix, memo, extras_key=key)  # (related lists themselves unchanged)
+    assert got[lister] == paper_page_inputs(ix, ix.papers[lister]) != memo["papers"][lister][0]
