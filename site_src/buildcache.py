@@ -1008,11 +1008,12 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                 forget(folder)
                 staging = _Staging(config.out_dir, protected)
 
-                def after_topics(early_site, staging=staging):
+                def start_extras(early_site, staging=staging):
                     nonlocal extras_beside
                     extras_beside = run_beside(
                         lambda: _stage_extras(early_site, config, folder, staging, full=full, paper_keys=hashes),
                         jobs=jobs)
+                after_topics = start_extras
             site, topics_memo = _make_site(config, corpus, state, notes_only is not None, jobs, timings,
                                            keys=hashes, session=session, full=full, after_topics=after_topics)
         with timed(timings, "check"):
@@ -1099,7 +1100,9 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                         continue
                     kept: list[str] = []
                     if extras_beside is not None and name in EARLY_PRODUCERS:
-                        beside = extras_beside.result()[name]  # (made in a child process, already staged)
+                        files, seconds = extras_beside.result()  # (made in a child process, already staged)
+                        timings["beside"] = round(seconds, 4)  # (its own time, beside the other stages)
+                        beside = files[name]
                         staged_extras.extend((*file, name) for file in beside)
                         ran[name] = sorted(dest for dest, *_ in beside)
                         continue
@@ -1285,15 +1288,18 @@ def _memoised_outputs(name: str, site, config, pages, folder: Path, session: dic
 
 
 def _stage_extras(site, config, folder: Path, staging: "_Staging", *, full: bool,
-                  paper_keys: Mapping[str, tuple[str, str]]) -> dict[str, list[tuple[str, str, bool, StatKey]]]:
+                  paper_keys: Mapping[str, tuple[str, str]]
+                  ) -> tuple[dict[str, list[tuple[str, str, bool, StatKey]]], float]:
     """Run the EARLY_PRODUCERS of a full build and write their files into the new tree (in a
-    child process, see run_beside): name -> [(dest, content hash, written, stat key)].
+    child process, see run_beside): (name -> [(dest, content hash, written, stat key)], the
+    seconds it took).
 
     `site` need only hold the papers, digests and topics. The producers get no pages (None,
     so one that starts reading them fails loudly); memos for the next build are saved here.
     """
     from site_src import pipeline
 
+    start = time.perf_counter()
     producers = dict(pipeline.OUTPUT_PRODUCERS)
     staged: dict[str, list[tuple[str, str, bool, StatKey]]] = {}
     for name in EARLY_PRODUCERS:
@@ -1305,7 +1311,7 @@ def _stage_extras(site, config, folder: Path, staging: "_Staging", *, full: bool
             made = pipeline.produce_extras(site, config, None, [(name, producers[name])])
         staged[name] = [(output.dest, digest(output.data), *staging.stage(output.dest, output.data))
                         for output in made]
-    return staged
+    return staged, time.perf_counter() - start
 
 
 def _save_build(folder: Path, manifest: Manifest, corpus_memo: dict, topics_memo: dict,
