@@ -245,6 +245,26 @@ def test_parallel_build_is_byte_identical_to_a_single_process_build(project, tmp
     assert report.written == () and report.removed == ()
 
 
+def test_a_failure_in_the_extras_child_fails_the_build_and_keeps_the_previous_site(project, tmp_path,
+                                                                                   monkeypatch):
+    from site_src.buildreport import BuildError
+
+    out = tmp_path / "site"
+    incremental_build(project, out, full=True, jobs=1)
+    before = tree(out)
+    monkeypatch.setattr(buildcache, "RENDER_IN_PARALLEL", 1)
+    monkeypatch.setattr(buildcache, "EXTRAS_BESIDE_PAPERS", 1)
+
+    def broken(*args, **kwargs):
+        raise ValueError("no index today")
+
+    monkeypatch.setattr(buildcache, "_stage_extras", broken)
+    with pytest.raises(BuildError, match="no index today"):
+        incremental_build(project, out, full=True, jobs=2)
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # no staging tree left behind
+
+
 def test_the_memoised_corpus_equals_the_stores(project):
     content = project / "content"
     cold, memo = buildcache.load_corpus(content)
