@@ -44,6 +44,7 @@ full build.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import gc
@@ -59,7 +60,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -222,15 +223,57 @@ def scan_tree(root: Path, *, skip_hidden: bool = True) -> dict[str, StatKey]:
 
 # ------------------------------------------------------------------ memoised corpus
 
-def _parse_paper_file(job: tuple[str, str, str]) -> tuple[Paper | None, tuple[Problem, ...]]:
+def _read_file(path: str) -> bytes | OSError:
+    """A file's bytes, or the error reading it."""
+    try:
+        # Unbuffered: a buffered open() adds an ioctl and lseeks per file.
+        with open(path, "rb", buffering=0) as handle:
+            return handle.readall()
+    except OSError as error:
+        return error
+
+
+def _read_batch(paths: list[str]) -> list[bytes | OSError]:
+    return [_read_file(path) for path in paths]
+
+
+READ_AHEAD_FILES = 2000
+"""Files to read from which load_corpus reads them in threads ahead of the parsing."""
+READ_AHEAD_BATCH = 64
+READ_AHEAD_THREADS = 8
+"""Reader threads: enough requests in flight to keep a disk busy while files are not cached
+(each read releases the GIL while it waits); one batch of files per task keeps the
+thread hand-offs to a few per hundred files."""
+
+
+def _read_ahead(paths: list[str]) -> Iterator[bytes | OSError]:
+    """Each file's bytes (or error) in order, read by threads a few batches ahead of the caller."""
+    batches = [paths[i:i + READ_AHEAD_BATCH] for i in range(0, len(paths), READ_AHEAD_BATCH)]
+    with ThreadPoolExecutor(READ_AHEAD_THREADS, thread_name_prefix="atlas-read") as pool:
+        window = 2 * READ_AHEAD_THREADS
+        pending = collections.deque(pool.submit(_read_batch, batch) for batch in batches[:window])
+        next_batch = len(pending)
+        while pending:
+            done = pending.popleft().result()
+            if next_batch < len(batches):
+                pending.append(pool.submit(_read_batch, batches[next_batch]))
+                next_batch += 1
+            yield from done
+
+
+def _parse_paper_file(job: tuple[str, str, str], data: bytes | OSError | None = None
+                      ) -> tuple[Paper | None, tuple[Problem, ...]]:
+    """Parse a paper file (`data`: its bytes or the error reading them, when already read)."""
     from site_src import store
 
     path, slug, source = job
+    if data is None:
+        data = _read_file(path)
     try:
-        # Unbuffered bytes, decoded at once: a text-mode open() adds an ioctl, lseeks and
-        # newline translation per file, and store.split_front_matter normalises line ends itself.
-        with open(path, "rb", buffering=0) as handle:
-            text = handle.readall().decode("utf-8")
+        if isinstance(data, OSError):
+            raise data
+        # Decoded at once: store.split_front_matter normalises line ends itself.
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         return None, (Problem(source, None, f"cannot read: {error}", "error"),)
     return store.parse_paper(text, slug=slug, source=source)
@@ -282,8 +325,12 @@ def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = 
     todo = [(name, key) for name, key in paper_files
             if not (name in old_papers and old_papers[name][0] == key)]
     folder, prefix = str(papers_dir), f"{content_dir.name}/{store.PAPERS_DIR}/"
-    parsed = {name: _parse_paper_file((os.path.join(folder, name), name[:-3], prefix + name))
-              for name, _ in todo}
+    paths = [os.path.join(folder, name) for name, _ in todo]
+    # Many files (a full build, a new code version): read by threads ahead of the parsing,
+    # so that files not in the page cache are waited for several at a time.
+    contents = _read_ahead(paths) if len(paths) >= READ_AHEAD_FILES else (None for _ in paths)
+    parsed = {name: _parse_paper_file((path, name[:-3], prefix + name), data)
+              for (name, _), path, data in zip(todo, paths, contents)}
     papers: list[Paper] = []
     problems: list[Problem] = []
     for name, key in paper_files:

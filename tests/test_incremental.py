@@ -265,11 +265,14 @@ def test_a_failure_in_the_extras_child_fails_the_build_and_keeps_the_previous_si
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # no staging tree left behind
 
 
-def test_the_memoised_corpus_equals_the_stores(project):
+@pytest.mark.parametrize("read_ahead", [False, True])
+def test_the_memoised_corpus_equals_the_stores(project, monkeypatch, read_ahead):
+    monkeypatch.setattr(buildcache, "READ_AHEAD_FILES", 1 if read_ahead else 10**9)
+    monkeypatch.setattr(buildcache, "READ_AHEAD_BATCH", 3)  # several batches, and a short last one
     content = project / "content"
     cold, memo = buildcache.load_corpus(content)
     warm, _ = buildcache.load_corpus(content, memo)
-    assert cold == store.load_store(content) == warm
+    assert cold == store.load_store(content) == warm and len(cold.papers) > 10
 
 
 def test_parallel_map_keeps_order_and_falls_back_for_small_inputs():
