@@ -6,7 +6,9 @@ back. Results come back in input order, so a parallel build is byte-identical
 to a single-process one. Small inputs stay in-process: starting workers costs
 more than it saves below a few hundred items. parallel_map_meanwhile() keeps
 the parent busy with other work while the workers map (a full build renders
-pages in workers and makes feeds and the search index in the parent).
+pages in workers and makes feeds and exports in the parent); run_beside() starts one
+function in a child process while the parent goes on (a full build makes the search
+index while the parent works out related papers and plans the pages).
 
 PAPER_ATLAS_JOBS=1 forces a single process (tests compare both).
 """
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -132,3 +136,77 @@ def parallel_map_meanwhile(fn: Callable[[T], R], items: Sequence[T], meanwhile: 
     finally:
         _TASK = None
     return [result for part in parts for result in part], value
+
+
+class Beside:
+    """A function running in a forked child process beside the caller's own work (run_beside)."""
+
+    def __init__(self, fn: Callable[[], Any], fork: bool) -> None:
+        self._pid = 0
+        self._pipe = -1
+        self._value: tuple[bool, Any] | None = None
+        if not fork:
+            self._value = (True, fn())
+            return
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: run, send the value (or the error's text) back, and leave at once
+            status = 0
+            try:
+                os.close(read_end)
+                try:
+                    payload = pickle.dumps((True, fn()), protocol=pickle.HIGHEST_PROTOCOL)
+                except BaseException as error:  # noqa: BLE001 - reported to the parent
+                    payload = pickle.dumps((False, f"{type(error).__name__}: {error}"))
+                with os.fdopen(write_end, "wb") as out:
+                    out.write(payload)
+            except BaseException:  # noqa: BLE001 - nothing left to tell the parent with
+                status = 1
+            finally:
+                os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
+        os.close(write_end)
+        self._pid, self._pipe = pid, read_end
+
+    def result(self) -> Any:
+        """Wait for the child and return what the function returned; raise RuntimeError if it failed."""
+        if self._value is None:
+            with os.fdopen(self._pipe, "rb") as pipe:
+                payload = pipe.read()
+            self._pipe = -1
+            os.waitpid(self._pid, 0)
+            self._pid = 0
+            if not payload:
+                raise RuntimeError("a worker process died")
+            self._value = pickle.loads(payload)
+        ok, value = self._value
+        if not ok:
+            raise RuntimeError(value)
+        return value
+
+    def cancel(self) -> None:
+        """Stop the child if it still runs (the caller gave up on the build)."""
+        if self._pid:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(self._pid, 0)
+            self._pid = 0
+        if self._pipe >= 0:
+            os.close(self._pipe)
+            self._pipe = -1
+        if self._value is None:
+            self._value = (False, "the worker process was stopped")
+
+
+def run_beside(fn: Callable[[], Any], *, jobs: int | None = None) -> Beside:
+    """Start fn() in a forked child process and return at once; Beside.result() waits for its value.
+
+    For work that only needs what the parent holds now (the child sees a copy) while the
+    parent goes on with something else: on two cores both proceed at full speed. The value
+    travels back pickled, so it should be small. In one process (jobs=1, inside a worker,
+    no fork) fn() runs before run_beside returns.
+    """
+    jobs = available_jobs() if jobs is None else max(1, jobs)
+    fork = jobs > 1 and _TASK is None and hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
+    return Beside(fn, fork)

@@ -220,9 +220,23 @@ def test_a_cache_from_other_code_is_not_trusted(project, tmp_path, monkeypatch):
 def test_parallel_build_is_byte_identical_to_a_single_process_build(project, tmp_path, monkeypatch):
     monkeypatch.setattr(buildcache, "RENDER_IN_PARALLEL", 1)
     monkeypatch.setattr(buildcache, "ASSIGN_IN_PARALLEL", 1)
+    monkeypatch.setattr(buildcache, "EXTRAS_BESIDE_PAPERS", 1)
+    real_stage_extras = buildcache._stage_extras
+    extras_pids = tmp_path / "extras-pids"
+    extras_pids.mkdir()
+
+    def stage_extras(*args, **kwargs):
+        (extras_pids / str(os.getpid())).touch()  # (a child process cannot append to a list here)
+        return real_stage_extras(*args, **kwargs)
+
+    monkeypatch.setattr(buildcache, "_stage_extras", stage_extras)
     incremental_build(project, tmp_path / "one", full=True, jobs=1)
     incremental_build(project, tmp_path / "two", full=True, jobs=2)
     assert_same_tree(tmp_path / "two", tmp_path / "one")
+    # The search index, exports and feeds of the parallel build were made (and written) by a child process.
+    pids = {p.name for p in extras_pids.iterdir()}
+    assert pids and str(os.getpid()) not in pids
+    assert any((tmp_path / "two" / "search" / "data").glob("*.bin")) and (tmp_path / "two" / "feed.xml").exists()
     # Again over the last tree: the workers hard-link every page whose bytes are unchanged.
     inodes = {path: path.stat().st_ino for path in (tmp_path / "two").rglob("*.html")}
     report = incremental_build(project, tmp_path / "two", full=True, jobs=2)
@@ -231,11 +245,34 @@ def test_parallel_build_is_byte_identical_to_a_single_process_build(project, tmp
     assert report.written == () and report.removed == ()
 
 
-def test_the_memoised_corpus_equals_the_stores(project):
+def test_a_failure_in_the_extras_child_fails_the_build_and_keeps_the_previous_site(project, tmp_path,
+                                                                                   monkeypatch):
+    from site_src.buildreport import BuildError
+
+    out = tmp_path / "site"
+    incremental_build(project, out, full=True, jobs=1)
+    before = tree(out)
+    monkeypatch.setattr(buildcache, "RENDER_IN_PARALLEL", 1)
+    monkeypatch.setattr(buildcache, "EXTRAS_BESIDE_PAPERS", 1)
+
+    def broken(*args, **kwargs):
+        raise ValueError("no index today")
+
+    monkeypatch.setattr(buildcache, "_stage_extras", broken)
+    with pytest.raises(BuildError, match="no index today"):
+        incremental_build(project, out, full=True, jobs=2)
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # no staging tree left behind
+
+
+@pytest.mark.parametrize("read_ahead", [False, True])
+def test_the_memoised_corpus_equals_the_stores(project, monkeypatch, read_ahead):
+    monkeypatch.setattr(buildcache, "READ_AHEAD_FILES", 1 if read_ahead else 10**9)
+    monkeypatch.setattr(buildcache, "READ_AHEAD_BATCH", 3)  # several batches, and a short last one
     content = project / "content"
     cold, memo = buildcache.load_corpus(content)
     warm, _ = buildcache.load_corpus(content, memo)
-    assert cold == store.load_store(content) == warm
+    assert cold == store.load_store(content) == warm and len(cold.papers) > 10
 
 
 def test_parallel_map_keeps_order_and_falls_back_for_small_inputs():
@@ -243,6 +280,19 @@ def test_parallel_map_keeps_order_and_falls_back_for_small_inputs():
     assert parallel.parallel_map(lambda x: x * x, items, min_items=10, jobs=2) == [x * x for x in items]
     assert parallel.parallel_map(str, [1, 2], min_items=10, jobs=2) == ["1", "2"]
     assert parallel.chunk_bounds(10, 3) == [(0, 4), (4, 7), (7, 10)]
+
+
+def test_run_beside_returns_the_childs_value_and_reports_its_failure():
+    parent = os.getpid()
+    assert parallel.run_beside(lambda: (os.getpid(), [1, 2]), jobs=2).result()[0] != parent
+    assert parallel.run_beside(lambda: os.getpid(), jobs=1).result() == parent  # one process: inline
+    failing = parallel.run_beside(lambda: {}["missing"], jobs=2)
+    with pytest.raises(RuntimeError, match="KeyError"):
+        failing.result()
+    sleeping = parallel.run_beside(lambda: __import__("time").sleep(60), jobs=2)
+    sleeping.cancel()  # killed and reaped at once, not after a minute
+    with pytest.raises(RuntimeError, match="stopped"):
+        sleeping.result()
 
 
 def test_parallel_map_meanwhile_returns_both_and_keeps_nested_maps_in_process():
