@@ -77,22 +77,41 @@ def author_slug(key: str) -> str:
 
 def group_authors(papers: Iterable[Paper]) -> tuple[Author, ...]:
     """Collect the named authors of papers into Authors, sorted by surname; each paper listed once."""
-    keys: dict[str, str] = {}  # names repeat across papers: normalise each spelling once
-    spellings: dict[str, Counter] = defaultdict(Counter)
-    papers_of: dict[str, dict[str, None]] = defaultdict(dict)  # an ordered set of slugs
+    # Each name as written is seen once per paper (~800k times for 100k papers): only its
+    # papers are collected there, and each distinct name is keyed and counted afterwards.
+    slugs_of: dict[str, list[str]] = {}
+    order: list[str] = []
     for paper in papers:
+        slug = paper.slug
+        order.append(slug)
         for name in paper.authors:
-            key = keys.get(name)
-            if key is None:
-                key = keys[name] = author_key(name)
-            if key:
-                spellings[key][" ".join(name.split())] += 1
-                papers_of[key][paper.slug] = None
+            found = slugs_of.get(name)
+            if found is None:
+                slugs_of[name] = [slug]
+            else:
+                found.append(slug)
+    spellings: dict[str, Counter] = defaultdict(Counter)
+    names_of: dict[str, list[str]] = defaultdict(list)
+    for name, slugs in slugs_of.items():  # (in order of first use, as Counter ties need)
+        key = author_key(name)
+        if key:
+            spellings[key][" ".join(name.split())] += len(slugs)
+            names_of[key].append(name)
+    rank: dict[str, int] | None = None
     authors = []
     for key, counts in spellings.items():
+        names = names_of[key]
+        if len(names) == 1:
+            papers_of = tuple(dict.fromkeys(slugs_of[names[0]]))
+        else:  # several spellings: their papers in the order given, each once
+            if rank is None:
+                rank = {}
+                for i, slug in enumerate(order):
+                    rank.setdefault(slug, i)
+            papers_of = tuple(sorted({s for name in names for s in slugs_of[name]}, key=rank.__getitem__))
         name = _display(counts)
         others = tuple(s for s, _ in counts.most_common() if s != name)
-        authors.append(Author(author_slug(key), name, key, tuple(papers_of[key]), others))
+        authors.append(Author(author_slug(key), name, key, papers_of, others))
     return tuple(sorted(authors, key=lambda a: (sort_key(a.name), a.slug)))
 
 

@@ -184,9 +184,14 @@ def load_blob(path: Path, *, any_code: bool = False) -> Any | None:
         # Unpickling 100k papers makes millions of objects and no cycles: with the collector
         # on, its full passes over them cost more than the unpickling itself.
         with collector_paused():
-            return pickle.loads(payload)
+            value = pickle.loads(payload)
     except Exception:  # noqa: BLE001 - a cache that does not load is simply not used
         return None
+    # And afterwards: the objects would sit in the youngest generation, to be walked by
+    # the next collections as they are promoted (~0.7 CPU-s after the parse memo at 100k
+    # papers). A memo lives as long as the build; build() unfreezes when it ends.
+    gc.freeze()
+    return value
 
 
 # ------------------------------------------------------------------ stat snapshots
@@ -199,8 +204,13 @@ def stat_key(st: os.stat_result) -> StatKey:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
-def scan_tree(root: Path, *, skip_hidden: bool = True) -> dict[str, StatKey]:
-    """Relative POSIX path -> stat key of every file under root (empty when root is missing)."""
+def scan_tree(root: Path, *, skip_hidden: bool = True,
+              known: Mapping[str, StatKey] | None = None) -> dict[str, StatKey]:
+    """Relative POSIX path -> stat key of every file under root (empty when root is missing).
+
+    A regular file whose path is in `known` takes that key instead of a stat call.
+    """
+    known = known or {}
     out: dict[str, StatKey] = {}
     root = Path(root)
     stack = [("", str(root))]
@@ -217,7 +227,8 @@ def scan_tree(root: Path, *, skip_hidden: bool = True) -> dict[str, StatKey]:
             if entry.is_dir(follow_symlinks=False):
                 stack.append((rel + "/", entry.path))
             else:
-                out[rel] = stat_key(entry.stat(follow_symlinks=False))
+                key = known.get(rel) if entry.is_file(follow_symlinks=False) else None
+                out[rel] = key or stat_key(entry.stat(follow_symlinks=False))
     return out
 
 
@@ -290,12 +301,17 @@ def _parse_digest_file(job: tuple[str, str]) -> tuple[DigestRecord | None, tuple
     return store.parse_digest(text, source=source)
 
 
-def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = True) -> tuple[Corpus, dict]:
+def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = True,
+                known: Mapping[str, StatKey] | None = None, known_ns: int = 0) -> tuple[Corpus, dict]:
     """Load content/ like store.load_store, re-parsing only files whose stat changed.
 
     Returns the corpus and the new memo ({'papers': {name: (stat, paper, problems, hashes)},
     'digests': {...}}); hashes are paper_hashes(paper), made once per parse (see paper_keys). Parsing stays in this process: with store's fast reader (~40 µs a
     file) sending the papers back from worker processes would cost more than parsing them.
+
+    `known` is a build's snapshot of content/ (snapshot_inputs: 'content/papers/x.md' -> stat
+    key, taken at known_ns): a regular file it lists is not stat'ed again (100k stat calls,
+    ~1 s at 100k papers). Files it does not list (added since, hidden, symlinks) are.
     """
     from site_src import store
 
@@ -308,41 +324,57 @@ def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = 
     # An entry is reused only if its file was last modified well before the memo's
     # snapshot: a second edit within the timestamp granularity would look unchanged.
     trusted_before = memo.get("scanned_ns", 0) - RACY_NS
-    old_papers: Mapping = {k: v for k, v in (memo.get("papers") or {}).items() if v[0][0] < trusted_before}
+    old_papers: Mapping = memo.get("papers") or {}
     old_digests: Mapping = {k: v for k, v in (memo.get("digests") or {}).items() if v[0][0] < trusted_before}
     new_memo: dict[str, Any] = {"papers": {}, "digests": {}, "scanned_ns": time.time_ns()}
-    # (taken before any stat below, so a file changed during the listing is never trusted)
+    # (taken before any stat below, so a file changed during the listing is never trusted;
+    # with a snapshot, the snapshot's time: its stat keys are older than the listing)
+    if known is not None:
+        new_memo["scanned_ns"] = min(known_ns, new_memo["scanned_ns"])
+    else:
+        known = {}
 
     def listing(folder: Path, suffix: str) -> list[tuple[str, StatKey]]:
         try:
             entries = [e for e in os.scandir(folder) if e.name.endswith(suffix) and e.is_file()]
         except (FileNotFoundError, NotADirectoryError):
             return []
-        return sorted((e.name, stat_key(e.stat())) for e in entries)
+        prefix = f"content/{folder.name}/"
+        out = []
+        for entry in entries:
+            # The snapshot holds lstat keys: equal to stat's for a regular file only.
+            key = known.get(prefix + entry.name) if entry.is_file(follow_symlinks=False) else None
+            out.append((entry.name, key or stat_key(entry.stat())))
+        out.sort()
+        return out
 
     papers_dir = content_dir / store.PAPERS_DIR
     paper_files = listing(papers_dir, ".md")
-    todo = [(name, key) for name, key in paper_files
-            if not (name in old_papers and old_papers[name][0] == key)]
+    reused = {}
+    for name, key in paper_files:
+        entry = old_papers.get(name)
+        if entry is not None and entry[0] == key and key[0] < trusted_before:
+            reused[name] = entry  # (the very entry: memolayers then compares by identity)
     folder, prefix = str(papers_dir), f"{content_dir.name}/{store.PAPERS_DIR}/"
-    paths = [os.path.join(folder, name) for name, _ in todo]
+    todo = [name for name, _ in paper_files if name not in reused]
+    paths = [os.path.join(folder, name) for name in todo]
     # Many files (a full build, a new code version): read by threads ahead of the parsing,
     # so that files not in the page cache are waited for several at a time.
     contents = _read_ahead(paths) if len(paths) >= READ_AHEAD_FILES else (None for _ in paths)
     parsed = {name: _parse_paper_file((path, name[:-3], prefix + name), data)
-              for (name, _), path, data in zip(todo, paths, contents)}
+              for name, path, data in zip(todo, paths, contents)}
     papers: list[Paper] = []
     problems: list[Problem] = []
+    new_papers = new_memo["papers"]
     for name, key in paper_files:
-        if name in parsed:
+        entry = reused.get(name)
+        if entry is None:
             paper, found = parsed[name]
-            hashes = paper_hashes(paper) if paper is not None else None
-        else:
-            _, paper, found, hashes = old_papers[name]
-        new_memo["papers"][name] = (key, paper, found, hashes)
-        problems.extend(found)
-        if paper is not None:
-            papers.append(paper)
+            entry = (key, paper, found, paper_hashes(paper) if paper is not None else None)
+        new_papers[name] = entry
+        problems.extend(entry[2])
+        if entry[1] is not None:
+            papers.append(entry[1])
 
     digests_dir = content_dir / store.DIGESTS_DIR
     digests: list[DigestRecord] = []
@@ -855,16 +887,38 @@ def settings_key(config) -> str:
     return digest(json.dumps(config.fingerprint(), sort_keys=True, default=str).encode())
 
 
-def snapshot_inputs(config) -> dict[str, StatKey]:
-    """Stat of every file a build reads: content/ (minus work folders) and the templates."""
+def snapshot_inputs(config, listed: Mapping | None = None) -> dict[str, StatKey]:
+    """Stat of every file a build reads: content/ (minus work folders) and the templates.
+
+    `listed` is a parse memo made moments ago (update: ingest's load) and the files it wrote
+    since ({'memo': ..., 'written': paths under content/}): the memo's stat keys of paper
+    files older than its snapshot by more than RACY_NS, and not written since, are taken
+    as they are (see stat_keys_to_reuse).
+    """
     out: dict[str, StatKey] = {}
     folders = [("content/", config.content_dir), ("templates/", config.templates_dir)]
     if config.theme_dir:
         folders.append(("theme/", config.theme_dir))
     for prefix, folder in folders:
-        for rel, key in scan_tree(folder).items():
+        known = stat_keys_to_reuse(listed) if listed and prefix == "content/" else None
+        for rel, key in scan_tree(folder, known=known).items():
             out[prefix + rel] = key
     return out
+
+
+def stat_keys_to_reuse(listed: Mapping) -> dict[str, StatKey]:
+    """Paper files' stat keys that a build may take from a parse memo instead of stat calls.
+
+    The memo's keys were taken at its snapshot (its scanned_ns). A file last modified well
+    before that and not written by the caller since (listed['written']) is recorded with the
+    memo's key and the memo's parse: if someone changed it since, its key no longer matches
+    the disk, so the next build sees the change (as with any edit made during a build).
+    """
+    memo, written = listed.get("memo") or {}, set(listed.get("written") or ())
+    before = memo.get("scanned_ns", 0) - RACY_NS
+    folder = "papers/"
+    return {folder + name: entry[0] for name, entry in (memo.get("papers") or {}).items()
+            if entry[0][0] < before and folder + name not in written}
 
 
 def _is_racy(inputs: Mapping[str, StatKey], scanned_ns: int) -> bool:
@@ -886,8 +940,8 @@ def notes_only_change(manifest: Manifest, inputs: Mapping[str, StatKey], old_mem
     old_papers, new_papers = old_memo.get("papers") or {}, new_memo.get("papers") or {}
     prefix = "content/" + "papers/"
     trusted_before = manifest.scanned_ns - RACY_NS
-    suspects = {k for k in inputs.keys() | manifest.inputs.keys()
-                if inputs.get(k) != manifest.inputs.get(k) or manifest.inputs[k][0] >= trusted_before}
+    suspects = {k for k, _ in inputs.items() ^ manifest.inputs.items()}  # (added, removed or changed)
+    suspects.update(k for k, key in manifest.inputs.items() if key[0] >= trusted_before)
     slugs = []
     for key in sorted(suspects):
         name = key[len(prefix):]
@@ -967,13 +1021,16 @@ class IncrementalReport:
 
 def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: int | None = None,
           quiet: bool = True, corpus_memo: dict | None = None, session: dict | None = None,
-          allow_noop: bool = True, previous_corpus_memo: dict | None = None):
+          allow_noop: bool = True, previous_corpus_memo: dict | None = None,
+          written: Iterable[str] | None = None):
     """Build the site incrementally (see the module docstring); return a buildreport.BuildReport.
 
     `session` (a dict the caller keeps between builds, as serve does) carries the memos
     from one build to the next in memory. `corpus_memo` is a parse memo made since the last
     build (update's ingest loads the corpus through it) and `previous_corpus_memo` the last
-    build's own as read from disk, so it is not read twice. allow_noop=False goes through
+    build's own as read from disk, so it is not read twice. `written` (paths under content/)
+    are the files the caller wrote since it made corpus_memo: given, the paper files' stat
+    keys of that memo are reused for the others (stat_keys_to_reuse). allow_noop=False goes through
     every step even when nothing changed (serve's first build: it loads the memos and
     imports the modules before the first save, which then takes only the rebuild's own time).
 
@@ -1001,7 +1058,8 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                 tree_scan = _scanner().submit(scan_tree, config.out_dir, skip_hidden=False)
                 manifest, reason = read_manifest(folder)
             scanned_ns = time.time_ns()
-            inputs = snapshot_inputs(config)
+            inputs = snapshot_inputs(config, {"memo": corpus_memo, "written": written}
+                                     if corpus_memo and written is not None else None)
         if (allow_noop and manifest is not None and manifest.settings == settings
                 and manifest.inputs == inputs and not _is_racy(inputs, manifest.scanned_ns)
                 and tree_matches(manifest, config.out_dir, tree_scan.result())):
@@ -1028,7 +1086,8 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
 
         with timed(timings, "load"):
             # A caller that just loaded the corpus (update: ingest) hands its memo over.
-            corpus, corpus_memo = load_corpus(config.content_dir, corpus_memo or state.corpus_memo)
+            corpus, corpus_memo = load_corpus(config.content_dir, corpus_memo or state.corpus_memo,
+                                              known=inputs, known_ns=scanned_ns)
             # Only notes changed (the curator's usual edit)? Then only those papers' pages
             # are planned; the rest of the site, feeds and search are known to be unchanged.
             notes_only = None
@@ -1102,12 +1161,16 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             card_keys = {s: k[1] for s, k in hashes.items()}
             # A full build plans paper pages without their views (keyed by their inputs): each
             # view is made by the worker process that renders the page (see _render_staged).
-            index = None
-            if manifest is None and not keep_views:
+            index = pages_memo = None
+            if notes_only is None:
+                # Paper pages' inputs are made again only where what they read changed.
                 index = plan_module.index_site(site, config)
+                index.paper_keys = by_slug
+                pages_memo = _PagesMemo(folder, session, full)
+                index.page_inputs = pages_memo.update(index, state.topics_memo, topics_memo)
             if notes_only is not None:
                 planned = plan_module.plan_paper_pages(site, config, notes_only, paper_keys=by_slug)
-            elif index is not None:
+            elif manifest is None and not keep_views:
                 paper_dests = {urls.dest_for(urls.url_for("paper", slug)) for slug in index.papers}
                 planned = plan_module.iter_pages(site, config,
                                                  unchanged=lambda dest, template, inputs: dest in paper_dests,
@@ -1115,7 +1178,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             else:
                 # Pages whose inputs are those of the last build are not planned again.
                 planned = plan_module.iter_pages(site, config, unchanged=None if keep_views or not old else unchanged,
-                                                 paper_keys=by_slug, card_keys={s: k[1] for s, k in hashes.items()})
+                                                 paper_keys=by_slug, card_keys=card_keys, index=index)
             keys: dict[str, str] = {}
             pages: list = []
             todo: list = []
@@ -1178,7 +1241,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                         forget(folder)
                         staging = _Staging(config.out_dir, protected)
                     deferred = {urls.dest_for(urls.url_for("paper", slug)): slug for slug in index.papers} \
-                        if index is not None else {}
+                        if index is not None and not keep_views else {}
                     _RENDER = (env, staging, os.getpid(), index, deferred)
                     gc.freeze()  # the pages too: workers' collections then never touch (and copy) them
 
@@ -1270,6 +1333,8 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                                     producers, tuple(corpus.problems), corpus_memo["scanned_ns"], len(pages))
             _save_build(folder, new_manifest, corpus_memo, topics_memo, session, site,
                         previous=(state.corpus_memo, state.topics_memo))
+            if pages_memo is not None:
+                pages_memo.save()
     except BaseException as error:
         if extras_beside is not None:
             extras_beside.cancel()  # (before the tree it writes into goes)
@@ -1287,6 +1352,48 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
     mode = "full" if manifest is None else "incremental"
     return _finish(report, IncrementalReport(mode, state.reason if manifest is None else "",
                                              rendered_count, timings), clock)
+
+
+class _PagesMemo:
+    """The memo of paper pages' inputs (plan.papers_page_inputs) through a build: read from
+    pages.pickle (a base plus a delta, see memolayers; ~20 MB at 100k papers) or kept in a
+    serve session, and saved after the build. A memo from other code is not used.
+    """
+
+    def __init__(self, folder: Path, session: dict | None, full: bool) -> None:
+        self.folder, self.session = Path(folder), session
+        self.loaded: dict = {}
+        self.made: dict | None = None
+        if full:
+            return
+        if session is not None and session.get("pages") is not None:
+            self.loaded = session["pages"]
+        elif session is None:
+            self.loaded = load_layered(self.folder, "pages")
+        if self.loaded.get("code") != code_version():
+            self.loaded = {}
+
+    def update(self, index, old_topics_memo: Mapping, topics_memo: Mapping) -> dict[str, str]:
+        """Every shown paper's page inputs, made again only where needed."""
+        from site_src import plan as plan_module
+
+        def extras(memo: Mapping) -> tuple | None:
+            return site_extras_of(memo) if isinstance(memo, Mapping) else None
+
+        now, before = extras(topics_memo), extras(old_topics_memo)
+        inputs, made = plan_module.papers_page_inputs(index, self.loaded, extras_key=now[0] if now else None,
+                                                      previous_extras=before)
+        self.made = {**made, "code": code_version()}
+        return inputs
+
+    def save(self) -> None:
+        """Keep the memo made by update() for the next build."""
+        if self.made is None:
+            return
+        if self.session is not None:
+            self.session["pages"] = self.made  # (serve: kept in memory)
+        else:
+            save_layered(self.folder, "pages", self.made, self.loaded)
 
 
 MEMOISED_PRODUCERS = frozenset({"search", "exports"})
@@ -1420,14 +1527,37 @@ def _make_site(config, corpus: Corpus, state: CacheState, notes_only: bool, jobs
     if after_topics is not None:
         after_topics(Site(papers=corpus.papers, digests=corpus.digests, topics=topics, paper_topics=paper_topics))
     with timed(timings, "site"):
-        extras_memo = {"old": (state.topics_memo or {}).get("site_extras"), "trusted": notes_only,
+        extras_memo = {"old": site_extras_of(state.topics_memo or {}), "trusted": notes_only,
                        "folder": state.folder, "session": session, "full": full,
                        "paper_keys": keys, "taxonomy": topics_memo.get("taxonomy")}
         site = pipeline.site_from_corpus(config, corpus, topics, paper_topics, assignments,
                                          site_extras=_memoised_site_extras(extras_memo))
         if extras_memo.get("new"):
-            topics_memo["site_extras"] = extras_memo["new"]
+            with_site_extras(topics_memo, extras_memo["new"])
     return site, topics_memo
+
+
+def with_site_extras(topics_memo: dict, extras: tuple[str, tuple[dict, dict]]) -> None:
+    """Keep (key, (topic reasons, related papers)) in the topic memo, each paper's entries as
+    sections (memolayers): a digest changes a few hundred papers' related lists, and the
+    delta saved then holds those, not the whole value (23 MB at 100k papers)."""
+    key, (reasons, related) = extras
+    topics_memo.pop("site_extras", None)
+    if type(reasons) is dict and type(related) is dict:
+        topics_memo.update(site_extras_key=key, topic_reasons=reasons, related=related)
+    else:
+        topics_memo["site_extras"] = extras
+
+
+def site_extras_of(topics_memo: Mapping) -> tuple[str, tuple[dict, dict]] | None:
+    """The (key, (topic reasons, related papers)) a topic memo keeps (with_site_extras), or None."""
+    whole = topics_memo.get("site_extras")
+    if isinstance(whole, tuple) and len(whole) == 2:
+        return whole
+    key, reasons, related = (topics_memo.get(name) for name in ("site_extras_key", "topic_reasons", "related"))
+    if isinstance(key, str) and isinstance(reasons, dict) and isinstance(related, dict):
+        return key, (reasons, related)
+    return None
 
 
 def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, inputs, outputs,

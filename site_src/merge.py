@@ -42,10 +42,19 @@ REVIEW_SCORE = 85.0
 MatchKind = Literal["id", "title", "ingested-title", "fuzzy"]
 
 
+_NOT_ALNUM = re.compile(r"[\W_]+")
+"""Runs of characters that are not str.isalnum() (re's \\w is isalnum() or '_')."""
+_ASCII_LOWER = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
+_ASCII_NOT_ALNUM = bytes(c for c in range(128) if not chr(c).isalnum())
+
+
 def title_key(title: str) -> str:
     """Reduce a title to lowercase letters and digits (accents, spaces, punctuation, hyphens gone)."""
-    text = unicodedata.normalize("NFKD", title).casefold()
-    return "".join(ch for ch in text if ch.isalnum())
+    if title.isascii():
+        # Most titles: NFKD and casefold change nothing but case; bytes.translate is ~10x
+        # faster than the general path, and an ingest keys every stored title.
+        return title.encode("ascii").translate(_ASCII_LOWER, _ASCII_NOT_ALNUM).decode("ascii")
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKD", title).casefold())
 
 
 def _numbers(title: str) -> tuple[str, ...]:

@@ -62,6 +62,20 @@ def test_authors_collect_their_papers_and_show_the_most_used_spelling():
     assert people["john smith"].papers == ("a",) and people["j smith"].papers == ("b",)
 
 
+def test_an_author_spelled_several_ways_lists_each_paper_once_in_the_order_given():
+    people = {a.key: a for a in group_authors([
+        paper("z", "Jorg Muller"),
+        paper("y", "Jörg Müller", "JORG MULLER"),
+        paper("x", "Jorg  Muller"),
+        paper("w", "Jörg Müller"),
+    ])}
+    muller = people["jorg muller"]
+    assert muller.papers == ("z", "y", "x", "w")
+    # 'Jorg Muller' (spacing collapsed) and 'Jörg Müller' are used twice each: the tie goes to
+    # the accents; the other spellings follow by use, then by first use.
+    assert (muller.name, muller.spellings) == ("Jörg Müller", ("Jorg Muller", "JORG MULLER"))
+
+
 def test_the_index_is_ordered_by_surname():
     names = [a.name for a in group_authors([paper("a", "Zoe Adams", "Al Zimmer", "Bo Young, Jr.")])]
     assert names == ["Zoe Adams", "Bo Young, Jr.", "Al Zimmer"]

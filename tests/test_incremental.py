@@ -486,3 +486,42 @@ def test_the_same_project_named_by_a_relative_root_rebuilds_nothing(project, tmp
         (project / "templates" / "unused-partial.html").unlink()
     assert report.incremental.mode == "incremental", report.incremental.why
     assert report.incremental.rendered == 0, "a relative --root re-keyed pages"
+
+
+def test_a_stale_or_corrupted_memo_of_paper_pages_inputs_is_not_trusted(own_project, tmp_path):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(own_project, live)
+    folder = buildcache.cache_dir_for(own_project, live)
+    older = (folder / "pages.pickle").read_bytes()
+    add_digest(own_project)
+    incremental_build(own_project, live)
+    change_title(own_project)
+    (folder / "pages.pickle").write_bytes(older)  # a memo two builds old, with no delta
+    (folder / "pages.delta.pickle").unlink(missing_ok=True)
+    report = incremental_build(own_project, live)
+    assert report.incremental.mode == "incremental"
+    full_build(own_project, clean)
+    assert_same_tree(live, clean)
+    for name in ("pages.pickle", "pages.delta.pickle"):
+        if (folder / name).exists():
+            data = (folder / name).read_bytes()
+            (folder / name).write_bytes(data[: len(data) // 2] + b"garbage")
+    delete_paper(own_project)
+    report = incremental_build(own_project, live)
+    assert report.incremental.mode == "incremental"
+    full_build(own_project, clean)
+    assert_same_tree(live, clean)
+
+
+def test_an_edit_made_while_an_update_ingests_is_built_by_the_next_build(own_project, tmp_path):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(own_project, live)
+    age_everything(own_project / "content")
+    folder = buildcache.cache_dir_for(own_project, live)
+    _, listed = buildcache.load_corpus(own_project / "content", buildcache.load_corpus_memo(folder), recover=False)
+    change_title(own_project)  # someone else's save, after ingest listed the store
+    incremental_build(own_project, live, corpus_memo=listed, written=())
+    report = incremental_build(own_project, live)
+    assert report.incremental.mode == "incremental", "the edit was taken for built"
+    full_build(own_project, clean)
+    assert_same_tree(live, clean)

@@ -201,3 +201,29 @@ def test_a_finer_publication_date_from_an_older_digest_fills_in_a_coarser_one():
     assert (merged.published_at, merged.date_precision) == (dt.date(2023, 12, 1), "day")
     assert merged.comments == 7
     assert merge.hand_edited_fields(merged) == ()
+
+
+def _title_key_by_definition(title: str) -> str:
+    import unicodedata
+
+    return "".join(ch for ch in unicodedata.normalize("NFKD", title).casefold() if ch.isalnum())
+
+
+@pytest.mark.parametrize("title", [
+    "Graph Attention Networks v2", "LLaMA-2: Open_Foundation (16x16) — Models", "Ça va? Œuvre ﬁne Straße",
+    "李 Wei 第二 ２５", "Ⅻ roman ½ fractions", "tab\tand\nnewline_under", "", "___", "ǅ Dz title",
+    "".join(map(chr, range(32, 127))),
+])
+def test_title_key_keeps_exactly_the_alphanumeric_characters_of_the_casefolded_nfkd_form(title):
+    assert merge.title_key(title) == _title_key_by_definition(title)
+
+
+def test_title_key_agrees_with_its_definition_on_every_code_point():
+    import sys
+
+    for start in range(0, sys.maxunicode + 1, 4096):
+        chunk = "".join(chr(c) for c in range(start, min(start + 4096, sys.maxunicode + 1))
+                        if not 0xD800 <= c <= 0xDFFF)
+        assert merge.title_key(chunk) == _title_key_by_definition(chunk), hex(start)
+        ascii_part = "".join(ch for ch in chunk if ch.isascii())
+        assert merge.title_key(ascii_part) == _title_key_by_definition(ascii_part)

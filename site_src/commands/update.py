@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {duplicate}", file=sys.stderr)
     try:
         built = buildcache.build(config, dt.datetime.now(dt.timezone.utc), corpus_memo=memo.get("corpus"),
-                                 previous_corpus_memo=memo.get("previous"))
+                                 previous_corpus_memo=memo.get("previous"), written=ingested.written)
     except BuildError as error:
         raise WorkError(f"the digests were ingested, but the build failed (the previous site "
                         f"is left in place): {error}") from error
