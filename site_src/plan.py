@@ -151,6 +151,22 @@ def paginate(items: list, per_page: int) -> list[list]:
     return [items[i:i + per_page] for i in range(0, len(items), per_page)] or [[]]
 
 
+def split_from_oldest(items: list, per_page: int) -> tuple[list, list[list]]:
+    """Split a newest-first list into its front page and its archive pages, the oldest first.
+
+    Full chunks of per_page are counted from the oldest item; the newest full chunk and the
+    newer remainder make the front page (per_page to 2 * per_page - 1 items, or all when there
+    are fewer than per_page). Archive page n (1-based, archives[n - 1]) holds the items
+    (n - 1) * per_page + 1 to n * per_page counted from the oldest, newest first: it never
+    changes when newer items arrive, so a new paper re-makes the front page and, once a chunk
+    fills up, one new archive page and the "newer" link of the one before it.
+    """
+    archived = max(len(items) // per_page - 1, 0)
+    end = len(items)
+    archives = [items[end - n * per_page:end - (n - 1) * per_page] for n in range(1, archived + 1)]
+    return items[:end - archived * per_page], archives
+
+
 # --- the index: everything computed once and shared by the page kinds ----------------
 
 @dataclass(slots=True)
@@ -194,7 +210,7 @@ class SiteIndex:
     context: str = ""
     """Hash of what every page may read beyond its own papers: shared chrome and the topic table."""
     pagination: Callable[[str, int, int], dict[str, Any]] | None = None
-    """(base URL, page, pages) -> a paginated list's links: _pagination, or a stand-in (keyed_lists)."""
+    """(base URL, page, pages) -> the pager of a list numbered from its first item (_pagination)."""
     titles: dict[str, str] = field(default_factory=dict)
     """Slug -> title (paper_page_inputs reads 100k of them: a dict of strings, not the Paper objects)."""
     digest_shown: dict[str, tuple[str, str | None]] = field(default_factory=dict)
@@ -381,14 +397,92 @@ def _view(ix: SiteIndex, kind: str, url: str, title: str, *, crumbs: list[tuple[
     }
 
 
+PAGE_LINKS_AROUND = 2
+"""Numbered links on each side of the current page in a numbered list's pager (digests, authors)."""
+FRONT_ARCHIVE_LINKS = 3
+"""Newest archive pages a list's front page links by their dates (and always the oldest)."""
+
+
 def _pagination(base_url: str, page: int, pages: int) -> dict[str, Any]:
+    """The pager of a list numbered from its first item (a digest, the author index): the
+    first and last pages and a few around this one, None for each gap (O(1) links a page)."""
+    around = range(max(page - PAGE_LINKS_AROUND, 1), min(page + PAGE_LINKS_AROUND, pages) + 1)
+    shown = sorted({1, pages, *around})
+    links: list[dict[str, Any] | None] = []
+    for n in shown:
+        if links and links[-1] is not None and n > links[-1]["n"] + 1:
+            links.append(None)
+        links.append({"n": n, "url": urls.paged(base_url, n)})
     return {
         "page": page,
         "pages": pages,
         "prev": urls.paged(base_url, page - 1) if page > 1 else None,
         "next": urls.paged(base_url, page + 1) if page < pages else None,
-        "links": [{"n": n, "url": urls.paged(base_url, n)} for n in range(1, pages + 1)],
+        "links": links,
     }
+
+
+def date_span(newest: Paper, oldest: Paper) -> str:
+    """The publication dates a run of papers spans, as short as reads well: 'Mar 3–12, 2021',
+    'Mar 3 – Jun 12, 2021', 'Dec 28, 2020 – Jan 4, 2021'; '' when either end is undated."""
+    first, first_precision = oldest.published_at, oldest.date_precision
+    last, last_precision = newest.published_at, newest.date_precision
+    if first is None or last is None:
+        return ""
+    exact = {None, "day", "year-inferred"}
+    if first_precision not in exact or last_precision not in exact:
+        start, end = display_date(first, first_precision), display_date(last, last_precision)
+        return start if start == end else f"{start} – {end}"
+    if first == last:
+        return display_date(first)
+    if first.year != last.year:
+        return f"{display_date(first)} – {display_date(last)}"
+    if first.month != last.month:
+        return f"{MONTHS[first.month - 1]} {first.day} – {MONTHS[last.month - 1]} {last.day}, {last.year}"
+    return f"{MONTHS[first.month - 1]} {first.day}–{last.day}, {last.year}"
+
+
+def _archive_label(ix: SiteIndex, chunk: list[str], n: int) -> dict[str, Any]:
+    """What names archive page n of a list (chunk: its slugs, newest first): its dates, and
+    the positions of its papers counted from the oldest; both stay true as the list grows."""
+    per_page = ix.config.per_page
+    span = date_span(ix.papers[chunk[0]], ix.papers[chunk[-1]])
+    positions = f"{(n - 1) * per_page + 1:,}–{n * per_page:,}"
+    return {"n": n, "dates": span, "positions": positions, "label": span or f"Papers {positions}"}
+
+
+def _front_pager(ix: SiteIndex, base: str, archives: list[list[str]]) -> dict[str, Any]:
+    """The front page's way into a list's archive: the newest few archive pages and the oldest,
+    by their dates. Only the front page depends on how many archive pages there are."""
+    count = len(archives)
+    shown = sorted({*range(count, max(count - FRONT_ARCHIVE_LINKS, 0), -1), *([1] if count else [])},
+                   reverse=True)
+    links: list[dict[str, Any] | None] = []
+    for n in shown:
+        if links and links[-1] is not None and n < links[-1]["n"] - 1:
+            links.append(None)
+        links.append({**_archive_label(ix, archives[n - 1], n), "url": urls.archive_page(base, n)})
+    return {"front": True, "archive_pages": count, "links": links,
+            "older": urls.archive_page(base, count) if count else None}
+
+
+def _archive_pager(base: str, n: int, newest: bool) -> dict[str, Any]:
+    """The links of archive page n: one step newer (the front page after the newest archive
+    page), one step older, and the front page. No page count: it must not change as the list grows."""
+    return {"front": False, "page": n, "front_url": base,
+            "newer": base if newest else urls.archive_page(base, n + 1), "newer_is_front": newest,
+            "older": urls.archive_page(base, n - 1) if n > 1 else None}
+
+
+def _stable_list(ix: SiteIndex, base: str, slugs: list[str]
+                 ) -> Iterator[tuple[str, list[str], dict[str, Any] | None, dict[str, Any]]]:
+    """(url, slugs, archive label or None for the front page, pager) of each page of a
+    newest-first list: its front page at base, then its archive pages from the newest."""
+    front, archives = split_from_oldest(slugs, ix.config.per_page)
+    yield base, front, None, _front_pager(ix, base, archives)
+    for n in range(len(archives), 0, -1):
+        yield (urls.archive_page(base, n), archives[n - 1], _archive_label(ix, archives[n - 1], n),
+               _archive_pager(base, n, n == len(archives)))
 
 
 def _topic_node(ix: SiteIndex, topic: TopicInfo) -> dict[str, Any]:
@@ -666,29 +760,35 @@ def plan_topics(ix: SiteIndex) -> Iterable[PageRow]:
 
 
 def plan_topic(ix: SiteIndex) -> Iterable[PageRow]:
-    """Each topic, paginated: description, sub-topics, papers newest first."""
+    """Each topic, papers newest first: a front page with the description, sub-topics and the
+    newest papers, and archive pages of older papers that never change as the topic grows."""
     for topic in ix.site.topics:
         base = _url_for("topic", topic.id)
         members = ix.topic_members.get(topic.id, [])
-        pages = paginate(members, ix.config.per_page)
         path = _topic_path(topic.id, ix.topics)
         feed = {"title": f"{ix.config.title}: {topic.name}", "url": _url_for("topic_feed", topic.id)}
-        for n, chunk in enumerate(pages, start=1):
-            url = urls.paged(base, n)
-            title = topic.name if n == 1 else f"{topic.name} (page {n})"
-            crumbs = [("Topics", _url_for("topics"))] + [
-                (t.name, _url_for("topic", t.id)) for t in path[:-1]] + [(topic.name, base if n > 1 else None)]
-            if n > 1:
-                crumbs.append((f"Page {n}", None))
-            yield url, _view(
-                ix, "topic", url, title, crumbs=crumbs, description=topic.description,
-                feeds=[feed],
-                topic={"id": topic.id, "name": topic.name, "description": topic.description,
-                       "url": base, "feed_url": feed["url"], "count": len(members),
-                       "exports": survey_pages.topic_exports(topic.id)},
-                subtopics=[_topic_node(ix, ix.topics[c]) for c in topic.children if c in ix.topics],
-                papers=[ix.list_cards[s] for s in chunk], pagination=ix.pagination(base, n, len(pages)),
-            ), f"topic {topic.id}"
+        parents = [("Topics", _url_for("topics"))] + [(t.name, _url_for("topic", t.id)) for t in path[:-1]]
+        for url, chunk, archive, pager in _stable_list(ix, base, members):
+            papers = [ix.list_cards[s] for s in chunk]
+            if archive is None:
+                yield url, _view(
+                    ix, "topic", url, topic.name, crumbs=parents + [(topic.name, None)],
+                    description=topic.description, feeds=[feed],
+                    topic={"id": topic.id, "name": topic.name, "description": topic.description,
+                           "url": base, "feed_url": feed["url"], "count": len(members),
+                           "exports": survey_pages.topic_exports(topic.id)},
+                    subtopics=[_topic_node(ix, ix.topics[c]) for c in topic.children if c in ix.topics],
+                    papers=papers, archive=None, pagination=pager,
+                ), f"topic {topic.id}"
+            else:
+                # An archive page: nothing that changes as the topic grows (counts, sub-topics).
+                yield url, _view(
+                    ix, "topic", url, f"{topic.name}: {archive['label']}",
+                    crumbs=parents + [(topic.name, base), (archive["label"], None)],
+                    description=topic.description, feeds=[feed],
+                    topic={"id": topic.id, "name": topic.name, "url": base},
+                    papers=papers, archive=archive, pagination=pager,
+                ), f"topic {topic.id}"
 
 
 def plan_years(ix: SiteIndex) -> Iterable[PageRow]:
@@ -702,21 +802,25 @@ def plan_years(ix: SiteIndex) -> Iterable[PageRow]:
 
 
 def plan_year(ix: SiteIndex) -> Iterable[PageRow]:
-    """Each publication year, paginated, newest first."""
+    """Each publication year, newest first: a front page and archive pages (as plan_topic)."""
     for year, slugs in sorted(ix.years.items()):
         base = _url_for("year", year)
-        pages = paginate(slugs, ix.config.per_page)
         label = "Undated papers" if year == UNDATED else f"Papers from {year}"
-        for n, chunk in enumerate(pages, start=1):
-            url = urls.paged(base, n)
-            crumbs = [("Years", _url_for("years")), (year.capitalize(), base if n > 1 else None)]
-            if n > 1:
-                crumbs.append((f"Page {n}", None))
-            yield url, _view(
-                ix, "year", url, label if n == 1 else f"{label} (page {n})", crumbs=crumbs,
-                year={"key": year, "label": label, "count": len(slugs), "url": base},
-                papers=[ix.list_cards[s] for s in chunk], pagination=ix.pagination(base, n, len(pages)),
-            ), f"year {year}"
+        for url, chunk, archive, pager in _stable_list(ix, base, slugs):
+            papers = [ix.list_cards[s] for s in chunk]
+            if archive is None:
+                yield url, _view(
+                    ix, "year", url, label, crumbs=[("Years", _url_for("years")), (year.capitalize(), None)],
+                    year={"key": year, "label": label, "count": len(slugs), "url": base},
+                    papers=papers, archive=None, pagination=pager,
+                ), f"year {year}"
+            else:
+                yield url, _view(
+                    ix, "year", url, f"{label}: {archive['label']}",
+                    crumbs=[("Years", _url_for("years")), (year.capitalize(), base), (archive["label"], None)],
+                    year={"key": year, "label": label, "url": base},
+                    papers=papers, archive=archive, pagination=pager,
+                ), f"year {year}"
 
 
 def plan_digests(ix: SiteIndex) -> Iterable[PageRow]:
@@ -808,24 +912,32 @@ def plan_authors(ix: SiteIndex) -> Iterable[PageRow]:
 
 
 def plan_author(ix: SiteIndex) -> Iterable[PageRow]:
-    """Each author: their papers in this survey, newest first, paginated."""
+    """Each author: their papers in this survey, newest first: a front page and archive pages
+    (as plan_topic)."""
     for author in ix.authors:
         base = _url_for("author", author.slug)
-        pages = paginate(list(author.papers), ix.config.per_page)  # group_authors saw only ix.papers
-        for n, chunk in enumerate(pages, start=1):
-            url = urls.paged(base, n)
-            crumbs = [("Authors", _url_for("authors")), (author.name, base if n > 1 else None)]
-            if n > 1:
-                crumbs.append((f"Page {n}", None))
-            yield url, _view(
-                ix, "author", url, author.name if n == 1 else f"{author.name} (page {n})",
-                crumbs=crumbs,
-                description=f"{plural(len(author.papers), 'paper')} by {author.name} in "
-                            f"{ix.config.title}.",
-                author={"name": author.name, "url": base, "count": len(author.papers),
-                        "spellings": list(author.spellings)},
-                papers=[ix.list_cards[s] for s in chunk], pagination=ix.pagination(base, n, len(pages)),
-            ), f"author {author.key}"
+        # group_authors saw only ix.papers, newest first
+        for url, chunk, archive, pager in _stable_list(ix, base, list(author.papers)):
+            papers = [ix.list_cards[s] for s in chunk]
+            if archive is None:
+                yield url, _view(
+                    ix, "author", url, author.name,
+                    crumbs=[("Authors", _url_for("authors")), (author.name, None)],
+                    description=f"{plural(len(author.papers), 'paper')} by {author.name} in "
+                                f"{ix.config.title}.",
+                    author={"name": author.name, "url": base, "count": len(author.papers),
+                            "spellings": list(author.spellings)},
+                    papers=papers, archive=None, pagination=pager,
+                ), f"author {author.key}"
+            else:
+                # The spellings are left out too: a new paper may bring a new one.
+                yield url, _view(
+                    ix, "author", url, f"{author.name}: {archive['label']}",
+                    crumbs=[("Authors", _url_for("authors")), (author.name, base), (archive["label"], None)],
+                    description=f"Papers by {author.name} in {ix.config.title}: {archive['label']}.",
+                    author={"name": author.name, "url": base},
+                    papers=papers, archive=archive, pagination=pager,
+                ), f"author {author.key}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -918,16 +1030,14 @@ def _paper_rows(ix: SiteIndex, kind: PageKind, unchanged: Callable[[str, str, st
 
 CARD = "\x00card"
 """Key of the stand-in for a card in a keyed list view (see keyed_lists)."""
-PAGES = "\x00pages"
-"""Key of the stand-in for a list's pagination in a keyed list view: (base URL, page, pages)."""
 
 
 def keyed_lists(ix: SiteIndex, card_keys: Mapping[str, str]) -> None:
-    """Make ix's list planners put stand-ins for cards and pagination in their views.
+    """Make ix's list planners put stand-ins for cards in their views.
 
     A card is a function of its paper without notes (card_keys[slug], a hash), the paper's
     topic ids and the topic table (in ix.context): its stand-in is {'slug': slug, CARD:
-    (hash, topic ids)}. Pagination is a function of (base URL, page, pages): {PAGES: those}.
+    (hash, topic ids)}. Pagers are small and planned as they are (a few links a page).
     So a list view with stand-ins, plus ix.context, is all its page is made from:
     list_page_inputs hashes that, and with_cards turns it into the real view only for the
     pages that must be rendered again.
@@ -937,8 +1047,6 @@ def keyed_lists(ix: SiteIndex, card_keys: Mapping[str, str]) -> None:
                                      ix.site.paper_topics.get(slug, ()))}
 
     ix.list_cards = _Lazy(ix.papers, stand_in)
-    # A list of p pages links every page from each: p² links, hundreds of MB to hash at 100k papers.
-    ix.pagination = lambda base, page, pages: {PAGES: (base, page, pages)}
 
 
 def list_page_inputs(ix: SiteIndex, view: dict[str, Any]) -> str:
@@ -951,11 +1059,9 @@ def with_cards(ix: SiteIndex, value: Any) -> Any:
 
     The result equals what the planner makes with real cards and links: a stand-in sits where
     the card would, and keys a planner added after the card's ({**card, 'new': …}) follow it as
-    they would; a pagination stand-in becomes _pagination's dict.
+    they would.
     """
     if type(value) is dict:
-        if PAGES in value:
-            return _pagination(*value[PAGES])
         if CARD in value:
             card = ix.cards[value["slug"]]
             if len(value) == 2:

@@ -30,11 +30,20 @@ def segment(key: str) -> str:
 
 
 def paged(url: str, page: int) -> str:
-    """URL of page `page` (1-based) of a paginated list whose first page is url."""
+    """URL of page `page` (1-based) of a list numbered from its first item (a digest, the
+    author index), whose first page is url."""
     return url if page <= 1 else f"{url}page/{page}/"
 
 
-def url_for(kind: str, key: str | int | None = None, page: int = 1) -> str:
+def archive_page(url: str, page: int) -> str:
+    """URL of archive page `page` of a newest-first list whose front page is url: page 1 holds
+    its oldest papers, so a page's URL and papers stay put as newer papers arrive."""
+    if page < 1:
+        raise ValueError(f"archive pages are numbered from 1, got {page}")
+    return f"{url}page/{page}/"
+
+
+def url_for(kind: str, key: str | int | None = None) -> str:
     """Site-relative URL of a page kind ('home', 'paper', 'topic', …) and its key."""
     if kind == "home":
         return ""
@@ -43,7 +52,7 @@ def url_for(kind: str, key: str | int | None = None, page: int = 1) -> str:
     if kind in _KEYED:
         if key is None:
             raise ValueError(f"url_for({kind!r}) needs a key")
-        return paged(f"{_KEYED[kind]}{segment(str(key))}/", page)
+        return f"{_KEYED[kind]}{segment(str(key))}/"
     if kind in _FILES:
         return _FILES[kind] if key is None else f"{_KEYED[kind.split('_')[0]]}{segment(str(key))}/{_FILES[kind]}"
     raise ValueError(f"unknown page kind {kind!r}")

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from site_src.config import SiteConfig
 from site_src.model import Appearance, DigestRecord, Paper
@@ -80,16 +81,133 @@ def test_a_paper_in_a_topic_and_its_subtopic_is_listed_once_in_each():
     assert [c["slug"] for c in pages["topics/adversarial/"].view["papers"]] == ["p003", "p000"]
 
 
-def test_long_topics_are_paginated_at_stable_urls():
+def test_long_topics_have_a_front_page_and_archive_pages_numbered_from_the_oldest():
     site = make_site(120, paper_topics={f"p{i:03d}": ("efficiency",) for i in range(120)})
     pages = pages_by_url(site)
-    first, second, third = (pages["topics/efficiency/"], pages["topics/efficiency/page/2/"],
-                            pages["topics/efficiency/page/3/"])
-    assert [len(p.view["papers"]) for p in (first, second, third)] == [50, 50, 20]
-    assert first.view["papers"][0]["slug"] == "p119" and third.view["papers"][-1]["slug"] == "p000"
-    assert first.view["pagination"]["next"] == "topics/efficiency/page/2/"
-    assert third.view["pagination"]["prev"] == "topics/efficiency/page/2/"
-    assert "topics/efficiency/page/4/" not in pages
+    front, oldest = pages["topics/efficiency/"], pages["topics/efficiency/page/1/"]
+    # 120 = 2 full chunks of 50 + 20: the newest chunk and the 20 newer papers are on the front.
+    assert [c["slug"] for c in front.view["papers"]] == [f"p{i:03d}" for i in range(119, 49, -1)]
+    assert [c["slug"] for c in oldest.view["papers"]] == [f"p{i:03d}" for i in range(49, -1, -1)]
+    assert not [url for url in pages if url.startswith("topics/efficiency/page/") and url != oldest.url]
+    assert front.view["pagination"]["older"] == oldest.url
+    assert [link["url"] for link in front.view["pagination"]["links"]] == [oldest.url]
+    archive = oldest.view["archive"]
+    assert archive["label"] == "Jan 1 – Feb 19, 2024" and archive["positions"] == "1–50"
+    assert oldest.view["pagination"] == {"front": False, "page": 1, "front_url": "topics/efficiency/",
+                                         "newer": "topics/efficiency/", "newer_is_front": True,
+                                         "older": None}
+    # Nothing on an archive page that grows with the list: no count, no sub-topics.
+    assert "count" not in oldest.view["topic"] and "subtopics" not in oldest.view
+    assert oldest.view["title"] == "Efficiency: Jan 1 – Feb 19, 2024"
+    assert [c["label"] for c in oldest.view["breadcrumbs"]] == ["Home", "Topics", "Efficiency",
+                                                                 "Jan 1 – Feb 19, 2024"]
+
+
+def test_a_short_list_is_one_front_page_without_a_pager():
+    site = make_site(99, paper_topics={f"p{i:03d}": ("efficiency",) for i in range(99)})
+    pages = pages_by_url(site)
+    assert len(pages["topics/efficiency/"].view["papers"]) == 99
+    assert pages["topics/efficiency/"].view["pagination"]["links"] == []
+    assert not any(url.startswith("topics/efficiency/page/") for url in pages)
+
+
+def test_archive_pages_link_one_step_each_way_and_the_front_links_a_few_by_date():
+    site = make_site(600, paper_topics={f"p{i:03d}": ("efficiency",) for i in range(600)})
+    pages = pages_by_url(site, replace(CONFIG, per_page=10))
+    base = "topics/efficiency/"
+    archive = sorted(int(url.split("/")[-2]) for url in pages if url.startswith(base + "page/"))
+    assert archive == list(range(1, 60))
+    middle = pages[base + "page/30/"].view["pagination"]
+    assert (middle["newer"], middle["older"]) == (base + "page/31/", base + "page/29/")
+    assert pages[base + "page/59/"].view["pagination"]["newer"] == base
+    front = pages[base].view["pagination"]
+    assert [link and link["n"] for link in front["links"]] == [59, 58, 57, None, 1]
+    assert front["links"][0]["label"] == pages[base + "page/59/"].view["archive"]["label"]
+
+
+def test_a_numbered_list_links_its_ends_and_a_few_pages_around_the_current_one():
+    from site_src.plan import _pagination
+    pager = _pagination("digests/d1/", 10, 20)
+    assert [link and link["n"] for link in pager["links"]] == [1, None, 8, 9, 10, 11, 12, None, 20]
+    assert pager["links"][0]["url"] == "digests/d1/" and pager["links"][-1]["url"] == "digests/d1/page/20/"
+    assert (pager["prev"], pager["next"]) == ("digests/d1/page/9/", "digests/d1/page/11/")
+    assert [link and link["n"] for link in _pagination("authors/", 2, 4)["links"]] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("oldest, newest, expected", [
+    (dt.date(2021, 3, 3), dt.date(2021, 3, 3), "Mar 3, 2021"),
+    (dt.date(2021, 3, 3), dt.date(2021, 3, 12), "Mar 3–12, 2021"),
+    (dt.date(2021, 3, 3), dt.date(2021, 6, 12), "Mar 3 – Jun 12, 2021"),
+    (dt.date(2020, 12, 28), dt.date(2021, 1, 4), "Dec 28, 2020 – Jan 4, 2021"),
+])
+def test_archive_pages_are_named_by_the_dates_they_span(oldest, newest, expected):
+    from site_src.plan import date_span
+    first = Paper(slug="a", title="A", published_at=oldest, date_precision="day")
+    last = Paper(slug="b", title="B", published_at=newest, date_precision="day")
+    assert date_span(last, first) == expected
+
+
+def test_a_span_keeps_each_end_to_its_precision_and_undated_ends_give_none():
+    from site_src.plan import date_span
+    month = Paper(slug="a", title="A", published_at=dt.date(2020, 5, 1), date_precision="month")
+    day = Paper(slug="b", title="B", published_at=dt.date(2021, 1, 4), date_precision="day")
+    assert date_span(day, month) == "May 2020 – Jan 4, 2021"
+    assert date_span(day, Paper(slug="c", title="C")) == ""
+
+
+def test_an_archive_of_undated_papers_is_named_by_its_positions():
+    papers = tuple(Paper(slug=f"u{i:02d}", title=f"Undated {i:02d}", first_seen=dt.date(2025, 1, 1) +
+                         dt.timedelta(days=i)) for i in range(12))
+    pages = pages_by_url(make_site(paper_topics={}, papers=papers, digests=()), replace(CONFIG, per_page=5))
+    archive = pages["years/undated/page/1/"].view["archive"]
+    assert archive["label"] == "Papers 1–5" and archive["dates"] == ""
+    oldest = [c["slug"] for c in pages["years/undated/page/1/"].view["papers"]]
+    assert oldest == [f"u{i:02d}" for i in range(4, -1, -1)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 300), st.integers(1, 20), st.integers(1, 45))
+def test_newer_items_change_the_front_and_at_most_the_newest_archive_pages(n, per_page, added):
+    from site_src.plan import split_from_oldest
+    items = list(range(n, 0, -1))  # newest first
+    front, archives = split_from_oldest(items, per_page)
+    # Every item exactly once, in order: the front, then the archive from its newest page.
+    assert front + [i for chunk in reversed(archives) for i in chunk] == items
+    assert all(len(chunk) == per_page for chunk in archives)
+    assert len(front) == n if n < 2 * per_page else per_page <= len(front) < 2 * per_page
+    before = archives
+    for extra in range(n + 1, n + added + 1):
+        items.insert(0, extra)
+        front, archives = split_from_oldest(items, per_page)
+        # Archive pages keep their items; one new page at most per new item, at the newest end.
+        assert archives[:len(before)] == before and len(archives) - len(before) in (0, 1)
+        before = archives
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 40))
+def test_a_new_paper_re_makes_the_front_page_and_at_most_two_archive_pages(n):
+    config = replace(CONFIG, per_page=5)
+
+    def lists(count: int) -> dict[str, dict]:
+        papers = tuple(paper(i, position=i, authors=("Ann Lee",)) for i in range(count))
+        site = make_site(papers=papers, paper_topics={p.slug: ("efficiency",) for p in papers})
+        return {page.url: page.view for page in plan_site(site, config)
+                if page.url.startswith(("topics/efficiency/", "years/2024/", "authors/ann-lee/"))}
+
+    before, after = lists(n), lists(n + 1)  # paper n is the newest
+    for base in ("topics/efficiency/", "years/2024/", "authors/ann-lee/"):
+        old = {url: view for url, view in before.items() if url.startswith(base + "page/")}
+        new = {url: view for url, view in after.items() if url.startswith(base + "page/")}
+        added = new.keys() - old.keys()
+        changed = {url for url in old if new.get(url) != old[url]}
+        assert old.keys() <= new.keys() and len(added) <= 1 and len(changed) <= 1, (base, added, changed)
+        if added:  # a chunk filled up: the page before the new one now links it as newer
+            n_new = int(added.pop().split("/")[-2])
+            assert n_new == len(new) and changed <= {f"{base}page/{n_new - 1}/"}
+        else:
+            assert not changed, (base, changed)
+        assert after[base] != before.get(base), base
 
 
 def test_year_pages_split_papers_by_publication_year_and_keep_undated_ones():

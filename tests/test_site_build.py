@@ -19,7 +19,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from site_fixtures import ROOT, BuildFailed, build_site, make_digest, make_project, world_readable_dir
+from site_fixtures import (ROOT, TEST_SITE, BuildFailed, build_site, make_digest, make_project,
+                           world_readable_dir)
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -92,15 +93,25 @@ def newest_first(papers) -> list[str]:
     return [p.slug for p in sorted(papers, key=key)]
 
 
-def listed_across_pages(pages: dict[str, PageParser], first: str) -> list[str]:
-    """Slugs listed on a paginated list (first page plus .../page/N/index.html), in order."""
+def list_pages(pages: dict, first: str) -> list[str]:
+    """The pages of a list in reading order: a newest-first list's front page and its archive
+    pages from the newest (page N) to the oldest (page 1); a numbered list's pages 1, 2, 3…"""
     base = first.removesuffix("index.html")
-    found = list(pages[first].listed)
-    n = 2
+    if f"{base}page/1/index.html" in pages:
+        archive = 1
+        while f"{base}page/{archive + 1}/index.html" in pages:
+            archive += 1
+        return [first] + [f"{base}page/{n}/index.html" for n in range(archive, 0, -1)]
+    found, n = [first], 2
     while f"{base}page/{n}/index.html" in pages:
-        found += pages[f"{base}page/{n}/index.html"].listed
+        found.append(f"{base}page/{n}/index.html")
         n += 1
     return found
+
+
+def listed_across_pages(pages: dict[str, PageParser], first: str) -> list[str]:
+    """Slugs listed on a paginated list, across its pages in reading order."""
+    return [slug for page in list_pages(pages, first) for slug in pages[page].listed]
 
 
 # --- one page per paper, every link resolves ------------------------------------------
@@ -388,3 +399,97 @@ def test_every_view_of_the_shipped_site_is_plain_json():
     site, _ = load_site(config)
     for page in plan_site(site, config):
         assert json.loads(json.dumps(page.view, allow_nan=False)) == page.view, page.url
+
+
+# --- long lists: a front page and archive pages that stay put ------------------------------
+
+class _ListPage(PageParser):
+    """A PageParser that also keeps the h1's text, the page's text and its rel=prev/next links."""
+
+    def __init__(self):
+        super().__init__()
+        self.h1 = ""
+        self.text: list[str] = []
+        self.rel: dict[str, str] = {}
+        self._in_h1 = False
+
+    def handle_starttag(self, tag, attrs):
+        super().handle_starttag(tag, attrs)
+        a = dict(attrs)
+        self._in_h1 = self._in_h1 or tag == "h1"
+        if tag == "a" and a.get("rel") in ("prev", "next"):
+            self.rel[a["rel"]] = a["href"]
+
+    def handle_endtag(self, tag):
+        self._in_h1 = self._in_h1 and tag != "h1"
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._in_h1:
+            self.h1 += data
+
+
+def _long_list_project(folder: Path, n: int) -> Path:
+    """n papers on pruning by one author, one a day from 2024-01-01; five per list page."""
+    from site_src.model import Appearance, Paper
+
+    papers = [Paper(slug=f"p{i:02d}", title=f"Pruning study {i:02d}", summary="Pruning.",
+                    published_at=dt.date(2024, 1, 1) + dt.timedelta(days=i), date_precision="day",
+                    first_seen=dt.date(2024, 6, 1), authors=("Ann Lee",), digests=(Appearance("d1", i),))
+                for i in range(n)]
+    taxonomy = {"topics": [{"id": "pruning", "name": "Pruning", "description": "Smaller nets.",
+                            "match": ["pruning"]}]}
+    return make_project(folder, papers, digests=[make_digest("d1", dt.date(2024, 6, 1), [p.slug for p in papers])],
+                        site={**TEST_SITE, "per_page": 5}, taxonomy=taxonomy)
+
+
+def _parse_list(path: Path) -> _ListPage:
+    parser = _ListPage()
+    parser.feed(path.read_text(encoding="utf-8"))
+    parser.close()
+    return parser
+
+
+def test_long_lists_have_a_front_page_and_archive_pages_named_by_their_dates(tmp_path):
+    out = build_site(_long_list_project(tmp_path / "project", 23), tmp_path / "site")
+    for base in ("topics/pruning/", "years/2024/", "authors/ann-lee/"):
+        pages = {p.relative_to(out).as_posix(): _parse_list(p) for p in sorted((out / base).rglob("index.html"))}
+        order = list_pages(pages, f"{base}index.html")
+        # 23 = 4 chunks of 5 counted from the oldest + 3: the front shows the newest 5 + 3.
+        assert order == [f"{base}index.html"] + [f"{base}page/{n}/index.html" for n in (3, 2, 1)], base
+        listed = [slug for page in order for slug in pages[page].listed]
+        assert listed == [f"p{i:02d}" for i in range(22, -1, -1)], base
+        assert [len(pages[page].listed) for page in order] == [8, 5, 5, 5], base
+        front, newest, middle, oldest = (pages[page] for page in order)
+        assert "23 papers" in "".join(front.text)
+        assert [link for link in front.links if "page/" in link] == [
+            "page/3/index.html", "page/2/index.html", "page/1/index.html", "page/3/index.html"]
+        # Archive pages: named by their dates, one step each way, never a count of the list.
+        assert " ".join(oldest.h1.split()).endswith("Jan 1–5, 2024"), oldest.h1
+        assert " ".join(middle.h1.split()).endswith("Jan 6–10, 2024"), middle.h1
+        assert middle.rel == {"prev": "../3/index.html", "next": "../1/index.html"}
+        assert newest.rel == {"prev": "../../index.html", "next": "../2/index.html"}
+        assert oldest.rel == {"prev": "../2/index.html"}
+        for archive in (newest, middle, oldest):
+            text = " ".join("".join(archive.text).split())
+            assert "23" not in text.replace("2023", "") and "of 4" not in text, base
+    sitemap = (out / "sitemap.xml").read_text()
+    assert "https://example.org/atlas/topics/pruning/page/1/" in sitemap
+    assert "https://example.org/atlas/topics/pruning/page/3/" in sitemap
+
+
+def test_a_newer_paper_leaves_the_older_archive_pages_untouched(tmp_path):
+    project = _long_list_project(tmp_path / "project", 24)
+    out = build_site(project, tmp_path / "site")
+    before = tree_bytes(out)
+    bigger = _long_list_project(tmp_path / "bigger", 25)  # one more chunk: a new archive page 4
+    shutil.rmtree(project / "content")
+    shutil.copytree(bigger / "content", project / "content")
+    build_site(project, out)
+    after = tree_bytes(out)
+    for base in ("topics/pruning/", "years/2024/", "authors/ann-lee/"):
+        assert after[f"{base}index.html"] != before[f"{base}index.html"]
+        assert f"{base}page/4/index.html" not in before and f"{base}page/4/index.html" in after
+        assert after[f"{base}page/3/index.html"] != before[f"{base}page/3/index.html"]  # its newer link
+        for n in (1, 2):
+            assert after[f"{base}page/{n}/index.html"] == before[f"{base}page/{n}/index.html"], (base, n)

@@ -31,9 +31,18 @@ def test_rooted_links_serve_the_404_page_at_any_depth():
     assert urls.rooted("/survey/", "topics/") == "/survey/topics/index.html"
 
 
-def test_paginated_urls_are_stable():
-    assert urls.url_for("topic", "label-noise", 1) == "topics/label-noise/"
-    assert urls.url_for("topic", "label-noise", 3) == "topics/label-noise/page/3/"
+def test_archive_pages_are_numbered_from_the_oldest_under_the_list():
+    base = urls.url_for("topic", "label-noise")
+    assert base == "topics/label-noise/"
+    assert urls.archive_page(base, 1) == "topics/label-noise/page/1/"
+    assert urls.archive_page(base, 3) == "topics/label-noise/page/3/"
+    with pytest.raises(ValueError):
+        urls.archive_page(base, 0)
+
+
+def test_numbered_lists_start_at_their_base_url():
+    assert urls.paged("digests/d1/", 1) == "digests/d1/"
+    assert urls.paged("digests/d1/", 2) == "digests/d1/page/2/"
 
 
 @given(st.text())
