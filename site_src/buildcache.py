@@ -1039,7 +1039,6 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
     global _RENDER
     clock = time.perf_counter()
     timings: dict[str, float] = {}
-    frozen = False
     staging: _Staging | None = None
     extras_beside = None  # a full build's search index, exports and feeds, made in a child process
     staged_extras: list[tuple[str, str, bool, StatKey, str]] = []
@@ -1097,7 +1096,6 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         # The corpus (100k papers at the top end) lives until the end of the build: keep the
         # garbage collector from re-traversing it at every collection while views are built.
         gc.freeze()
-        frozen = True
         hashes = paper_keys(corpus_memo)
         # serve keeps the last build's Site: after a notes-only edit it is that Site with
         # the new papers (topics, related papers, digests and about.md are unchanged).
@@ -1344,8 +1342,9 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             raise
         raise BuildError(str(error) or type(error).__name__) from error  # one clear message
     finally:
-        if frozen:
-            gc.unfreeze()  # serve builds again in the same process: nothing stays pinned
+        # serve builds again in the same process: nothing stays pinned (load_blob freezes
+        # what it unpickles, the manifest first, so even a no-op build unfreezes).
+        gc.unfreeze()
     report = BuildReport(len(pages), len(outputs), written_dests,
                                   len(outputs) - len(written_dests), removed,
                                   tuple(corpus.problems), 0.0, now)

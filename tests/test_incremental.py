@@ -525,3 +525,16 @@ def test_an_edit_made_while_an_update_ingests_is_built_by_the_next_build(own_pro
     assert report.incremental.mode == "incremental", "the edit was taken for built"
     full_build(own_project, clean)
     assert_same_tree(live, clean)
+
+
+def test_no_build_leaves_objects_frozen_for_the_next_one_in_the_same_process(own_project, tmp_path):
+    import gc
+
+    live = tmp_path / "live"
+    for kind in ("full", "incremental", "no-op"):
+        if kind == "incremental":
+            change_title(own_project)
+            age_everything(own_project)  # (a file saved just now would keep the next build from a no-op)
+        report = incremental_build(own_project, live)
+        assert report.incremental.mode == kind
+        assert gc.get_freeze_count() == 0, f"a {kind} build left objects frozen"
