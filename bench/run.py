@@ -4,7 +4,9 @@ For each size (default 1k and 10k; add 100000 with --sizes) it generates a corpu
 (bench/corpus.py) and its Hugo twin (bench/hugo_site.py) under bench/out/, then
 times, as whole processes and medians over --runs runs:
 
-  full       clean build (no _site/, no .cache/): `build.py build`
+  full       clean build (no _site/, no .cache/): `build.py build`; the previous
+             output trees (ours and Hugo's) are set aside and deleted only after
+             every measurement (see set_aside)
   no-op      the same build again, nothing changed
   digest     `build.py update NEXT.txt` with a new 50-paper digest (ingest + build)
   note       build after editing one paper's notes
@@ -86,6 +88,28 @@ def remove(path: Path) -> None:
         aside = path.with_name(f"{path.name}.old-{time.time_ns()}")
         os.rename(path, aside)
         shutil.rmtree(aside, ignore_errors=True)
+
+
+TRASH = ".trash"
+"""Folder (under --out) where output trees wait to be deleted until every measurement is done."""
+
+
+def set_aside(path: Path, out_root: Path) -> None:
+    """Move an output tree out of the way now and delete it after the benchmark.
+
+    On a file system that will not reuse an inode freed in the last minutes (ext4 without
+    a journal, as here: docs/performance.md, "The disk"), every file created soon after a
+    big deletion pays for each freed inode it scans past, so deleting one run's 30k-file
+    site would slow the next run (ours and Hugo's alike) by seconds that grow run after run.
+    """
+    if path.exists():
+        trash = out_root / TRASH
+        trash.mkdir(exist_ok=True)
+        os.rename(path, trash / f"{path.parent.name}-{path.name}-{time.time_ns()}")
+
+
+def empty_trash(out_root: Path) -> None:
+    remove(out_root / TRASH)
 
 
 def prepare(size: int, out_root: Path, seed: int, reuse: bool = False) -> tuple[Path, Path]:
@@ -202,8 +226,8 @@ def run_size(size: int, runs: int, out_root: Path, seed: int, do_serve: bool,
     results: dict[str, list[dict]] = {name: [] for name in SCENARIOS}
     site, cache = project / "_site", project / ".cache"
     for run in range(runs):
-        remove(site)
-        remove(cache)
+        set_aside(site, out_root)
+        set_aside(cache, out_root)
         results["full"].append(measure(build_cmd(project)))
         results["no-op"].append(measure(build_cmd(project)))
         edit_note(project, run)
@@ -217,7 +241,7 @@ def run_size(size: int, runs: int, out_root: Path, seed: int, do_serve: bool,
         day = corpus_tools.write_update_digest(digest, project, serial=serial)
         results["digest"].append(measure([PYTHON, BUILD, "--root", str(project), "update",
                                           str(digest), "--quiet", "--today", str(day)]))
-        remove(hugo / "public")
+        set_aside(hugo / "public", out_root)
         results["hugo"].append(measure([hugo_bin, "--quiet", "--source", str(hugo),
                                         "--destination", str(hugo / "public")]))
         print(f"[{size}] run {run + 1}/{runs}: " + ", ".join(
@@ -274,10 +298,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     args.out.mkdir(parents=True, exist_ok=True)
+    empty_trash(args.out)  # (left by an interrupted run: deleted before, not between, the runs)
     done = []
-    for size in sizes:
-        done.append(run_size(size, args.runs, args.out, args.seed,
-                             do_serve=not args.no_serve and size <= 10000, reuse=args.reuse))
+    try:
+        for size in sizes:
+            done.append(run_size(size, args.runs, args.out, args.seed,
+                                 do_serve=not args.no_serve and size <= 10000, reuse=args.reuse))
+    finally:
+        empty_trash(args.out)
     load = os.getloadavg()
     print(f"\n{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
           f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
