@@ -938,15 +938,27 @@ def notes_only_change(manifest: Manifest, inputs: Mapping[str, StatKey], old_mem
     if manifest.memo_token == 0 or old_memo.get("scanned_ns") != manifest.memo_token:
         return None
     old_papers, new_papers = old_memo.get("papers") or {}, new_memo.get("papers") or {}
-    prefix = "content/" + "papers/"
+    old_digests, new_digests = old_memo.get("digests") or {}, new_memo.get("digests") or {}
+    prefix, digests_prefix = "content/" + "papers/", "content/" + "digests/"
     trusted_before = manifest.scanned_ns - RACY_NS
     suspects = {k for k, _ in inputs.items() ^ manifest.inputs.items()}  # (added, removed or changed)
     suspects.update(k for k, key in manifest.inputs.items() if key[0] >= trusted_before)
     slugs = []
     for key in sorted(suspects):
+        if key.startswith(digests_prefix):
+            # What `update`'s ingest wrote, seen just written by its build: the raw digest
+            # (kept for the curator, never read by a build) and the digest record, which
+            # must read the same as then. Any other change to a record plans the site.
+            name = key[len(digests_prefix):]
+            if "/" in name or not name.endswith(".yaml"):
+                continue
+            before, after = old_digests.get(name), new_digests.get(name)
+            if before is None or after is None or before[0] != manifest.inputs.get(key) or before[1:] != after[1:]:
+                return None
+            continue
         name = key[len(prefix):]
         if not (key.startswith(prefix) and "/" not in name and name.endswith(".md")):
-            return None  # a digest record, the taxonomy, the config, a template, an odd file
+            return None  # the taxonomy, the config, a template, an odd file
         before, after = old_papers.get(name), new_papers.get(name)
         if before is None or after is None or before[0] != manifest.inputs.get(key):
             return None  # added, removed, or no baseline

@@ -527,6 +527,28 @@ def test_an_edit_made_while_an_update_ingests_is_built_by_the_next_build(own_pro
     assert_same_tree(live, clean)
 
 
+def test_the_build_after_an_update_plans_nothing_when_nothing_changed_since(own_project, tmp_path):
+    from site_src.cli import main
+
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(own_project, live)
+    age_everything(own_project / "content")
+    digest = tmp_path / "update-digest.txt"
+    day = corpus_tools.write_update_digest(digest, own_project, n_new=3, n_seen=1, serial=11)
+    assert main(["--root", str(own_project), "update", str(digest), "--out", str(live), "--quiet",
+                 "--today", (day + dt.timedelta(days=1)).isoformat()]) == 0
+    # The papers and the digest record ingest wrote were just modified when that build looked:
+    # read again by content, they are what it built, so the next build re-plans nothing.
+    report = incremental_build(own_project, live)
+    assert (report.incremental.why, report.incremental.rendered) == ("only notes changed", 0)
+    assert report.written == () and report.removed == ()
+    record = sorted((own_project / "content" / "digests").glob("*.yaml"))[-1]
+    record.write_text(record.read_text(encoding="utf-8").replace("\n", "\n# a comment\n", 1), encoding="utf-8")
+    assert incremental_build(own_project, live).incremental.why == "only notes changed"  # same record
+    full_build(own_project, clean)
+    assert_same_tree(live, clean)
+
+
 def test_no_build_leaves_objects_frozen_for_the_next_one_in_the_same_process(own_project, tmp_path):
     import gc
 
