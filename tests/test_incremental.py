@@ -66,6 +66,16 @@ def age_everything(folder: Path) -> None:
         os.utime(path, (past, past))
 
 
+def corrupt(folder: Path, names: tuple[str, ...], *, only_existing: bool = False) -> None:
+    """Cut each of these cache files in half and add garbage (a missing one fails the test,
+    unless only_existing)."""
+    for name in names:
+        if only_existing and not (folder / name).exists():
+            continue
+        data = (folder / name).read_bytes()
+        (folder / name).write_bytes(data[: len(data) // 2] + b"garbage")
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("incremental") / "project"
@@ -188,10 +198,8 @@ def test_a_corrupted_cache_is_ignored_and_the_build_is_full(project, tmp_path):
     first_paper(project).touch()
     incremental_build(project, live)  # a delta beside each memo
     folder = buildcache.cache_dir_for(project, live)
-    for name in ("manifest.pickle", "corpus.pickle", "topics.pickle", "corpus.delta.pickle",
-                 "topics.delta.pickle"):
-        data = (folder / name).read_bytes()
-        (folder / name).write_bytes(data[: len(data) // 2] + b"garbage")
+    corrupt(folder, ("manifest.pickle", "corpus.pickle", "topics.pickle", "corpus.delta.pickle",
+                     "topics.delta.pickle"))
     report = incremental_build(project, live)
     assert report.incremental.mode == "full"
     full_build(project, clean)
@@ -502,10 +510,7 @@ def test_a_stale_or_corrupted_memo_of_paper_pages_inputs_is_not_trusted(own_proj
     assert report.incremental.mode == "incremental"
     full_build(own_project, clean)
     assert_same_tree(live, clean)
-    for name in ("pages.pickle", "pages.delta.pickle"):
-        if (folder / name).exists():
-            data = (folder / name).read_bytes()
-            (folder / name).write_bytes(data[: len(data) // 2] + b"garbage")
+    corrupt(folder, ("pages.pickle", "pages.delta.pickle"), only_existing=True)
     delete_paper(own_project)
     report = incremental_build(own_project, live)
     assert report.incremental.mode == "incremental"
