@@ -6,13 +6,14 @@ module from conftest.py makes the fixtures available to every test.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import pytest
 import yaml
@@ -32,11 +33,15 @@ class BuildFailed(AssertionError):
     """`build.py build` exited non-zero; the message carries its output."""
 
 
-def world_readable_dir(prefix: str) -> Path:
-    """Make a temporary folder any user can read (LinkChecker drops root to `nobody`)."""
+@contextlib.contextmanager
+def world_readable_dir(prefix: str) -> Iterator[Path]:
+    """A temporary folder any user can read (LinkChecker drops root to `nobody`), removed after."""
     folder = Path(tempfile.mkdtemp(prefix=prefix))
-    folder.chmod(0o755)
-    return folder
+    try:
+        folder.chmod(0o755)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def build_site(root: Path, out: Path, *, base_url: str | None = None,
@@ -129,11 +134,8 @@ def type_query(page, text: str) -> None:
 @pytest.fixture(scope="session")
 def built_site():
     """The shipped content/ built once per session into a world-readable temp folder."""
-    folder = world_readable_dir("atlas-site-")
-    try:
+    with world_readable_dir("atlas-site-") as folder:
         yield build_site(ROOT, folder / "site")
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

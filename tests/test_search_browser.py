@@ -253,12 +253,12 @@ def subpath_site():
               summary="Randomized smoothing certifies robustness.", id="1902.02918",
               published_at=dt.date(2019, 2, 8)),
     ]
-    folder = world_readable_dir("atlas-search-")
-    project = make_project(folder / "project", papers)
-    www = folder / "www"
-    build_site(project, www / "deep" / "atlas", base_url="https://example.org/deep/atlas/")
-    with serve_directory(www) as url:
-        yield url + "deep/atlas/"
+    with world_readable_dir("atlas-search-") as folder:
+        project = make_project(folder / "project", papers)
+        www = folder / "www"
+        build_site(project, www / "deep" / "atlas", base_url="https://example.org/deep/atlas/")
+        with serve_directory(www) as url:
+            yield url + "deep/atlas/"
 
 
 def test_an_arxiv_id_finds_its_paper_under_a_sub_path(page, subpath_site):

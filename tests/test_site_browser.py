@@ -75,15 +75,11 @@ XSS_SITE = {
 @pytest.fixture(scope="module")
 def xss_site():
     """A tiny project full of payloads, built once for this module."""
-    folder = world_readable_dir("atlas-xss-")
-    papers = _papers()
-    digest = make_digest("2025-12-12-xss", DAY, [p.slug for p in papers])
-    make_project(folder / "project", papers, digests=[digest], site=XSS_SITE)
-    try:
+    with world_readable_dir("atlas-xss-") as folder:
+        papers = _papers()
+        digest = make_digest("2025-12-12-xss", DAY, [p.slug for p in papers])
+        make_project(folder / "project", papers, digests=[digest], site=XSS_SITE)
         yield build_site(folder / "project", folder / "site")
-    finally:
-        import shutil
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- parsed HTML ---------------------------------------------------------------

@@ -336,14 +336,11 @@ def test_an_invalid_site_yaml_names_every_problem(tmp_path):
 
 
 def test_a_project_without_digests_or_topics_still_builds(tmp_path):
-    folder = world_readable_dir("atlas-empty-")
-    try:
+    with world_readable_dir("atlas-empty-") as folder:
         project = make_project(folder / "project", [], taxonomy="topics: []\n")
         out = build_site(project, folder / "site")
         assert parse_page(out / "index.html").listed == []
         check_atom(out / "feed.xml", "https://example.org/atlas/")
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_a_theme_folder_overrides_templates_and_static_files(tmp_path):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import html.parser
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -86,23 +85,20 @@ def scan(path: Path) -> Scan:
 def hostile_site():
     from site_src.model import Appearance, Paper
 
-    folder = world_readable_dir("atlas-xss-parse-")
-    paper = Paper(
-        slug="hostile", title=TITLE, summary=SUMMARY, notes=NOTES, id="2512.00001",
-        authors=tuple(PAYLOADS[:3]), n_authors=3, organization=PAYLOADS[1],
-        published_at=DAY, date_precision="day", first_seen=DAY,
-        digests=(Appearance(digest="d1"),), github_repo="javascript:alert(14)",
-        project_page="https://ok.example/\"><script>alert(15)</script>",
-        ai_summary=PAYLOADS[0], journal_ref=PAYLOADS[4], arxiv_comment=PAYLOADS[3],
-    )
-    site = {"title": "Atlas " + PAYLOADS[4], "description": PAYLOADS[1], "author": PAYLOADS[3],
-            "base_url": "https://example.org/atlas/"}
-    make_project(folder / "project", [paper], digests=[make_digest("d1", DAY, ["hostile"])], site=site,
-                 about="# About " + PAYLOADS[0])
-    try:
+    with world_readable_dir("atlas-xss-parse-") as folder:
+        paper = Paper(
+            slug="hostile", title=TITLE, summary=SUMMARY, notes=NOTES, id="2512.00001",
+            authors=tuple(PAYLOADS[:3]), n_authors=3, organization=PAYLOADS[1],
+            published_at=DAY, date_precision="day", first_seen=DAY,
+            digests=(Appearance(digest="d1"),), github_repo="javascript:alert(14)",
+            project_page="https://ok.example/\"><script>alert(15)</script>",
+            ai_summary=PAYLOADS[0], journal_ref=PAYLOADS[4], arxiv_comment=PAYLOADS[3],
+        )
+        site = {"title": "Atlas " + PAYLOADS[4], "description": PAYLOADS[1], "author": PAYLOADS[3],
+                "base_url": "https://example.org/atlas/"}
+        make_project(folder / "project", [paper], digests=[make_digest("d1", DAY, ["hostile"])], site=site,
+                     about="# About " + PAYLOADS[0])
         yield build_site(folder / "project", folder / "site")
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def all_pages(site: Path) -> list[Path]:
