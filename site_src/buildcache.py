@@ -70,7 +70,7 @@ from site_src.buildreport import BuildError, BuildReport
 from site_src.gcpause import collector_paused
 from site_src.model import Corpus, DigestRecord, Paper, Problem
 
-CACHE_FORMAT = "paper-atlas-cache 7"
+CACHE_FORMAT = "paper-atlas-cache 8"
 """Bumped whenever the layout of the cache files changes."""
 CACHE_DIR = ".cache"
 RENDER_IN_PARALLEL = 600
@@ -146,16 +146,61 @@ def cache_dir_for(root: Path, out_dir: Path) -> Path:
     return Path(root) / CACHE_DIR / f"build-{key}"
 
 
+_DIGEST_HEX = 40
+"""Length of digest()'s hex string: a blob's header has room for it before the payload is made."""
+
+
+class _HashingWriter:
+    """A file wrapper that hashes what is written through it (pickle.dump streams into it)."""
+
+    def __init__(self, handle) -> None:
+        self.handle, self.hash = handle, hashlib.sha1()
+
+    def write(self, data) -> int:
+        self.hash.update(data)
+        return self.handle.write(data)
+
+
+class _HashingReader:
+    """A file wrapper that hashes what is read through it (pickle.load streams from it)."""
+
+    def __init__(self, handle) -> None:
+        self.handle, self.hash = handle, hashlib.sha1()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.hash.update(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        count = self.handle.readinto(buffer)
+        self.hash.update(memoryview(buffer)[:count])
+        return count
+
+    def readline(self, size: int = -1) -> bytes:
+        data = self.handle.readline(size)
+        self.hash.update(data)
+        return data
+
+
 def save_blob(path: Path, value: Any) -> None:
-    """Pickle value to path atomically, behind a format line, the code version and a digest of the payload."""
-    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    header = f"{CACHE_FORMAT}\n{code_version()}\n{digest(payload)}\n".encode()
+    """Pickle value to path atomically, behind a format line, the code version and a digest of the payload.
+
+    The payload is pickled straight into the file and hashed on the way; the digest is
+    written into its place in the header at the end. A memo is never held twice in memory
+    (object and bytes: ~140 MB of bytes for the search memo at 100k papers).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(header)
-            handle.write(payload)
+            handle.write(f"{CACHE_FORMAT}\n{code_version()}\n".encode())
+            where = handle.tell()
+            handle.write(b"0" * _DIGEST_HEX + b"\n")
+            writer = _HashingWriter(handle)
+            pickle.dump(value, writer, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.seek(where)
+            handle.write(writer.hash.hexdigest().encode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -175,17 +220,20 @@ def load_blob(path: Path, *, any_code: bool = False) -> Any | None:
             if not any_code and code != code_version():
                 return None
             expected = handle.readline(64).rstrip(b"\n").decode("ascii", "replace")
-            payload = handle.read()
+            reader = _HashingReader(handle)
+            try:
+                # Unpickled as it is read and hashed (the payload is never held whole), with the
+                # collector paused: 100k papers make millions of objects and no cycles, and its
+                # full passes over them would cost more than the unpickling itself. What a
+                # corrupted file makes is thrown away below, when the digest disagrees.
+                with collector_paused():
+                    value = pickle.load(reader)
+                    reader.read()  # (anything after the pickle is part of the payload too)
+            except Exception:  # noqa: BLE001 - a cache that does not load is simply not used
+                return None
     except OSError:
         return None
-    if expected != digest(payload):
-        return None
-    try:
-        # Unpickling 100k papers makes millions of objects and no cycles: with the collector
-        # on, its full passes over them cost more than the unpickling itself.
-        with collector_paused():
-            value = pickle.loads(payload)
-    except Exception:  # noqa: BLE001 - a cache that does not load is simply not used
+    if expected != reader.hash.hexdigest():
         return None
     # And afterwards: the objects would sit in the youngest generation, to be walked by
     # the next collections as they are promoted (~0.7 CPU-s after the parse memo at 100k
@@ -542,6 +590,12 @@ class Manifest:
     were built from (serve keeps newer memos in memory and leaves older ones on disk)."""
     pages: int = 0
     """How many of the outputs are pages."""
+    loaded: dict = field(default_factory=dict, compare=False, repr=False)
+    """What read_manifest made of the files on disk (memolayers.merged, with its LAYERS record):
+    the manifest a build saves is a delta against that base. Not part of the saved manifest."""
+
+
+_MANIFEST_FIELDS = tuple(f.name for f in dataclasses.fields(Manifest) if f.name != "loaded")
 
 
 @dataclass(frozen=True)
@@ -574,10 +628,20 @@ TREE_CHANGED = "the output folder was changed outside the build"
 def read_manifest(folder: Path) -> tuple[Manifest | None, str]:
     """The last build's manifest if it is readable and from this code, else (None, why).
 
-    Not yet trusted: the output tree must still match it (tree_matches).
+    Not yet trusted: the output tree must still match it (tree_matches). The manifest is
+    saved as a base and a delta (memolayers; the delta of an update holds the few thousand
+    outputs it changed, the base all 150k of a 100k-paper site) and is the two together:
+    forget() removes the delta, so a base alone is never taken for the manifest.
     """
-    manifest = load_blob(Path(folder) / "manifest.pickle", any_code=True)
-    if not isinstance(manifest, Manifest):
+    folder = Path(folder)
+    base = load_blob(folder / "manifest.pickle", any_code=True)
+    delta = load_blob(folder / "manifest.delta.pickle", any_code=True) if isinstance(base, dict) else None
+    if not (isinstance(delta, dict) and delta.get("base") == base.get(memolayers.TOKEN)):
+        return None, "no usable cache"
+    memo = memolayers.merged(base, delta)
+    try:
+        manifest = Manifest(**{name: memo[name] for name in _MANIFEST_FIELDS}, loaded=memo)
+    except KeyError:
         return None, "no usable cache"
     if manifest.code != code_version():
         return None, "the code changed"
@@ -649,12 +713,25 @@ def save_state(folder: Path, manifest: Manifest, corpus_memo: dict, topics_memo:
     if memos:
         save_layered(folder, "corpus", {**corpus_memo, "code": code}, previous[0])
         save_layered(folder, "topics", {**topics_memo, "code": code}, previous[1])
-    save_blob(folder / "manifest.pickle", manifest)
+    save_manifest(folder, manifest)
+
+
+def save_manifest(folder: Path, manifest: Manifest) -> None:
+    """Save the manifest as a delta against the base on disk (manifest.loaded), or as a new
+    base and an empty delta; the delta is written last (read_manifest needs both)."""
+    memo = {name: getattr(manifest, name) for name in _MANIFEST_FIELDS}
+    delta = memolayers.delta_against(manifest.loaded, memo) if manifest.loaded else None
+    if delta is None:
+        base = memolayers.new_base(memo)
+        save_blob(folder / "manifest.pickle", base)
+        delta = {"base": base[memolayers.TOKEN], "sections": {}, "scalars": {}}
+    save_blob(folder / "manifest.delta.pickle", delta)
 
 
 def forget(folder: Path) -> None:
-    """Drop the manifest (before touching the output tree, so a kill cannot leave it trusted)."""
-    (Path(folder) / "manifest.pickle").unlink(missing_ok=True)
+    """Drop the manifest (before touching the output tree, so a kill cannot leave it trusted):
+    its delta goes, and a base without its delta is not a manifest (read_manifest)."""
+    (Path(folder) / "manifest.delta.pickle").unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------ writing
@@ -678,6 +755,14 @@ def _replace_file(path: Path, data: bytes) -> None:
         raise
 
 
+def _remove_files(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
 def write_changed(out_dir: Path, changed: Mapping[str, bytes], stale: Iterable[str]) -> None:
     """Replace changed files in place (each atomically) and delete stale ones."""
     out_dir = Path(out_dir)
@@ -688,17 +773,23 @@ def write_changed(out_dir: Path, changed: Mapping[str, bytes], stale: Iterable[s
         if not path.resolve().is_relative_to(root):
             raise ValueError(f"output {dest!r} would be written outside {out_dir}")
         paths[dest] = path
-    if len(paths) > 50:
+    stale = sorted(stale)
+    removed = [os.path.join(out_dir, dest) for dest in stale]
+    if len(paths) + len(removed) > 50:
+        # Unlinks wait on the disk as replaces do (1,150 stale files of an update at 100k
+        # papers: 1.4 s one after the other), so both go through the threads.
         with ThreadPoolExecutor(WRITE_THREADS) as pool:
-            for future in [pool.submit(_replace_file, paths[d], changed[d]) for d in sorted(paths)]:
+            futures = [pool.submit(_replace_file, paths[d], changed[d]) for d in sorted(paths)]
+            futures.extend(pool.submit(_remove_files, removed[i:i + 16]) for i in range(0, len(removed), 16))
+            for future in futures:
                 future.result()
     else:
         for dest in sorted(paths):
             _replace_file(paths[dest], changed[dest])
+        _remove_files(removed)
     folders: set[Path] = set()
-    for dest in sorted(stale):
+    for dest in stale:
         path = out_dir / dest
-        path.unlink(missing_ok=True)
         folders.update(p for p in path.parents if p != out_dir and p.is_relative_to(out_dir))
     for folder in sorted(folders, key=lambda p: -len(p.parts)):
         try:
@@ -1082,7 +1173,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         from site_src import plan as plan_module
         from site_src.parallel import available_jobs, parallel_map, parallel_map_meanwhile, run_beside
         from site_src.progress import Progress
-        from site_src.writer import Output, check_outputs
+        from site_src.writer import Output, check_dests
 
         with timed(timings, "memos"):
             # Loaded only now: a no-op build never unpickles the corpus.
@@ -1321,7 +1412,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         stale = sorted(set(old) - set(outputs))
 
         with timed(timings, "write"):
-            check_outputs(Output(dest, b"", "") for dest in outputs)
+            check_dests(outputs, old)  # (the last build's outputs passed together: its manifest vouches)
             if staging is not None:
                 # (the extras were staged while the pages rendered)
                 written_dests, removed = staging.commit(set(outputs))
@@ -1340,7 +1431,8 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                                 tuple(ran[name]) if name in ran else old_producers.get(name, ("", ()))[1])
                          for name, _ in pipeline.OUTPUT_PRODUCERS}
             new_manifest = Manifest(code_version(), settings, inputs, outputs, tree, scanned_ns,
-                                    producers, tuple(corpus.problems), corpus_memo["scanned_ns"], len(pages))
+                                    producers, tuple(corpus.problems), corpus_memo["scanned_ns"], len(pages),
+                                    loaded=manifest.loaded if manifest is not None else {})
             _save_build(folder, new_manifest, corpus_memo, topics_memo, session, site,
                         previous=(state.corpus_memo, state.topics_memo))
             if pages_memo is not None:

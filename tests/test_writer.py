@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from site_src.writer import (Output, WriteError, check_outputs, move_aside, old_trees, remove_tree_later,
+from site_src.writer import (Output, WriteError, check_dests, check_outputs, move_aside, old_trees, remove_tree_later,
                              write_in_place, write_site)
 
 
@@ -47,6 +47,35 @@ def test_paths_that_differ_only_in_case_collide():
 def test_a_file_and_a_folder_of_one_name_collide():
     with pytest.raises(WriteError):
         check_outputs([Output("papers", b"", "one"), Output("papers/index.html", b"", "two")])
+
+
+CHECKED = ("index.html", "papers/a/index.html", "papers/b/index.html", "search/data/x.bin")
+
+
+@pytest.mark.parametrize("new", [
+    "INDEX.html",                    # one file with a checked one on a case-insensitive disk
+    "papers/a/index.html/more.html",  # inside a checked file
+    "papers/A",                       # a file where checked files need a folder
+    "search",
+    "../escape.html",                 # unsafe
+])
+def test_a_new_destination_is_checked_against_the_checked_ones(new):
+    check_dests(CHECKED, CHECKED)  # (known to pass: nothing to look at)
+    with pytest.raises(WriteError):
+        check_dests((*CHECKED, new), CHECKED)
+    with pytest.raises(WriteError):
+        check_dests((*CHECKED, new))
+
+
+def test_new_destinations_beside_checked_ones_pass():
+    check_dests((*CHECKED[1:], "papers/c/index.html", "search/data/y.bin", "papers/index.html"), CHECKED)
+
+
+def test_two_new_destinations_that_collide_are_found_among_checked_ones():
+    with pytest.raises(WriteError):
+        check_dests((*CHECKED, "new/Page.html", "new/page.html"), CHECKED)
+    with pytest.raises(WriteError):
+        check_dests((*CHECKED, "new", "new/page.html"), CHECKED)
 
 
 @pytest.mark.parametrize("dest", ["../escape.html", "/abs.html", "a/../../b", "", "a//b", "a\\b"])
