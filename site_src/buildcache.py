@@ -52,6 +52,7 @@ import hashlib
 import importlib.metadata
 import json
 import marshal
+import operator
 import os
 import pickle
 import shutil
@@ -349,6 +350,9 @@ def _parse_digest_file(job: tuple[str, str]) -> tuple[DigestRecord | None, tuple
     return store.parse_digest(text, source=source)
 
 
+_first = operator.itemgetter(0)
+
+
 def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = True,
                 known: Mapping[str, StatKey] | None = None, known_ns: int = 0) -> tuple[Corpus, dict]:
     """Load content/ like store.load_store, re-parsing only files whose stat changed.
@@ -393,7 +397,7 @@ def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = 
             # The snapshot holds lstat keys: equal to stat's for a regular file only.
             key = known.get(prefix + entry.name) if entry.is_file(follow_symlinks=False) else None
             out.append((entry.name, key or stat_key(entry.stat())))
-        out.sort()
+        out.sort(key=_first)  # (names are unique: no need to compare the keys)
         return out
 
     papers_dir = content_dir / store.PAPERS_DIR
@@ -436,24 +440,25 @@ def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = 
         problems.extend(found)
         if record is not None:
             digests.append(record)
-    papers.sort(key=lambda p: p.slug)
-    digests.sort(key=lambda d: d.id)
+    papers.sort(key=operator.attrgetter("slug"))
+    digests.sort(key=operator.attrgetter("id"))
     return Corpus(papers=tuple(papers), digests=tuple(digests), problems=tuple(problems)), new_memo
 
 
-def paper_hashes(paper: Paper) -> tuple[str, str]:
-    """(hash of the whole paper, hash of the paper without its notes).
+def paper_hashes(paper: Paper) -> tuple[str, str, str]:
+    """(hash of the whole paper, hash of the paper without its notes, paper_text_key).
 
     Made when a file is parsed and kept in the parse memo, so keys over a whole corpus (the
-    producers', related papers', each paper page's) cost a lookup per paper instead of
-    writing out 100k papers' text on every build.
+    producers', related papers', each paper page's, the topic memo's) cost a lookup per paper
+    instead of writing out 100k papers' text on every build.
     """
     whole = repr(paper)
     blind = repr(dataclasses.replace(paper, notes="")) if paper.notes else whole
-    return (digest(whole.encode("utf-8", "surrogatepass")), digest(blind.encode("utf-8", "surrogatepass")))
+    return (digest(whole.encode("utf-8", "surrogatepass")), digest(blind.encode("utf-8", "surrogatepass")),
+            paper_text_key(paper))
 
 
-def paper_keys(corpus_memo: Mapping) -> dict[str, tuple[str, str]]:
+def paper_keys(corpus_memo: Mapping) -> dict[str, tuple[str, str, str]]:
     """Slug -> paper_hashes of every paper in a parse memo from load_corpus."""
     return {entry[1].slug: entry[3] for entry in (corpus_memo.get("papers") or {}).values()
             if entry[1] is not None}
@@ -476,8 +481,12 @@ def _assign_one(paper: Paper):
 
 
 def assign_topics(papers: Iterable[Paper], taxonomy, memo: dict | None = None, *,
-                  jobs: int | None = None) -> tuple[dict, dict]:
-    """taxonomy.assign_topics with a memo: only papers whose text changed are scored again."""
+                  jobs: int | None = None, text_keys: Mapping[str, str] | None = None) -> tuple[dict, dict]:
+    """taxonomy.assign_topics with a memo: only papers whose text changed are scored again.
+
+    text_keys: slug -> paper_text_key of the very papers given (the parse memo keeps them), so
+    100k texts are not written out and hashed again at every build.
+    """
     global _TAXONOMY
     from site_src.parallel import parallel_map
 
@@ -485,7 +494,8 @@ def assign_topics(papers: Iterable[Paper], taxonomy, memo: dict | None = None, *
     tax_key = digest(repr(taxonomy.topics).encode())
     memo = memo if isinstance(memo, dict) and memo.get("taxonomy") == tax_key else {}
     known: Mapping = memo.get("papers") or {}
-    keys = {p.slug: paper_text_key(p) for p in papers}
+    text_keys = text_keys or {}
+    keys = {p.slug: text_keys.get(p.slug) or paper_text_key(p) for p in papers}
     todo = [p for p in papers if not (p.slug in known and known[p.slug][0] == keys[p.slug])]
     _TAXONOMY = taxonomy
     try:
@@ -1622,7 +1632,8 @@ def _make_site(config, corpus: Corpus, state: CacheState, notes_only: bool, jobs
         memos: dict[str, dict] = {"topics": {}}
 
         def assign(papers, taxonomy):
-            assigned, memos["topics"] = assign_topics(papers, taxonomy, state.topics_memo, jobs=jobs)
+            assigned, memos["topics"] = assign_topics(papers, taxonomy, state.topics_memo, jobs=jobs,
+                                                      text_keys={slug: key[2] for slug, key in keys.items()})
             return assigned
 
         topics, paper_topics, assignments = pipeline.load_topics(config, corpus.papers, assign=assign)
