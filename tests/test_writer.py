@@ -166,3 +166,23 @@ def test_a_tree_removed_later_goes_while_the_caller_carries_on(tmp_path):
     remove_tree_later(doomed)
     assert _wait_until_gone(doomed)
     assert keep.is_dir()
+
+
+@pytest.mark.parametrize("count", [3, 80])  # (one thread, and the writer threads)
+def test_write_changed_replaces_files_removes_stale_ones_and_the_folders_they_empty(tmp_path, count):
+    from site_src.buildcache import write_changed
+
+    site = tmp_path / "site"
+    old = {f"papers/p{n}/index.html": b"old" for n in range(count)}
+    old.update({"papers/index.html": b"list", "search/data/a.bin": b"a", "search/data/b.bin": b"b"})
+    write_changed(site, old, ())
+    assert tree(site) == old
+    changed = {f"papers/p{n}/index.html": b"new" for n in range(0, count, 2)}
+    stale = [f"papers/p{n}/index.html" for n in range(1, count, 2)] + ["search/data/a.bin"]
+    write_changed(site, changed, stale)
+    want = {**{k: v for k, v in old.items() if k not in stale}, **changed}
+    assert tree(site) == want
+    folders = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_dir()}
+    assert folders == {"papers", "search", "search/data"} | {f"papers/p{n}" for n in range(0, count, 2)}
+    with pytest.raises(ValueError):
+        write_changed(site, {"../outside.html": b"x"}, ())
