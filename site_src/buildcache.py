@@ -222,24 +222,26 @@ def load_blob(path: Path, *, any_code: bool = False) -> Any | None:
                 return None
             expected = handle.readline(64).rstrip(b"\n").decode("ascii", "replace")
             reader = _HashingReader(handle)
-            try:
-                # Unpickled as it is read and hashed (the payload is never held whole), with the
-                # collector paused: 100k papers make millions of objects and no cycles, and its
-                # full passes over them would cost more than the unpickling itself. What a
-                # corrupted file makes is thrown away below, when the digest disagrees.
-                with collector_paused():
+            # Unpickled as it is read and hashed (the payload is never held whole), with the
+            # collector paused: 100k papers make millions of objects and no cycles, and its
+            # full passes over them would cost more than the unpickling itself. What a
+            # corrupted file makes is thrown away when the digest disagrees.
+            with collector_paused():
+                try:
                     value = pickle.load(reader)
                     reader.read()  # (anything after the pickle is part of the payload too)
-            except Exception:  # noqa: BLE001 - a cache that does not load is simply not used
-                return None
+                except Exception:  # noqa: BLE001 - a cache that does not load is simply not used
+                    return None
+                if expected != reader.hash.hexdigest():
+                    return None
+                # Frozen before the collector is back: the objects would sit in the youngest
+                # generation, to be walked by the next collections as they are promoted (the
+                # first allocation would set off a pass over all of them, ~0.4 s for the parse
+                # memo at 100k papers). A memo lives as long as the build; build() unfreezes
+                # when it ends.
+                gc.freeze()
     except OSError:
         return None
-    if expected != reader.hash.hexdigest():
-        return None
-    # And afterwards: the objects would sit in the youngest generation, to be walked by
-    # the next collections as they are promoted (~0.7 CPU-s after the parse memo at 100k
-    # papers). A memo lives as long as the build; build() unfreezes when it ends.
-    gc.freeze()
     return value
 
 
