@@ -52,6 +52,7 @@ import hashlib
 import importlib.metadata
 import json
 import marshal
+import operator
 import os
 import pickle
 import shutil
@@ -70,7 +71,7 @@ from site_src.buildreport import BuildError, BuildReport
 from site_src.gcpause import collector_paused
 from site_src.model import Corpus, DigestRecord, Paper, Problem
 
-CACHE_FORMAT = "paper-atlas-cache 7"
+CACHE_FORMAT = "paper-atlas-cache 8"
 """Bumped whenever the layout of the cache files changes."""
 CACHE_DIR = ".cache"
 RENDER_IN_PARALLEL = 600
@@ -146,16 +147,61 @@ def cache_dir_for(root: Path, out_dir: Path) -> Path:
     return Path(root) / CACHE_DIR / f"build-{key}"
 
 
+_DIGEST_HEX = 40
+"""Length of digest()'s hex string: a blob's header has room for it before the payload is made."""
+
+
+class _HashingWriter:
+    """A file wrapper that hashes what is written through it (pickle.dump streams into it)."""
+
+    def __init__(self, handle) -> None:
+        self.handle, self.hash = handle, hashlib.sha1()
+
+    def write(self, data) -> int:
+        self.hash.update(data)
+        return self.handle.write(data)
+
+
+class _HashingReader:
+    """A file wrapper that hashes what is read through it (pickle.load streams from it)."""
+
+    def __init__(self, handle) -> None:
+        self.handle, self.hash = handle, hashlib.sha1()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.hash.update(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        count = self.handle.readinto(buffer)
+        self.hash.update(memoryview(buffer)[:count])
+        return count
+
+    def readline(self, size: int = -1) -> bytes:
+        data = self.handle.readline(size)
+        self.hash.update(data)
+        return data
+
+
 def save_blob(path: Path, value: Any) -> None:
-    """Pickle value to path atomically, behind a format line, the code version and a digest of the payload."""
-    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    header = f"{CACHE_FORMAT}\n{code_version()}\n{digest(payload)}\n".encode()
+    """Pickle value to path atomically, behind a format line, the code version and a digest of the payload.
+
+    The payload is pickled straight into the file and hashed on the way; the digest is
+    written into its place in the header at the end. A memo is never held twice in memory
+    (object and bytes: ~140 MB of bytes for the search memo at 100k papers).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(header)
-            handle.write(payload)
+            handle.write(f"{CACHE_FORMAT}\n{code_version()}\n".encode())
+            where = handle.tell()
+            handle.write(b"0" * _DIGEST_HEX + b"\n")
+            writer = _HashingWriter(handle)
+            pickle.dump(value, writer, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.seek(where)
+            handle.write(writer.hash.hexdigest().encode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -175,22 +221,27 @@ def load_blob(path: Path, *, any_code: bool = False) -> Any | None:
             if not any_code and code != code_version():
                 return None
             expected = handle.readline(64).rstrip(b"\n").decode("ascii", "replace")
-            payload = handle.read()
+            reader = _HashingReader(handle)
+            # Unpickled as it is read and hashed (the payload is never held whole), with the
+            # collector paused: 100k papers make millions of objects and no cycles, and its
+            # full passes over them would cost more than the unpickling itself. What a
+            # corrupted file makes is thrown away when the digest disagrees.
+            with collector_paused():
+                try:
+                    value = pickle.load(reader)
+                    reader.read()  # (anything after the pickle is part of the payload too)
+                except Exception:  # noqa: BLE001 - a cache that does not load is simply not used
+                    return None
+                if expected != reader.hash.hexdigest():
+                    return None
+                # Frozen before the collector is back: the objects would sit in the youngest
+                # generation, to be walked by the next collections as they are promoted (the
+                # first allocation would set off a pass over all of them, ~0.4 s for the parse
+                # memo at 100k papers). A memo lives as long as the build; build() unfreezes
+                # when it ends.
+                gc.freeze()
     except OSError:
         return None
-    if expected != digest(payload):
-        return None
-    try:
-        # Unpickling 100k papers makes millions of objects and no cycles: with the collector
-        # on, its full passes over them cost more than the unpickling itself.
-        with collector_paused():
-            value = pickle.loads(payload)
-    except Exception:  # noqa: BLE001 - a cache that does not load is simply not used
-        return None
-    # And afterwards: the objects would sit in the youngest generation, to be walked by
-    # the next collections as they are promoted (~0.7 CPU-s after the parse memo at 100k
-    # papers). A memo lives as long as the build; build() unfreezes when it ends.
-    gc.freeze()
     return value
 
 
@@ -301,6 +352,9 @@ def _parse_digest_file(job: tuple[str, str]) -> tuple[DigestRecord | None, tuple
     return store.parse_digest(text, source=source)
 
 
+_first = operator.itemgetter(0)
+
+
 def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = True,
                 known: Mapping[str, StatKey] | None = None, known_ns: int = 0) -> tuple[Corpus, dict]:
     """Load content/ like store.load_store, re-parsing only files whose stat changed.
@@ -345,7 +399,7 @@ def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = 
             # The snapshot holds lstat keys: equal to stat's for a regular file only.
             key = known.get(prefix + entry.name) if entry.is_file(follow_symlinks=False) else None
             out.append((entry.name, key or stat_key(entry.stat())))
-        out.sort()
+        out.sort(key=_first)  # (names are unique: no need to compare the keys)
         return out
 
     papers_dir = content_dir / store.PAPERS_DIR
@@ -388,24 +442,25 @@ def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = 
         problems.extend(found)
         if record is not None:
             digests.append(record)
-    papers.sort(key=lambda p: p.slug)
-    digests.sort(key=lambda d: d.id)
+    papers.sort(key=operator.attrgetter("slug"))
+    digests.sort(key=operator.attrgetter("id"))
     return Corpus(papers=tuple(papers), digests=tuple(digests), problems=tuple(problems)), new_memo
 
 
-def paper_hashes(paper: Paper) -> tuple[str, str]:
-    """(hash of the whole paper, hash of the paper without its notes).
+def paper_hashes(paper: Paper) -> tuple[str, str, str]:
+    """(hash of the whole paper, hash of the paper without its notes, paper_text_key).
 
     Made when a file is parsed and kept in the parse memo, so keys over a whole corpus (the
-    producers', related papers', each paper page's) cost a lookup per paper instead of
-    writing out 100k papers' text on every build.
+    producers', related papers', each paper page's, the topic memo's) cost a lookup per paper
+    instead of writing out 100k papers' text on every build.
     """
     whole = repr(paper)
     blind = repr(dataclasses.replace(paper, notes="")) if paper.notes else whole
-    return (digest(whole.encode("utf-8", "surrogatepass")), digest(blind.encode("utf-8", "surrogatepass")))
+    return (digest(whole.encode("utf-8", "surrogatepass")), digest(blind.encode("utf-8", "surrogatepass")),
+            paper_text_key(paper))
 
 
-def paper_keys(corpus_memo: Mapping) -> dict[str, tuple[str, str]]:
+def paper_keys(corpus_memo: Mapping) -> dict[str, tuple[str, str, str]]:
     """Slug -> paper_hashes of every paper in a parse memo from load_corpus."""
     return {entry[1].slug: entry[3] for entry in (corpus_memo.get("papers") or {}).values()
             if entry[1] is not None}
@@ -428,8 +483,12 @@ def _assign_one(paper: Paper):
 
 
 def assign_topics(papers: Iterable[Paper], taxonomy, memo: dict | None = None, *,
-                  jobs: int | None = None) -> tuple[dict, dict]:
-    """taxonomy.assign_topics with a memo: only papers whose text changed are scored again."""
+                  jobs: int | None = None, text_keys: Mapping[str, str] | None = None) -> tuple[dict, dict]:
+    """taxonomy.assign_topics with a memo: only papers whose text changed are scored again.
+
+    text_keys: slug -> paper_text_key of the very papers given (the parse memo keeps them), so
+    100k texts are not written out and hashed again at every build.
+    """
     global _TAXONOMY
     from site_src.parallel import parallel_map
 
@@ -437,7 +496,8 @@ def assign_topics(papers: Iterable[Paper], taxonomy, memo: dict | None = None, *
     tax_key = digest(repr(taxonomy.topics).encode())
     memo = memo if isinstance(memo, dict) and memo.get("taxonomy") == tax_key else {}
     known: Mapping = memo.get("papers") or {}
-    keys = {p.slug: paper_text_key(p) for p in papers}
+    text_keys = text_keys or {}
+    keys = {p.slug: text_keys.get(p.slug) or paper_text_key(p) for p in papers}
     todo = [p for p in papers if not (p.slug in known and known[p.slug][0] == keys[p.slug])]
     _TAXONOMY = taxonomy
     try:
@@ -542,6 +602,12 @@ class Manifest:
     were built from (serve keeps newer memos in memory and leaves older ones on disk)."""
     pages: int = 0
     """How many of the outputs are pages."""
+    loaded: dict = field(default_factory=dict, compare=False, repr=False)
+    """What read_manifest made of the files on disk (memolayers.merged, with its LAYERS record):
+    the manifest a build saves is a delta against that base. Not part of the saved manifest."""
+
+
+_MANIFEST_FIELDS = tuple(f.name for f in dataclasses.fields(Manifest) if f.name != "loaded")
 
 
 @dataclass(frozen=True)
@@ -574,10 +640,20 @@ TREE_CHANGED = "the output folder was changed outside the build"
 def read_manifest(folder: Path) -> tuple[Manifest | None, str]:
     """The last build's manifest if it is readable and from this code, else (None, why).
 
-    Not yet trusted: the output tree must still match it (tree_matches).
+    Not yet trusted: the output tree must still match it (tree_matches). The manifest is
+    saved as a base and a delta (memolayers; the delta of an update holds the few thousand
+    outputs it changed, the base all 150k of a 100k-paper site) and is the two together:
+    forget() removes the delta, so a base alone is never taken for the manifest.
     """
-    manifest = load_blob(Path(folder) / "manifest.pickle", any_code=True)
-    if not isinstance(manifest, Manifest):
+    folder = Path(folder)
+    base = load_blob(folder / "manifest.pickle", any_code=True)
+    delta = load_blob(folder / "manifest.delta.pickle", any_code=True) if isinstance(base, dict) else None
+    if not (isinstance(delta, dict) and delta.get("base") == base.get(memolayers.TOKEN)):
+        return None, "no usable cache"
+    memo = memolayers.merged(base, delta)
+    try:
+        manifest = Manifest(**{name: memo[name] for name in _MANIFEST_FIELDS}, loaded=memo)
+    except KeyError:
         return None, "no usable cache"
     if manifest.code != code_version():
         return None, "the code changed"
@@ -649,12 +725,25 @@ def save_state(folder: Path, manifest: Manifest, corpus_memo: dict, topics_memo:
     if memos:
         save_layered(folder, "corpus", {**corpus_memo, "code": code}, previous[0])
         save_layered(folder, "topics", {**topics_memo, "code": code}, previous[1])
-    save_blob(folder / "manifest.pickle", manifest)
+    save_manifest(folder, manifest)
+
+
+def save_manifest(folder: Path, manifest: Manifest) -> None:
+    """Save the manifest as a delta against the base on disk (manifest.loaded), or as a new
+    base and an empty delta; the delta is written last (read_manifest needs both)."""
+    memo = {name: getattr(manifest, name) for name in _MANIFEST_FIELDS}
+    delta = memolayers.delta_against(manifest.loaded, memo) if manifest.loaded else None
+    if delta is None:
+        base = memolayers.new_base(memo)
+        save_blob(folder / "manifest.pickle", base)
+        delta = {"base": base[memolayers.TOKEN], "sections": {}, "scalars": {}}
+    save_blob(folder / "manifest.delta.pickle", delta)
 
 
 def forget(folder: Path) -> None:
-    """Drop the manifest (before touching the output tree, so a kill cannot leave it trusted)."""
-    (Path(folder) / "manifest.pickle").unlink(missing_ok=True)
+    """Drop the manifest (before touching the output tree, so a kill cannot leave it trusted):
+    its delta goes, and a base without its delta is not a manifest (read_manifest)."""
+    (Path(folder) / "manifest.delta.pickle").unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------ writing
@@ -678,6 +767,22 @@ def _replace_file(path: Path, data: bytes) -> None:
         raise
 
 
+def _remove_files(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+
+
+def _remove_folders(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            os.rmdir(path)  # only succeeds when empty, which is what we want
+        except OSError:
+            pass
+
+
 def write_changed(out_dir: Path, changed: Mapping[str, bytes], stale: Iterable[str]) -> None:
     """Replace changed files in place (each atomically) and delete stale ones."""
     out_dir = Path(out_dir)
@@ -688,23 +793,33 @@ def write_changed(out_dir: Path, changed: Mapping[str, bytes], stale: Iterable[s
         if not path.resolve().is_relative_to(root):
             raise ValueError(f"output {dest!r} would be written outside {out_dir}")
         paths[dest] = path
-    if len(paths) > 50:
+    stale = sorted(stale)
+    removed = [os.path.join(out_dir, dest) for dest in stale]
+    # Folders the stale files leave, deepest first: each is removed if it is empty then.
+    folders: dict[int, set[str]] = collections.defaultdict(set)
+    for dest in stale:
+        parts = dest.split("/")
+        for depth in range(1, len(parts)):
+            folders[depth].add(os.path.join(out_dir, *parts[:depth]))
+    levels = [sorted(folders[depth]) for depth in sorted(folders, reverse=True)]
+    if len(paths) + len(removed) > 50:
+        # Unlinks and rmdirs wait on the disk as replaces do (an update at 100k papers removes
+        # ~1,150 files, often each in its own folder: ~1.8 s one after the other, ~1 s in
+        # threads here), so all of them go through the threads, a level of folders at a time.
         with ThreadPoolExecutor(WRITE_THREADS) as pool:
-            for future in [pool.submit(_replace_file, paths[d], changed[d]) for d in sorted(paths)]:
+            futures = [pool.submit(_replace_file, paths[d], changed[d]) for d in sorted(paths)]
+            futures.extend(pool.submit(_remove_files, removed[i:i + 16]) for i in range(0, len(removed), 16))
+            for future in futures:
                 future.result()
+            for level in levels:
+                for future in [pool.submit(_remove_folders, level[i:i + 16]) for i in range(0, len(level), 16)]:
+                    future.result()
     else:
         for dest in sorted(paths):
             _replace_file(paths[dest], changed[dest])
-    folders: set[Path] = set()
-    for dest in sorted(stale):
-        path = out_dir / dest
-        path.unlink(missing_ok=True)
-        folders.update(p for p in path.parents if p != out_dir and p.is_relative_to(out_dir))
-    for folder in sorted(folders, key=lambda p: -len(p.parts)):
-        try:
-            folder.rmdir()  # only succeeds when empty, which is what we want
-        except OSError:
-            pass
+        _remove_files(removed)
+        for level in levels:
+            _remove_folders(level)
 
 
 REMOVE_INLINE_FILES = 1000
@@ -1082,7 +1197,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         from site_src import plan as plan_module
         from site_src.parallel import available_jobs, parallel_map, parallel_map_meanwhile, run_beside
         from site_src.progress import Progress
-        from site_src.writer import Output, check_outputs
+        from site_src.writer import Output, check_dests
 
         with timed(timings, "memos"):
             # Loaded only now: a no-op build never unpickles the corpus.
@@ -1321,7 +1436,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         stale = sorted(set(old) - set(outputs))
 
         with timed(timings, "write"):
-            check_outputs(Output(dest, b"", "") for dest in outputs)
+            check_dests(outputs, old)  # (the last build's outputs passed together: its manifest vouches)
             if staging is not None:
                 # (the extras were staged while the pages rendered)
                 written_dests, removed = staging.commit(set(outputs))
@@ -1340,7 +1455,8 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                                 tuple(ran[name]) if name in ran else old_producers.get(name, ("", ()))[1])
                          for name, _ in pipeline.OUTPUT_PRODUCERS}
             new_manifest = Manifest(code_version(), settings, inputs, outputs, tree, scanned_ns,
-                                    producers, tuple(corpus.problems), corpus_memo["scanned_ns"], len(pages))
+                                    producers, tuple(corpus.problems), corpus_memo["scanned_ns"], len(pages),
+                                    loaded=manifest.loaded if manifest is not None else {})
             _save_build(folder, new_manifest, corpus_memo, topics_memo, session, site,
                         previous=(state.corpus_memo, state.topics_memo))
             if pages_memo is not None:
@@ -1530,7 +1646,8 @@ def _make_site(config, corpus: Corpus, state: CacheState, notes_only: bool, jobs
         memos: dict[str, dict] = {"topics": {}}
 
         def assign(papers, taxonomy):
-            assigned, memos["topics"] = assign_topics(papers, taxonomy, state.topics_memo, jobs=jobs)
+            assigned, memos["topics"] = assign_topics(papers, taxonomy, state.topics_memo, jobs=jobs,
+                                                      text_keys={slug: key[2] for slug, key in keys.items()})
             return assigned
 
         topics, paper_topics, assignments = pipeline.load_topics(config, corpus.papers, assign=assign)

@@ -12,13 +12,14 @@ writing the new one, and the new site is already in place.
 """
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,25 +57,54 @@ class WriteReport:
 def check_outputs(outputs: Iterable[Output]) -> dict[str, Output]:
     """Return outputs by destination; raise WriteError on unsafe paths or two outputs claiming one."""
     by_dest: dict[str, Output] = {}
-    by_folded: dict[str, Output] = {}
     for output in outputs:
-        if not urls.is_safe_dest(output.dest):
-            raise WriteError(f"{output.source or '?'}: unsafe output path {output.dest!r}")
-        folded = output.dest.casefold()  # one file on case-insensitive disks
-        if folded in by_folded:
-            other = by_folded[folded]
-            raise WriteError(f"two outputs claim {output.dest!r}: {other.source or '?'} "
+        if output.dest in by_dest:
+            raise WriteError(f"two outputs claim {output.dest!r}: {by_dest[output.dest].source or '?'} "
                              f"and {output.source or '?'}")
-        by_folded[folded] = output
         by_dest[output.dest] = output
-    # A file and a folder of the same name cannot both exist ('a' and 'a/index.html').
-    folders = {"/".join(d.split("/")[:i]).casefold()
-               for d in by_dest for i in range(1, d.count("/") + 1)}
-    for folded, output in by_folded.items():
-        if folded in folders:
-            raise WriteError(f"{output.source or '?'}: output {output.dest!r} is also a folder "
-                             "of another output")
+    check_dests(by_dest, sources={dest: output.source for dest, output in by_dest.items()})
     return by_dest
+
+
+def check_dests(dests: Collection[str], checked: Collection[str] = frozenset(), *,
+                sources: Mapping[str, str] | None = None) -> None:
+    """Raise WriteError when a destination is unsafe or two of them collide: one file on a
+    case-insensitive disk, or a file where another output needs a folder.
+
+    `checked` are destinations known to pass together (the last build's, checked by it): only
+    the others are checked for safety, and only collisions involving one of them are looked for,
+    so an update of a 150k-file site checks its few thousand new files, not every file.
+    """
+    def source(dest: str) -> str:
+        return (sources or {}).get(dest) or "?"
+
+    new = [dest for dest in dests if dest not in checked] if checked else list(dests)
+    for dest in new:
+        if not urls.is_safe_dest(dest):
+            raise WriteError(f"{source(dest)}: unsafe output path {dest!r}")
+    if not new:
+        return  # (a part of a set that passed)
+    by_folded: dict[str, str] = {}
+    for dest in dests:
+        folded = dest.casefold()  # one file on case-insensitive disks
+        other = by_folded.setdefault(folded, dest)
+        if other != dest:
+            raise WriteError(f"two outputs claim {dest!r}: {source(other)} and {source(dest)}")
+    # A file and a folder of the same name cannot both exist ('a' and 'a/index.html'): a new
+    # file inside a path that is a file, or a new file that is a folder of another output.
+    ordered = sorted(by_folded)
+    for dest in new:
+        folded = dest.casefold()
+        cut = folded.find("/")
+        while cut != -1:
+            if folded[:cut] in by_folded:
+                other = by_folded[folded[:cut]]
+                raise WriteError(f"{source(other)}: output {other!r} is also a folder of another output")
+            cut = folded.find("/", cut + 1)
+        inside = folded + "/"
+        at = bisect.bisect_left(ordered, inside)
+        if at < len(ordered) and ordered[at].startswith(inside):
+            raise WriteError(f"{source(dest)}: output {dest!r} is also a folder of another output")
 
 
 def check_out_dir(out_dir: Path, protected: Iterable[Path] = ()) -> Path:

@@ -192,6 +192,28 @@ def test_a_small_change_saves_the_memos_as_deltas_that_the_next_build_reads(proj
     assert_same_tree(live, clean)
 
 
+def test_the_manifest_is_saved_as_a_delta_and_never_trusted_without_it(project, tmp_path):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(project, live)
+    folder = buildcache.cache_dir_for(project, live)
+    base = (folder / "manifest.pickle").read_bytes()
+    change_title(project)
+    report = incremental_build(project, live)
+    assert report.incremental.mode == "incremental" and report.written
+    assert (folder / "manifest.pickle").read_bytes() == base, "the whole manifest was saved again"
+    delta = buildcache.load_blob(folder / "manifest.delta.pickle")
+    assert 0 < len(delta["sections"]["outputs"][0]) < report.pages / 2
+    full_build(project, clean)
+    assert_same_tree(live, clean)
+    # A build that starts writing drops the delta first: the base alone is an older manifest.
+    buildcache.forget(folder)
+    assert buildcache.read_manifest(folder)[0] is None
+    change_title(project)
+    assert incremental_build(project, live).incremental.mode == "full"
+    full_build(project, clean)
+    assert_same_tree(live, clean)
+
+
 def test_a_corrupted_cache_is_ignored_and_the_build_is_full(project, tmp_path):
     live, clean = tmp_path / "live", tmp_path / "clean"
     incremental_build(project, live)

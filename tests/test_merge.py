@@ -227,3 +227,22 @@ def test_title_key_agrees_with_its_definition_on_every_code_point():
         assert merge.title_key(chunk) == _title_key_by_definition(chunk), hex(start)
         ascii_part = "".join(ch for ch in chunk if ch.isascii())
         assert merge.title_key(ascii_part) == _title_key_by_definition(ascii_part)
+
+
+def test_the_character_count_filter_keeps_every_title_that_can_score_the_review_score():
+    import random
+
+    from rapidfuzz import fuzz, process
+
+    rng = random.Random(6)
+    words = ["learning", "graph", "neural", "attention", "diffusion", "robust", "model", "in",
+             "with", "for", "3d", "v2", "transformers", "é", "learnings", "grap"]
+    titles = [" ".join(rng.choice(words) for _ in range(rng.randint(2, 9))) for _ in range(3000)]
+    index = merge.PaperIndex([stored(title, slug=f"p{n:04d}") for n, title in enumerate(titles)])
+    keys = [merge.title_key(title) for title in titles]
+    for title in titles[:300] + ["graph neural attention", "robust diffusion model in 3d"]:
+        key = merge.title_key(title)
+        expected = [(f"p{at:04d}", score) for _, score, at in process.extract(
+            key, keys, scorer=fuzz.ratio, score_cutoff=merge.REVIEW_SCORE, limit=10)]
+        assert index._closest(key) == expected
+        assert len(index._histograms.candidates(key, merge.REVIEW_SCORE)) < len(keys)

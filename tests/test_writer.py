@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from site_src.writer import (Output, WriteError, check_outputs, move_aside, old_trees, remove_tree_later,
+from site_src.writer import (Output, WriteError, check_dests, check_outputs, move_aside, old_trees, remove_tree_later,
                              write_in_place, write_site)
 
 
@@ -47,6 +47,35 @@ def test_paths_that_differ_only_in_case_collide():
 def test_a_file_and_a_folder_of_one_name_collide():
     with pytest.raises(WriteError):
         check_outputs([Output("papers", b"", "one"), Output("papers/index.html", b"", "two")])
+
+
+CHECKED = ("index.html", "papers/a/index.html", "papers/b/index.html", "search/data/x.bin")
+
+
+@pytest.mark.parametrize("new", [
+    "INDEX.html",                    # one file with a checked one on a case-insensitive disk
+    "papers/a/index.html/more.html",  # inside a checked file
+    "papers/A",                       # a file where checked files need a folder
+    "search",
+    "../escape.html",                 # unsafe
+])
+def test_a_new_destination_is_checked_against_the_checked_ones(new):
+    check_dests(CHECKED, CHECKED)  # (known to pass: nothing to look at)
+    with pytest.raises(WriteError):
+        check_dests((*CHECKED, new), CHECKED)
+    with pytest.raises(WriteError):
+        check_dests((*CHECKED, new))
+
+
+def test_new_destinations_beside_checked_ones_pass():
+    check_dests((*CHECKED[1:], "papers/c/index.html", "search/data/y.bin", "papers/index.html"), CHECKED)
+
+
+def test_two_new_destinations_that_collide_are_found_among_checked_ones():
+    with pytest.raises(WriteError):
+        check_dests((*CHECKED, "new/Page.html", "new/page.html"), CHECKED)
+    with pytest.raises(WriteError):
+        check_dests((*CHECKED, "new", "new/page.html"), CHECKED)
 
 
 @pytest.mark.parametrize("dest", ["../escape.html", "/abs.html", "a/../../b", "", "a//b", "a\\b"])
@@ -137,3 +166,23 @@ def test_a_tree_removed_later_goes_while_the_caller_carries_on(tmp_path):
     remove_tree_later(doomed)
     assert _wait_until_gone(doomed)
     assert keep.is_dir()
+
+
+@pytest.mark.parametrize("count", [3, 80])  # (one thread, and the writer threads)
+def test_write_changed_replaces_files_removes_stale_ones_and_the_folders_they_empty(tmp_path, count):
+    from site_src.buildcache import write_changed
+
+    site = tmp_path / "site"
+    old = {f"papers/p{n}/index.html": b"old" for n in range(count)}
+    old.update({"papers/index.html": b"list", "search/data/a.bin": b"a", "search/data/b.bin": b"b"})
+    write_changed(site, old, ())
+    assert tree(site) == old
+    changed = {f"papers/p{n}/index.html": b"new" for n in range(0, count, 2)}
+    stale = [f"papers/p{n}/index.html" for n in range(1, count, 2)] + ["search/data/a.bin"]
+    write_changed(site, changed, stale)
+    want = {**{k: v for k, v in old.items() if k not in stale}, **changed}
+    assert tree(site) == want
+    folders = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_dir()}
+    assert folders == {"papers", "search", "search/data"} | {f"papers/p{n}" for n in range(0, count, 2)}
+    with pytest.raises(ValueError):
+        write_changed(site, {"../outside.html": b"x"}, ())
