@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from site_src import urls
 from site_src.config import SiteConfig
@@ -91,16 +91,18 @@ def newest_per_topic(site: Site, digest_dates: Mapping[str, dt.date | None],
                      limit: int) -> tuple[list[Paper], dict[str, list[Paper]]]:
     """The site's newest `limit` papers, and each topic's (papers of its subtopics included).
 
-    The same lists as newest_papers over each topic's members, from one sort of the whole
-    site: each paper's key is made once, not once per feed it could be in.
+    The same lists as newest_papers over each topic's members, from one pass over the whole
+    site in that order, sorted only as far as the feeds reach (_newest_first): each paper's
+    key is made at most once, not once per feed it could be in.
     """
     topics = {t.id: t for t in site.topics}
-    ordered = newest_papers(site.papers, digest_dates, len(site.papers))
     newest: dict[str, list[Paper]] = {t.id: [] for t in site.topics}
     open_topics = len(newest)  # topics still short of `limit` papers
-    for paper in ordered:
-        if not open_topics or limit <= 0:
+    ordered: list[Paper] = []
+    for paper in _newest_first(site.papers, digest_dates):
+        if (not open_topics and len(ordered) >= limit) or limit <= 0:
             break
+        ordered.append(paper)
         seen: set[str] = set()
         for topic_id in site.paper_topics.get(paper.slug, ()):
             current: str | None = topic_id
@@ -114,6 +116,16 @@ def newest_per_topic(site: Site, digest_dates: Mapping[str, dt.date | None],
                 if len(papers) == limit:
                     open_topics -= 1
     return ordered[:max(limit, 0)], newest
+
+
+def _newest_first(papers: Iterable[Paper], digest_dates: Mapping[str, dt.date | None]) -> Iterator[Paper]:
+    """The papers in newest_papers' order, made lazily: papers are grouped by the date they
+    were last updated, and only the groups a caller reaches are sorted by the rest of the key."""
+    by_update: dict[int, list[Paper]] = {}
+    for paper in papers:
+        by_update.setdefault(entry_updated(paper, digest_dates).toordinal(), []).append(paper)
+    for updated in sorted(by_update, reverse=True):
+        yield from sorted(by_update[updated], key=sort_key_newest)
 
 
 def produce_feeds(site: Site, config: SiteConfig, pages: list[Page]) -> dict[str, bytes]:
