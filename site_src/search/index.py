@@ -2,15 +2,20 @@
 
 Layout (all under `search/data/`, see docs/search.md for the byte formats):
 
-- `manifest.json`  stable name; document count, years, topics, and the first term
-  and file of every vocabulary shard and metadata directory.
-- `v-<hash>.bin`   vocabulary shard: a sorted run of terms with their document
-  frequency and which postings file holds them.
+- `manifest.json`  stable name; document count, years, topics, the segments (per segment:
+  its first document and the first term and file of every vocabulary shard), the
+  metadata directories and the comment files.
+- `v-<hash>.bin`   vocabulary shard: a sorted run of one segment's terms with their
+  document frequency in it and which postings file holds them.
 - `p-<hash>.bin`   postings: for each term, the documents with a precomputed
   BM25F impact and the few document facts filters and sorting need.
 - `q-<hash>.bin`   positions, parallel to one postings file; fetched only for phrases.
 - `d-<hash>.bin`   metadata directory: the hashes of 64 metadata chunks.
 - `m-<hash>.bin`   metadata chunk: what a result shows for 4 documents.
+- `c-<hash>.bin`   comment counts of 4,096 documents (to sort by comments).
+
+The term files are made per segment, a run of whole batches of documents (see
+SEGMENT_STEPS): a digest's papers, the newest, change only the last segment's.
 
 Every shard is gzip-compressed and named by the SHA-256 of its uncompressed bytes.
 Shard boundaries are content-defined (a cut falls after a term whose CRC-32 is a
