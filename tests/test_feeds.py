@@ -1,6 +1,7 @@
 """Feeds: the newest papers of the site and of each topic, in the order newest_papers defines."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 
@@ -39,3 +40,74 @@ def test_newest_per_topic_lists_what_newest_papers_lists_for_each_topic(seed, n,
     for topic in TOPICS:
         members = [p for p in site.papers if subtree[topic.id] & set(site.paper_topics[p.slug])]
         assert newest[topic.id] == newest_papers(members, digest_dates, max(limit, 0)), topic.id
+
+
+def _feed_with_element_tree(*, config, feed_url, page_url, feed_id, title, subtitle, papers, digest_dates,
+                            topic_names=None) -> bytes:
+    """The feed as ElementTree wrote it before render_feed wrote the text itself."""
+    import xml.etree.ElementTree as ET
+
+    from site_src import urls
+    from site_src.feeds import ATOM, EPOCH, entry_updated, rfc3339
+    from site_src.markup import plain_text
+
+    def add(parent, tag, text=None, **attrib):
+        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrib)
+        if text is not None:
+            element.text = text
+        return element
+
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    add(feed, "id", feed_id)
+    add(feed, "title", title)
+    if subtitle:
+        add(feed, "subtitle", subtitle)
+    updates = [entry_updated(p, digest_dates) for p in papers]
+    known = [d for d in digest_dates.values() if d is not None]
+    add(feed, "updated", rfc3339(max(updates or known or [EPOCH])))
+    add(add(feed, "author"), "name", config.author or config.title)
+    add(feed, "link", rel="self", type="application/atom+xml", href=config.absolute(feed_url))
+    add(feed, "link", rel="alternate", type="text/html", href=config.absolute(page_url))
+    add(feed, "generator", "Paper Atlas")
+    for paper, updated in zip(papers, updates):
+        entry = add(feed, "entry")
+        add(entry, "id", f"{config.feed_id}/paper/{paper.slug}")
+        add(entry, "title", paper.title)
+        add(entry, "updated", rfc3339(updated))
+        if paper.first_seen:
+            add(entry, "published", rfc3339(paper.first_seen))
+        for name in paper.authors or ():
+            add(add(entry, "author"), "name", name)
+        add(entry, "link", rel="alternate", type="text/html", href=config.absolute(urls.url_for("paper", paper.slug)))
+        if paper.id:
+            add(entry, "link", rel="related", type="text/html", href=f"https://arxiv.org/abs/{paper.id}")
+        for term, label in (topic_names or {}).get(paper.slug, {}).items():
+            add(entry, "category", term=term, label=label)
+        if paper.summary:
+            add(entry, "summary", plain_text(paper.summary), type="text")
+    ET.indent(feed, space="  ")
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+ODD = ["", "plain", "a & b < c > d", 'quote " and \' apostrophe', "tab\there\r\nline", "é ß 東京 💡",
+       "\ud800 lone surrogate", "<script>alert(1)</script>", "&amp; already"]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_feed_has_the_bytes_element_tree_wrote(seed):
+    from types import SimpleNamespace
+
+    from site_src.feeds import render_feed
+
+    rng = random.Random(seed)
+    site, digest_dates = random_site(seed, 40)
+    papers = [dataclasses.replace(p, title=rng.choice(ODD), authors=tuple(rng.sample(ODD, rng.randrange(3))),
+                                  summary=rng.choice(ODD), id=rng.choice([None, "2407.13168", "x&y"]))
+              for p in site.papers[:rng.randrange(0, 12)]]
+    config = SimpleNamespace(author=rng.choice(["", "Curator & co"]), title=rng.choice(ODD[1:]),
+                             feed_id="tag:example.org,2026:atlas", absolute=lambda url: f"https://a.example/{url}")
+    names = {p.slug: {"t1": rng.choice(ODD), 'q"2': "Label\tnoise"} for p in papers[::2]}
+    kwargs = dict(config=config, feed_url="feed.xml", page_url="", feed_id="tag:x/feed", title=rng.choice(ODD),
+                  subtitle=rng.choice(ODD), papers=papers, digest_dates=digest_dates, topic_names=names)
+    assert render_feed(**kwargs) == _feed_with_element_tree(**kwargs)
