@@ -1549,6 +1549,8 @@ def _memoised_outputs(name: str, site, config, pages, folder: Path, session: dic
     if not full:
         if session is not None and session.get(name) is not None:
             memo = session[name]
+        elif name == "search":
+            memo = _load_search_memo(Path(folder))
         else:
             stored = load_blob(path)
             if isinstance(stored, dict) and stored.get("code") == code_version():
@@ -1562,10 +1564,55 @@ def _memoised_outputs(name: str, site, config, pages, folder: Path, session: dic
                                                   paper_keys=blind_keys)
     if session is not None:
         session[name] = memo  # (a pure cache: one left older on disk is still right to use)
+    elif memo is not None and name == "search":
+        _save_search_memo(Path(folder), memo)
     elif memo is not None:
         save_blob(path, {"code": code_version(), "memo": memo})
     made = [Output(dest, data, name) for dest, data in sorted(files.items()) if data is not None]
     return made, sorted(dest for dest, data in files.items() if data is None)
+
+
+def _load_search_memo(folder: Path):
+    """The search memo saved by _save_search_memo, its segments from their own files
+    (a segment file another save left, with a token the head does not name, is not used)."""
+    stored = load_blob(folder / "search.pickle")
+    if not (isinstance(stored, dict) and stored.get("code") == code_version()
+            and isinstance(stored.get("segments"), dict)):
+        return None
+    segments, tokens = {}, {}
+    for level, token in stored["segments"].items():
+        part = load_blob(folder / f"search-{level}.pickle")
+        if isinstance(part, dict) and part.get("token") == token:
+            segments[level], tokens[level] = part.get("memo"), token
+    memo = stored.get("memo")
+    try:
+        memo = dataclasses.replace(memo, segments=segments)
+    except TypeError:  # not a memo of this code
+        return None
+    _SEARCH_SEGMENTS_ON_DISK[folder] = (tokens, dict(segments))
+    return memo
+
+
+_SEARCH_SEGMENTS_ON_DISK: dict[Path, tuple[dict[str, str], dict]] = {}
+"""Folder -> (token, memo object) of each search segment file as loaded: an update that
+leaves a segment unchanged returns the very memo object, and its file is not written again."""
+
+
+def _save_search_memo(folder: Path, memo) -> None:
+    """Save the search memo as a head (search.pickle) and one file per segment, writing only
+    the segments whose memo changed: after a digest the base segment's (~90% of the memo at
+    100k papers) stays as it is."""
+    tokens, loaded = _SEARCH_SEGMENTS_ON_DISK.pop(folder, ({}, {}))
+    names = {}
+    for level, segment in memo.segments.items():
+        if loaded.get(level) is segment and level in tokens:
+            names[level] = tokens[level]
+            continue
+        names[level] = os.urandom(8).hex()
+        save_blob(folder / f"search-{level}.pickle", {"token": names[level], "memo": segment})
+    # The head last: it names the segment files that go with it.
+    save_blob(folder / "search.pickle", {"code": code_version(), "segments": names,
+                                         "memo": dataclasses.replace(memo, segments={})})
 
 
 def _stage_extras(site, config, folder: Path, staging: "_Staging", *, full: bool,

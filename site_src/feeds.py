@@ -7,8 +7,7 @@ the content (digest dates), never from the clock, so feeds are reproducible.
 from __future__ import annotations
 
 import datetime as dt
-import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from site_src import urls
 from site_src.config import SiteConfig
@@ -40,67 +39,94 @@ def newest_papers(papers: Iterable[Paper], digest_dates: Mapping[str, dt.date | 
     return sorted(papers, key=key)[:limit]
 
 
-def _add(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:
-    element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attrib)
-    if text is not None:
-        element.text = text
-    return element
+def _text(text: str) -> str:
+    """Escape character data as ElementTree does (&, <, >)."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _attribute(text: str) -> str:
+    """Escape an attribute value as ElementTree does."""
+    text = _text(text)
+    for raw, escaped in (('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;")):
+        if raw in text:
+            text = text.replace(raw, escaped)
+    return text
+
+
+def _line(out: list[str], indent: str, tag: str, text: str | None = None, **attrib: str) -> None:
+    """One element without children, on its own line (an empty one as <tag ... />)."""
+    attrs = "".join([f' {name}="{_attribute(value)}"' for name, value in attrib.items()])
+    out.append(f"{indent}<{tag}{attrs}>{_text(text)}</{tag}>\n" if text else f"{indent}<{tag}{attrs} />\n")
 
 
 def render_feed(*, config: SiteConfig, feed_url: str, page_url: str, feed_id: str, title: str,
                 subtitle: str, papers: list[Paper], digest_dates: Mapping[str, dt.date | None],
                 topic_names: Mapping[str, Mapping[str, str]] | None = None) -> bytes:
-    """Serialize one Atom feed; papers are given newest first."""
-    ET.register_namespace("", ATOM)
-    feed = ET.Element(f"{{{ATOM}}}feed")
-    _add(feed, "id", feed_id)
-    _add(feed, "title", title)
-    if subtitle:
-        _add(feed, "subtitle", subtitle)
+    """Serialize one Atom feed; papers are given newest first.
+
+    Written out directly: the bytes ElementTree wrote (ET.indent with two spaces, tostring
+    with an XML declaration; tests/test_feeds.py compares the two), without building a tree.
+    """
     updates = [entry_updated(p, digest_dates) for p in papers]
     known_dates = [d for d in digest_dates.values() if d is not None]
-    _add(feed, "updated", rfc3339(max(updates or known_dates or [EPOCH])))
-    author = _add(feed, "author")
-    _add(author, "name", config.author or config.title)
-    _add(feed, "link", rel="self", type="application/atom+xml", href=config.absolute(feed_url))
-    _add(feed, "link", rel="alternate", type="text/html", href=config.absolute(page_url))
-    _add(feed, "generator", "Paper Atlas")
+    out = [f"<?xml version='1.0' encoding='utf-8'?>\n<feed xmlns=\"{ATOM}\">\n"]
+    _line(out, "  ", "id", feed_id)
+    _line(out, "  ", "title", title)
+    if subtitle:
+        _line(out, "  ", "subtitle", subtitle)
+    _line(out, "  ", "updated", rfc3339(max(updates or known_dates or [EPOCH])))
+    out.append("  <author>\n")
+    _line(out, "    ", "name", config.author or config.title)
+    out.append("  </author>\n")
+    _line(out, "  ", "link", rel="self", type="application/atom+xml", href=config.absolute(feed_url))
+    _line(out, "  ", "link", rel="alternate", type="text/html", href=config.absolute(page_url))
+    _line(out, "  ", "generator", "Paper Atlas")
     for paper, updated in zip(papers, updates):
-        entry = _add(feed, "entry")
-        _add(entry, "id", f"{config.feed_id}/paper/{paper.slug}")
-        _add(entry, "title", paper.title)
-        _add(entry, "updated", rfc3339(updated))
+        out.append("  <entry>\n")
+        _line(out, "    ", "id", f"{config.feed_id}/paper/{paper.slug}")
+        _line(out, "    ", "title", paper.title)
+        _line(out, "    ", "updated", rfc3339(updated))
         if paper.first_seen:
-            _add(entry, "published", rfc3339(paper.first_seen))
-        if paper.authors:
-            for name in paper.authors:
-                _add(_add(entry, "author"), "name", name)
-        _add(entry, "link", rel="alternate", type="text/html",
-             href=config.absolute(urls.url_for("paper", paper.slug)))
+            _line(out, "    ", "published", rfc3339(paper.first_seen))
+        for name in paper.authors or ():
+            out.append("    <author>\n")
+            _line(out, "      ", "name", name)
+            out.append("    </author>\n")
+        _line(out, "    ", "link", rel="alternate", type="text/html",
+              href=config.absolute(urls.url_for("paper", paper.slug)))
         if paper.id:
-            _add(entry, "link", rel="related", type="text/html", href=f"https://arxiv.org/abs/{paper.id}")
-        for topic in (topic_names or {}).get(paper.slug, {}).items():
-            _add(entry, "category", term=topic[0], label=topic[1])
+            _line(out, "    ", "link", rel="related", type="text/html", href=f"https://arxiv.org/abs/{paper.id}")
+        for term, label in (topic_names or {}).get(paper.slug, {}).items():
+            _line(out, "    ", "category", term=term, label=label)
         if paper.summary:
-            _add(entry, "summary", plain_text(paper.summary), type="text")
-    ET.indent(feed, space="  ")
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+            _line(out, "    ", "summary", plain_text(paper.summary), type="text")
+        out.append("  </entry>\n")
+    out.append("</feed>\n")
+    return "".join(out).encode("utf-8", "xmlcharrefreplace")
 
 
 def newest_per_topic(site: Site, digest_dates: Mapping[str, dt.date | None],
                      limit: int) -> tuple[list[Paper], dict[str, list[Paper]]]:
     """The site's newest `limit` papers, and each topic's (papers of its subtopics included).
 
-    The same lists as newest_papers over each topic's members, from one sort of the whole
-    site: each paper's key is made once, not once per feed it could be in.
+    The same lists as newest_papers over each topic's members, from one pass over the whole
+    site in that order, sorted only as far as the feeds reach (_newest_first): each paper's
+    key is made at most once, not once per feed it could be in.
     """
     topics = {t.id: t for t in site.topics}
-    ordered = newest_papers(site.papers, digest_dates, len(site.papers))
     newest: dict[str, list[Paper]] = {t.id: [] for t in site.topics}
     open_topics = len(newest)  # topics still short of `limit` papers
-    for paper in ordered:
-        if not open_topics or limit <= 0:
+    ordered: list[Paper] = []
+    for paper in _newest_first(site.papers, digest_dates):
+        if (not open_topics and len(ordered) >= limit) or limit <= 0:
             break
+        ordered.append(paper)
         seen: set[str] = set()
         for topic_id in site.paper_topics.get(paper.slug, ()):
             current: str | None = topic_id
@@ -114,6 +140,16 @@ def newest_per_topic(site: Site, digest_dates: Mapping[str, dt.date | None],
                 if len(papers) == limit:
                     open_topics -= 1
     return ordered[:max(limit, 0)], newest
+
+
+def _newest_first(papers: Iterable[Paper], digest_dates: Mapping[str, dt.date | None]) -> Iterator[Paper]:
+    """The papers in newest_papers' order, made lazily: papers are grouped by the date they
+    were last updated, and only the groups a caller reaches are sorted by the rest of the key."""
+    by_update: dict[int, list[Paper]] = {}
+    for paper in papers:
+        by_update.setdefault(entry_updated(paper, digest_dates).toordinal(), []).append(paper)
+    for updated in sorted(by_update, reverse=True):
+        yield from sorted(by_update[updated], key=sort_key_newest)
 
 
 def produce_feeds(site: Site, config: SiteConfig, pages: list[Page]) -> dict[str, bytes]:

@@ -60,7 +60,8 @@ def read_vocab(data: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, int,
 
 
 def read_postings(data: bytes) -> dict[str, list[dict]]:
-    """{term: [{doc, impact, in_title, has_code, title_length, comments, topics}]} of a postings file."""
+    """{term: [{doc, impact, in_title, has_code, title_length, topics}]} of a postings file
+    (documents numbered from its segment's first)."""
     n, at = read_varint(data, 0)
     out = {}
     for _ in range(n):
@@ -76,13 +77,12 @@ def read_postings(data: bytes) -> dict[str, list[dict]]:
             doc += delta
             impact, flags, title_length = data[at], data[at + 1], data[at + 2]
             at += 3
-            comments, at = read_varint(data, at)
             topics = []
             for _ in range(flags >> 2):
                 t, at = read_varint(data, at)
                 topics.append(t)
             rows.append({"doc": doc, "impact": impact, "in_title": flags & 1, "has_code": flags >> 1 & 1,
-                         "title_length": title_length, "comments": comments, "topics": topics})
+                         "title_length": title_length, "topics": topics})
         assert at == end
         out[term] = rows
     return out
@@ -96,20 +96,51 @@ def manifest(outputs):
     return json.loads(outputs[f"{DATA}/manifest.json"])
 
 
-def all_terms(outputs) -> dict[str, tuple[int, dict]]:
-    """{term: (df, postings file hash)} over every vocabulary shard."""
-    out = {}
-    for _, v in manifest(outputs)["vocab"]:
-        files, terms = read_vocab(load(outputs, f"v-{v}.bin"))
-        for term, df, file in terms:
-            out[term] = (df, files[file][0])
+def vocab_shards(outputs) -> list[tuple[str, str]]:
+    """[(first term, hash)] of every vocabulary shard, segment after segment."""
+    return [tuple(v) for segment in manifest(outputs)["segments"] for v in segment["vocab"]]
+
+
+def term_parts(outputs) -> dict[str, list[tuple[int, str, int]]]:
+    """{term: [(df, postings file hash, segment start)]} over every segment's vocabulary."""
+    out: dict[str, list] = {}
+    for segment in manifest(outputs)["segments"]:
+        for _, v in segment["vocab"]:
+            files, terms = read_vocab(load(outputs, f"v-{v}.bin"))
+            for term, df, file in terms:
+                out.setdefault(term, []).append((df, files[file][0], segment["start"]))
+    return out
+
+
+def all_terms(outputs) -> dict[str, int]:
+    """{term: df} over every segment."""
+    return {term: sum(df for df, _, _ in parts) for term, parts in term_parts(outputs).items()}
+
+
+def comments_of(outputs) -> list[int]:
+    """Every document's comment count, from the comment files."""
+    m = manifest(outputs)
+    out = []
+    for name in m["comments"]:
+        data, at = load(outputs, f"c-{name}.bin"), 0
+        while at < len(data):
+            value, at = read_varint(data, at)
+            out.append(value)
+    assert len(out) == m["docs"]
     return out
 
 
 def postings_of(outputs, term):
-    df, file = all_terms(outputs)[term]
-    rows = read_postings(load(outputs, f"p-{file}.bin"))[term]
-    assert len(rows) == df
+    """A term's postings over every segment (documents numbered over the whole index), with comments."""
+    rows = []
+    comments = comments_of(outputs)
+    for df, file, start in term_parts(outputs)[term]:
+        part = read_postings(load(outputs, f"p-{file}.bin"))[term]
+        assert len(part) == df
+        for row in part:
+            row["doc"] += start
+            row["comments"] = comments[row["doc"]]
+        rows += part
     return rows
 
 
@@ -167,7 +198,8 @@ def test_the_manifest_lists_every_vocabulary_shard_and_directory(fixture_index):
     m = manifest(outputs)
     assert m["docs"] == len(docs)
     assert m["root"] == "../../"
-    listed = {f"{DATA}/v-{h}.bin" for _, h in m["vocab"]} | {f"{DATA}/d-{h}.bin" for h in m["dirs"]}
+    listed = ({f"{DATA}/v-{h}.bin" for _, h in vocab_shards(outputs)} | {f"{DATA}/d-{h}.bin" for h in m["dirs"]}
+              | {f"{DATA}/c-{h}.bin" for h in m["comments"]})
     assert listed <= outputs.keys()
     assert [t["id"] for t in m["topics"]] == [t.id for t in topics]
     assert m["topics"][1]["parent"] == 0
@@ -199,8 +231,8 @@ def test_postings_carry_documents_impacts_and_filter_facts(fixture_index):
 def test_hyphenated_words_are_indexed_as_parts_and_compound(fixture_index):
     *_, outputs = fixture_index
     terms = all_terms(outputs)
-    assert terms["pretrained"][0] == 2  # "Pre-trained ..." and "Pretrained ..."
-    assert terms["pre"][0] == 1 and terms["trained"][0] == 1
+    assert terms["pretrained"] == 2  # "Pre-trained ..." and "Pretrained ..."
+    assert terms["pre"] == 1 and terms["trained"] == 1
 
 
 def test_authors_ids_and_topic_names_are_searchable_terms(fixture_index):
@@ -209,20 +241,23 @@ def test_authors_ids_and_topic_names_are_searchable_terms(fixture_index):
     assert {"zoe", "muller", "2407.13168", "certified", "defenses"} <= terms.keys()
 
 
-def test_terms_are_sorted_across_shards_and_files_hold_only_their_terms():
+def test_terms_are_sorted_across_shards_and_files_hold_only_their_terms(monkeypatch):
+    small_batches(monkeypatch)  # several segments
     outputs = build_index(synthetic(400))
-    m = manifest(outputs)
-    assert len(m["vocab"]) > 1, "a corpus this size needs several vocabulary shards"
-    seen = []
-    for first, h in m["vocab"]:
-        files, terms = read_vocab(load(outputs, f"v-{h}.bin"))
-        assert terms[0][0] == first
-        seen += [t for t, _, _ in terms]
-        for file_number, (postings, positions) in enumerate(files):
-            held = read_postings(load(outputs, f"p-{postings}.bin"))
-            assert sorted(held) == [t for t, _, f in terms if f == file_number]
-            assert f"{DATA}/q-{positions}.bin" in outputs
-    assert seen == sorted(seen) and len(seen) == len(set(seen))
+    segments = manifest(outputs)["segments"]
+    assert len(segments) == 3 and len(segments[0]["vocab"]) > 1, "a corpus this size needs several shards"
+    for segment in segments:
+        seen = []
+        for first, h in segment["vocab"]:
+            files, terms = read_vocab(load(outputs, f"v-{h}.bin"))
+            assert terms[0][0] == first
+            seen += [t for t, _, _ in terms]
+            for file_number, (postings, positions) in enumerate(files):
+                held = read_postings(load(outputs, f"p-{postings}.bin"))
+                assert sorted(held) == [t for t, _, f in terms if f == file_number]
+                assert all(row["doc"] < segment["docs"] for rows in held.values() for row in rows)
+                assert f"{DATA}/q-{positions}.bin" in outputs
+        assert seen == sorted(seen) and len(seen) == len(set(seen))
 
 
 def test_no_postings_file_grows_past_its_cap_unless_one_term_fills_it():
@@ -257,7 +292,7 @@ def test_changing_one_paper_changes_only_the_shards_it_touches():
         held = read_postings(gzip.decompress(after[dest]))
         assert set(held) & touched_terms, f"{dest} changed without holding a term of the paper"
     unchanged = sum(1 for d in after if "/p-" in d and d in before)
-    assert unchanged > 0 and terms_after["quokka"][0] == 1
+    assert unchanged > 0 and terms_after["quokka"] == 1
 
 
 def test_adding_a_newest_paper_keeps_older_metadata_chunks():
@@ -282,12 +317,14 @@ def test_impacts_saturate_and_stay_in_a_byte():
 
 def test_a_rare_word_does_not_share_a_file_with_a_huge_neighbour():
     docs = [SearchDocument(url=f"papers/d{i}/", slug=f"d{i:05d}", title="x", abstract="commonword",
-                           comments=i) for i in range(6000)]
-    docs.append(SearchDocument(url="papers/rare/", slug="rare", title="x", abstract="commonwo"))
+                           comments=i) for i in range(9000)]
+    # (in the middle: the segment where the common word's postings are huge)
+    docs.append(SearchDocument(url="papers/rare/", slug="d04499x", title="x", abstract="commonwo"))
     outputs = build_index(docs)
-    terms = all_terms(outputs)
-    assert terms["commonwo"][1] != terms["commonword"][1]
-    rare_file = gzip.decompress(outputs[f"{DATA}/p-{terms['commonwo'][1]}.bin"])
+    parts = term_parts(outputs)
+    [(_, rare, start)] = parts["commonwo"]
+    assert rare not in [file for _, file, _ in parts["commonword"]]
+    rare_file = gzip.decompress(outputs[f"{DATA}/p-{rare}.bin"])
     assert len(rare_file) < 1000
 
 
@@ -323,7 +360,6 @@ def reference_postings(docs, topics) -> dict[str, tuple[int, bytes, bytes]]:
             lengths.append(length)
         doc_topics = [numbers[t] for t in doc.topics if t in numbers][:63]
         tail = bytearray([min(255, len(set(query_terms(doc.title))))])
-        encode(max(0, doc.comments or 0), tail)
         for t in doc_topics:
             encode(t, tail)
         flags = int(doc.has_code) << 1 | len(doc_topics) << 2
@@ -346,9 +382,10 @@ def reference_postings(docs, topics) -> dict[str, tuple[int, bytes, bytes]]:
 def built_postings(docs, topics) -> dict[str, tuple[int, bytes, bytes]]:
     ordered = search_index.order_documents(docs)
     keys = [search_index.document_key(doc) for doc in ordered]
-    memo = search_index.IndexMemo("", (), {}, {})
-    terms, joined, _ = search_index._postings(ordered, keys, {t.id: t.name for t in topics},
-                                              {t.id: i for i, t in enumerate(topics)}, memo)
+    memo = search_index.SegmentMemo((), {})
+    terms, joined = search_index._postings(ordered, keys, search_index.batch_bounds(ordered),
+                                               {t.id: t.name for t in topics},
+                                               {t.id: i for i, t in enumerate(topics)}, memo)
     return {term: (int(joined.counts[i]), *joined.blocks(i)) for i, term in enumerate(terms)}
 
 
@@ -381,6 +418,7 @@ def test_batches_and_the_wide_key_fallback_change_no_byte(monkeypatch):
     monkeypatch.setattr(search_index, "BATCH_MIN", 1)
     monkeypatch.setattr(search_index, "BATCH_DIV", 5)
     monkeypatch.setattr(search_index, "BATCH_MAX", 9)  # 300 papers: about 60 batches
+    monkeypatch.setattr(search_index, "SEGMENT_STEPS", (10**6, 10**6))  # (in one segment, as `whole`)
     assert len(search_index.batch_bounds(search_index.order_documents(docs))) > 40
     assert build_index(docs) == whole, "a term's documents gap correctly across batches"
     monkeypatch.setattr(search_index, "_KEY_BITS", 8)
@@ -413,10 +451,11 @@ def test_metadata_json_is_what_json_dumps_writes(doc, authors):
 # ---- incremental rebuilds (update_index and its memo)
 
 def small_batches(monkeypatch) -> None:
-    """Batches of a few documents, so a few hundred papers make many batches to reuse."""
+    """Batches of a few documents, so a few hundred papers make many batches to reuse, in three segments."""
     monkeypatch.setattr(search_index, "BATCH_MIN", 4)
     monkeypatch.setattr(search_index, "BATCH_DIV", 16)
     monkeypatch.setattr(search_index, "BATCH_MAX", 64)
+    monkeypatch.setattr(search_index, "SEGMENT_STEPS", (8, 2))  # and several segments
 
 
 def rebuilt(old_docs, new_docs, topics=(), new_topics=None):
@@ -472,7 +511,7 @@ def test_only_files_the_caller_has_are_left_out():
 def test_the_memo_holds_arrays_and_bytes_not_a_python_object_per_token():
     docs = synthetic(400)
     _, memo = search_index.update_index(docs)
-    raw = sum(len(p.postings) + len(p.positions) for p in memo.batches.values())
+    raw = sum(len(p.postings) + len(p.positions) for s in memo.segments.values() for p in s.batches.values())
     assert len(pickle.dumps(memo)) < 1.5 * raw + 200_000
 
 
@@ -516,3 +555,45 @@ def test_paper_keys_stand_for_the_papers_text_but_a_moved_paper_is_still_seen(mo
                                         existing=set(files), paper_keys=new_keys)
         assert {dest: files[dest] if data is None else data for dest, data in update.items()} == \
             produce_search_index(after, config, [])
+
+
+def test_a_digest_of_newest_papers_rewrites_the_tail_segment_only(monkeypatch):
+    small_batches(monkeypatch)
+    docs = synthetic(400)
+    old_docs = [dataclasses.replace(d, comments=d.comments + 1) if i in (5, 200) else d  # seen again
+                for i, d in enumerate(docs)]
+    newest = [SearchDocument(url=f"papers/n{i}/", slug=f"n{i}", title=f"w0001 w{i:04d}", abstract="w0002 w0003",
+                             date=dt.date(2030, 1, 1)) for i in range(3)]
+    new_docs = docs + newest
+    ranges = [search_index.segment_ranges(len(search_index.batch_bounds(search_index.order_documents(d))))
+              for d in (old_docs, new_docs)]
+    assert [r[:2] for r in ranges[0]] == [r[:2] for r in ranges[1]] and len(ranges[1]) == 3, \
+        "(the test needs a digest that merges no segment)"
+    before, memo = search_index.update_index(old_docs)
+    memo = pickle.loads(pickle.dumps(memo))
+    after, memo_after = search_index.update_index(new_docs, (), memo, existing=set(before))
+    assert memo_after.segments["base"] is memo.segments["base"], "an unchanged segment keeps its memo"
+    assert memo_after.aliases, "(the batches of the papers seen again are known by their old keys)"
+    old_segments, new_segments = manifest(before)["segments"], manifest(after)["segments"]
+    assert old_segments[:2] == new_segments[:2], "base and mid keep every shard"
+
+    def files_of(segment):
+        out = set()
+        for _, v in segment["vocab"]:
+            out.add(f"{DATA}/v-{v}.bin")
+            for postings, positions in read_vocab(load(after, f"v-{v}.bin") if after[f"{DATA}/v-{v}.bin"]
+                                                  else load(before, f"v-{v}.bin"))[0]:
+                out |= {f"{DATA}/p-{postings}.bin", f"{DATA}/q-{positions}.bin"}
+        return out
+
+    written = {dest for dest, data in after.items() if data is not None}
+    settled = files_of(new_segments[0]) | files_of(new_segments[1])
+    assert settled and not settled & written
+    assert {d for d in written if d.rsplit("/", 1)[1][0] in "vpq"} <= files_of(new_segments[2])
+    assert {d.rsplit("/", 1)[1][0] for d in written} == set("vpqmdc")  # (m: metadata chunks and the manifest)
+    files = {dest: before[dest] if data is None else data for dest, data in after.items()}
+    assert files == build_index(new_docs)
+    again = new_docs + [dataclasses.replace(newest[0], slug="n9", url="papers/n9/")]
+    update, memo_again = search_index.update_index(again, (), memo_after, existing=set(files))
+    assert {dest: files[dest] if data is None else data for dest, data in update.items()} == build_index(again)
+    assert memo_again.segments["base"] is memo.segments["base"]

@@ -66,12 +66,15 @@ def shipped_index(tmp_path_factory):
 
 
 def run_queries(data_dir, queries, tmp_path) -> list[dict]:
-    """Rank queries with the browser engine (node); return [{q, total, top: [{url, title, score}]}]."""
+    """Rank queries with the browser engine (node); return [{q, total, top: [{url, title, score}]}].
+
+    A query is its text, or (text, options) with options as SearchIndex.search takes them."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is missing: relevance is measured with the browser's engine")
     path = tmp_path / "queries.json"
-    path.write_text(json.dumps([{"q": q} for q in queries]), encoding="utf-8")
+    path.write_text(json.dumps([{"q": q} if isinstance(q, str) else {"q": q[0], "options": q[1]}
+                                for q in queries]), encoding="utf-8")
     result = subprocess.run([node, str(ROOT / "tests/js/run_queries.mjs"), str(data_dir), str(path)],
                             capture_output=True, text=True, timeout=120, check=True)
     return json.loads(result.stdout)
@@ -95,3 +98,33 @@ def test_the_expected_paper_is_in_the_top_three_for_every_query(shipped_index, t
     mrr = sum(1 / r for r in ranks if r) / len(ranks)
     print(f"\nsearch relevance: {top3}/{len(QUERIES)} in the top 3, {top1}/{len(QUERIES)} first, MRR {mrr:.3f}")
     assert not failures, "\n".join(failures)
+
+
+def test_an_index_in_many_segments_answers_as_one_segment(tmp_path, monkeypatch):
+    """The engine joins a term's postings over segments: the same results, scores and counts."""
+    from site_src.search import index as search_index
+
+    site, _ = load_site(load_config(ROOT))
+    docs, topics = documents_from_site(site)
+    queries = [q for q, _ in QUERIES] + [
+        ("robust", {"sort": "discussed"}), ("robust", {"sort": "newest"}), ("training", {"year": "2024"}),
+        ("adversarial", {"topic": topics[0].id}), ("adversarial", {"code": True, "sort": "discussed"}),
+        ("robus", {}), ("trainin", {"sort": "discussed"}), ('"adversarial training"', {}), ("pre trained", {})]
+    answers = []
+    for tiny in (False, True):
+        if tiny:  # batches of two or three papers, segments of a few batches, comments in files of 7
+            monkeypatch.setattr(search_index, "BATCH_MIN", 1)
+            monkeypatch.setattr(search_index, "BATCH_DIV", 2)
+            monkeypatch.setattr(search_index, "BATCH_MAX", 3)
+            monkeypatch.setattr(search_index, "SEGMENT_STEPS", (8, 2))
+            monkeypatch.setattr(search_index, "COMMENT_CHUNK", 7)
+        files = build_index(docs, topics)
+        segments = json.loads(files["search/data/manifest.json"])["segments"]
+        assert len(segments) == (3 if tiny else 1)
+        out = tmp_path / str(tiny)
+        for dest, data in files.items():
+            (out / dest).parent.mkdir(parents=True, exist_ok=True)
+            (out / dest).write_bytes(data)
+        answers.append(run_queries(out / "search" / "data", queries, tmp_path))
+    assert all(a["total"] for a in answers[0][:len(QUERIES)])
+    assert answers[1] == answers[0]

@@ -2,15 +2,20 @@
 
 Layout (all under `search/data/`, see docs/search.md for the byte formats):
 
-- `manifest.json`  stable name; document count, years, topics, and the first term
-  and file of every vocabulary shard and metadata directory.
-- `v-<hash>.bin`   vocabulary shard: a sorted run of terms with their document
-  frequency and which postings file holds them.
+- `manifest.json`  stable name; document count, years, topics, the segments (per segment:
+  its first document and the first term and file of every vocabulary shard), the
+  metadata directories and the comment files.
+- `v-<hash>.bin`   vocabulary shard: a sorted run of one segment's terms with their
+  document frequency in it and which postings file holds them.
 - `p-<hash>.bin`   postings: for each term, the documents with a precomputed
   BM25F impact and the few document facts filters and sorting need.
 - `q-<hash>.bin`   positions, parallel to one postings file; fetched only for phrases.
 - `d-<hash>.bin`   metadata directory: the hashes of 64 metadata chunks.
 - `m-<hash>.bin`   metadata chunk: what a result shows for 4 documents.
+- `c-<hash>.bin`   comment counts of 4,096 documents (to sort by comments).
+
+The term files are made per segment, a run of whole batches of documents (see
+SEGMENT_STEPS): a digest's papers, the newest, change only the last segment's.
 
 Every shard is gzip-compressed and named by the SHA-256 of its uncompressed bytes.
 Shard boundaries are content-defined (a cut falls after a term whose CRC-32 is a
@@ -41,7 +46,7 @@ from isal import igzip
 from site_src.gcpause import collector_paused
 from site_src.search.tokenize import GROUP_PATTERN, fold, group_query_term, group_terms, index_terms  # noqa: F401 - tests use index.index_terms
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DATA_DIR = "search/data"
 
 META_CHUNK = 4
@@ -166,6 +171,19 @@ in and leaves the others, which update_index then takes from its memo (smaller b
 less to tokenize again, more pieces to join). Batches also bound memory and keep each
 array under malloc's mmap threshold, so later batches reuse freed heap memory instead of
 page-faulting fresh memory (the first build in a process was 1.5x slower with 8,192)."""
+SEGMENT_LEVELS = ("base", "mid", "tail")
+SEGMENT_STEPS = (32, 4)
+"""The term shards are built per segment, a run of whole batches: the base holds the
+largest multiple of 32 batches, the mid segment the largest multiple of 4 after it, the
+tail the rest; the last two batches are always in the tail, where a digest's papers
+(the newest) land. Membership follows from the batch count alone, so a clean build makes
+the same segments as a chain of updates. A digest rewrites the tail's shards and leaves the
+others; every 4 batches (~1,300 papers) the tail merges into the mid segment, every 32
+(~10,000 papers) everything merges into the base. A query reads each segment's
+vocabulary shard and postings file for a term (at most three of each)."""
+COMMENT_CHUNK = 4096
+"""Documents per comment-count file (fetched only to sort by comments). Comment counts are
+not in the postings, so a paper seen again with new comments changes one such file."""
 _KEY_BITS = 62
 """Room in an int64 sort key for (term, document, field, position)."""
 
@@ -345,7 +363,6 @@ def _encode_documents(docs: Sequence[SearchDocument], chunks: _Chunks, topic_nam
         topics = [topic_index[t] for t in doc.topics if t in topic_index][:63]
         flags.append((1 if doc.has_code else 0) << 1 | len(topics) << 2)
         start = len(tails)
-        encode_varint(max(0, doc.comments or 0), tails)
         for t in topics:
             encode_varint(t, tails)
         tail_sizes.append(len(tails) - start)
@@ -564,9 +581,39 @@ def _shared_prefix(a: bytes, b: bytes) -> int:
     return i
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
+class SegmentMemo:
+    """What update_index remembers of one segment: its encoded batches and shard names.
+
+    Compared by identity: a segment whose files are unchanged keeps its memo object, so
+    the build cache can tell it need not be saved again.
+    """
+
+    terms: tuple[str, ...]
+    """The segment's vocabulary, sorted: Pieces.terms index it."""
+    batches: dict[bytes, Pieces]
+    """Batch key (hash of its documents' keys) -> the batch encoded."""
+    signatures: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.uint64))
+    """Per term, a 64-bit hash of what its postings and positions blocks are made of."""
+    vocab_shards: dict[str, tuple[str, int, str, tuple[str, ...]]] = dataclasses.field(default_factory=dict)
+    """First term of a vocabulary shard -> (last term, number of terms, hash, first term of each postings file)."""
+    groups: dict[str, tuple[str, int, str, str]] = dataclasses.field(default_factory=dict)
+    """First term of a postings file -> (last term, number of terms, postings hash, positions hash)."""
+    order: tuple[bytes, ...] = ()
+    """The key of each batch, in order: batches of the same content make the same files."""
+    vocab: tuple[tuple[str, str], ...] = ()
+    """The manifest's (first term, hash) of each vocabulary shard."""
+    files: tuple[str, ...] = ()
+    """Destinations of the segment's vocabulary, postings and positions files."""
+
+
+_NO_SEGMENT = SegmentMemo((), {})
+
+
+@dataclass(frozen=True, eq=False)
 class IndexMemo:
-    """What update_index remembers from one build for the next: encoded batches, shard names.
+    """What update_index remembers from one build for the next: per segment, encoded batches
+    and shard names; metadata and comment chunk names.
 
     Picklable and compact: arrays and bytes (about the size of the uncompressed postings
     and positions files), no per-token Python objects.
@@ -574,27 +621,23 @@ class IndexMemo:
 
     settings: str
     """Hash of what every shard depends on besides the documents (format, topics, data_dir)."""
-    terms: tuple[str, ...]
-    """The vocabulary, sorted: Pieces.terms index it."""
-    batches: dict[bytes, Pieces]
-    """Batch key (hash of its documents' keys) -> the batch encoded."""
+    segments: dict[str, SegmentMemo]
+    """Segment level (SEGMENT_LEVELS) -> what its last build made."""
     meta: dict[bytes, str]
     """Metadata chunk key (its documents' keys) -> the chunk's shard hash."""
-    signatures: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, np.uint64))
-    """Per term, a 64-bit hash of what its postings and positions blocks are made of."""
-    vocab_shards: dict[str, tuple[str, int, str, tuple[str, ...]]] = dataclasses.field(default_factory=dict)
-    """First term of a vocabulary shard -> (last term, number of terms, hash, first term of each postings file)."""
-    groups: dict[str, tuple[str, int, str, str]] = dataclasses.field(default_factory=dict)
-    """First term of a postings file -> (last term, number of terms, postings hash, positions hash)."""
+    aliases: dict[bytes, bytes] = dataclasses.field(default_factory=dict)
+    """Batch key -> the key a segment's memo knows a batch of the same content by (a batch
+    whose paper changed only its comment count, in a segment otherwise unchanged)."""
 
 
-MEMO_VERSION = 2
+MEMO_VERSION = 3
 """Bump when the memo's layout or meaning changes (older memos are then ignored)."""
 
 
 def _settings_key(topics: Sequence[SearchTopic], data_dir: str) -> str:
     material = repr((MEMO_VERSION, FORMAT_VERSION, FIELDS, K1, IMPACT_SCALE, FIELD_GAP, META_CHUNK, META_DIR,
-                     ABSTRACT_LIMIT, AUTHOR_LIMIT, BATCH_MIN, BATCH_MAX, BATCH_DIV, data_dir,
+                     ABSTRACT_LIMIT, AUTHOR_LIMIT, BATCH_MIN, BATCH_MAX, BATCH_DIV, SEGMENT_STEPS,
+                     COMMENT_CHUNK, data_dir,
                      [(t.id, t.name, t.parent, t.url) for t in topics]))
     return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -626,6 +669,22 @@ def batch_bounds(ordered: Sequence[SearchDocument]) -> list[int]:
     return bounds[:-1] if len(bounds) > 1 else []
 
 
+def segment_ranges(n_batches: int) -> list[tuple[str, int, int]]:
+    """Return (level, first batch, end batch) of each non-empty segment (see SEGMENT_STEPS)."""
+    if n_batches <= 0:
+        return []
+    settled = n_batches - 2  # the last two batches stay in the tail
+    ranges = []
+    lo = 0
+    for level, step in zip(SEGMENT_LEVELS, SEGMENT_STEPS):
+        cut = max(0, settled // step * step)
+        if cut > lo:
+            ranges.append((level, lo, cut))
+            lo = cut
+    ranges.append((SEGMENT_LEVELS[-1], lo, n_batches))
+    return ranges
+
+
 def build_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTopic] = (),
                 data_dir: str = DATA_DIR) -> dict[str, bytes]:
     """Return every index file, keyed by its destination relative to the site root."""
@@ -651,7 +710,7 @@ def update_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTop
     topic_names = {t.id: t.name for t in topics}
     settings = _settings_key(topics, data_dir)
     if memo is None or not isinstance(memo, IndexMemo) or memo.settings != settings:
-        memo = IndexMemo(settings, (), {}, {})
+        memo = IndexMemo(settings, {}, {})
     outputs: dict[str, bytes | None] = {}
 
     def emit(kind: str, raw: bytes) -> str:
@@ -663,80 +722,21 @@ def update_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTop
     with collector_paused():
         known_keys = keys or {}
         keys = [known_keys.get(doc.slug) or document_key(doc) for doc in ordered]
-        terms, joined, batches = _postings(ordered, keys, topic_names, topic_index, memo)
-        # A term whose blocks are made of the same pieces with the same gaps as last time has
-        # the same bytes; a shard whose terms are the same ones, all unchanged, is unchanged.
-        # (A term only fresh batches hold has new pieces: it counts as changed.)
-        was = joined.was
-        same = (was >= 0) & (memo.signatures[np.maximum(was, 0)] == joined.signatures
-                             if len(memo.signatures) == len(memo.terms) > 0 else np.zeros(len(terms), bool))
-        changed_before = np.concatenate([[0], np.cumsum(~same)]).tolist()
-        del was
-
-        def unchanged(lo: int, hi: int, known: tuple | None) -> bool:
-            return (known is not None and known[0] == terms[hi - 1] and known[1] == hi - lo
-                    and changed_before[hi] == changed_before[lo])
-
-        post_len, counts = joined.post_len.tolist(), joined.counts.tolist()
-        vocab_sizes = [len(t.encode()) + 4 for t in terms]
-        vocab: list[list[str]] = []
-        vocab_shards: dict[str, tuple[str, int, str, tuple[str, ...]]] = {}
-        groups_memo: dict[str, tuple[str, int, str, str]] = {}
-        for lo, hi in _split_ranges(vocab_sizes, terms, VOCAB_MIN, VOCAB_MAX, VOCAB_DIV):
-            known = memo.vocab_shards.get(terms[lo])
-            if unchanged(lo, hi, known):
-                # Same terms with the same sizes: the same postings files inside.
-                inside = {first: memo.groups.get(first) for first in known[3]}
-                kept = [f"{data_dir}/v-{known[2]}.bin"] + [
-                    f"{data_dir}/{kind}-{group[at]}.bin" for group in inside.values() if group is not None
-                    for kind, at in (("p", 2), ("q", 3))]
-                if None not in inside.values() and all(dest in existing for dest in kept):
-                    outputs.update(dict.fromkeys(kept))
-                    vocab.append([terms[lo], known[2]])
-                    vocab_shards[terms[lo]] = known
-                    groups_memo.update(inside)
-                    continue
-            posting_sizes = [post_len[i] + len(terms[i]) + 6 for i in range(lo, hi)]
-            files = bytearray()
-            file_of: dict[int, int] = {}
-            groups = _split_ranges(posting_sizes, terms[lo:hi], POSTINGS_MIN, POSTINGS_MAX, POSTINGS_DIV)
-            files += _varint(len(groups))
-            for file_number, (g_lo, g_hi) in enumerate(groups):
-                g_lo, g_hi = lo + g_lo, lo + g_hi
-                for i in range(g_lo, g_hi):
-                    file_of[i] = file_number
-                group = memo.groups.get(terms[g_lo])
-                if (unchanged(g_lo, g_hi, group) and f"{data_dir}/p-{group[2]}.bin" in existing
-                        and f"{data_dir}/q-{group[3]}.bin" in existing):
-                    outputs[f"{data_dir}/p-{group[2]}.bin"] = None
-                    outputs[f"{data_dir}/q-{group[3]}.bin"] = None
-                    p_hash, q_hash = group[2], group[3]
-                else:
-                    p_raw, q_raw = [_varint(g_hi - g_lo)], [_varint(g_hi - g_lo)]
-                    for i in range(g_lo, g_hi):
-                        block, held = joined.blocks(i)
-                        head = _term_head(terms[i], counts[i])
-                        p_raw += (head, _varint(len(block)), block)
-                        q_raw += (head, _varint(len(held)), held)
-                    p_hash = emit("p", b"".join(p_raw))
-                    q_hash = emit("q", b"".join(q_raw))
-                groups_memo[terms[g_lo]] = (terms[g_hi - 1], g_hi - g_lo, p_hash, q_hash)
-                files += p_hash.encode()
-                files += q_hash.encode()
-            raw = [bytes(files), _varint(hi - lo)]
-            previous = b""
-            for i in range(lo, hi):
-                current = terms[i].encode()
-                shared = _shared_prefix(previous, current)
-                raw += (_varint(shared), _varint(len(current) - shared), current[shared:],
-                        _varint(counts[i]), _varint(file_of[i]))
-                previous = current
-            v_hash = emit("v", b"".join(raw))
-            vocab_shards[terms[lo]] = (terms[hi - 1], hi - lo, v_hash, tuple(terms[lo + g] for g, _ in groups))
-            vocab.append([terms[lo], v_hash])
-        new_memo = (IndexMemo(settings, tuple(terms), batches, {}, joined.signatures, vocab_shards, groups_memo)
-                    if remember else None)
-        del batches, joined
+        bounds = batch_bounds(ordered)
+        segments = []
+        segment_memos: dict[str, SegmentMemo] = {}
+        aliases: dict[bytes, bytes] = {}
+        for level, b_lo, b_hi in segment_ranges(len(bounds)):
+            lo = bounds[b_lo]
+            hi = bounds[b_hi] if b_hi < len(bounds) else len(ordered)
+            vocab, made, known_as = _segment_files(
+                ordered[lo:hi], keys[lo:hi], [b - lo for b in bounds[b_lo:b_hi]], topic_names, topic_index,
+                memo.segments.get(level, _NO_SEGMENT), memo.aliases, emit, outputs, existing, data_dir)
+            aliases.update(known_as)
+            segments.append({"start": lo, "docs": hi - lo, "vocab": vocab})
+            segment_memos[level] = made
+        new_memo = IndexMemo(settings, segment_memos, {}, aliases) if remember else None
+        del segment_memos
 
         chunk_hashes = []
         known_meta = memo.meta
@@ -755,6 +755,11 @@ def update_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTop
             new_memo.meta.update(meta_memo)
         directories = [emit("d", "".join(chunk_hashes[i:i + META_DIR]).encode())
                        for i in range(0, len(chunk_hashes), META_DIR)]
+        comments = np.array([max(0, doc.comments or 0) for doc in ordered], dtype=np.int64)
+        comment_files = []
+        for start in range(0, len(ordered), COMMENT_CHUNK):
+            values, _ = _varints(comments[start:start + COMMENT_CHUNK])
+            comment_files.append(emit("c", values.tobytes()))
 
     depth = data_dir.strip("/").count("/") + 1
     manifest = {
@@ -763,40 +768,193 @@ def update_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTop
         "root": "../" * depth,
         "metaChunk": META_CHUNK,
         "metaDir": META_DIR,
+        "commentChunk": COMMENT_CHUNK,
         "hashLength": HASH_LENGTH,
         "impactScale": IMPACT_SCALE,
         "years": _year_starts(ordered),
         "topics": [{"id": t.id, "name": t.name, "url": t.url,
                     "parent": topic_index.get(t.parent) if t.parent else None} for t in topics],
-        "vocab": vocab,
+        "segments": segments,
         "dirs": directories,
+        "comments": comment_files,
     }
     outputs[f"{data_dir}/manifest.json"] = (
         json.dumps(manifest, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
     return outputs, new_memo
 
 
-def _postings(ordered: Sequence[SearchDocument], keys: Sequence[bytes], topic_names: dict[str, str],
-              topic_index: dict[str, int], memo: IndexMemo) -> tuple[list[str], _Joined, dict[bytes, Pieces]]:
-    """Return (the sorted terms, their postings and positions, the batches by key).
+def _segment_files(ordered: Sequence[SearchDocument], keys: Sequence[bytes], bounds: list[int],
+                   topic_names: dict[str, str], topic_index: dict[str, int], memo: SegmentMemo,
+                   aliases: Mapping[bytes, bytes], emit, outputs: dict[str, bytes | None],
+                   existing: Container[str], data_dir: str,
+                   ) -> tuple[list[list[str]], SegmentMemo, dict[bytes, bytes]]:
+    """Make one segment's vocabulary shards, postings and positions files (documents numbered
+    from the segment's first): return the manifest's [[first term, shard hash], ...], the
+    segment's memo and the batch aliases it needs. `emit(kind, raw)` names and records a new file."""
+    batches, fresh, batch_keys, found = _batches(ordered, keys, bounds, topic_names, topic_index, memo, aliases)
+    known_as = _same_batches(batches, fresh, batch_keys, found, memo, aliases)
+    if known_as is not None and all(dest in existing for dest in memo.files):
+        # Batches with the same content in the same order (the base and mid segments after a
+        # digest, unless a paper in them changed its text): the same files, nothing to join,
+        # and the same memo (a batch made again is known by its old key: an alias).
+        outputs.update(dict.fromkeys(memo.files))
+        return [list(v) for v in memo.vocab], memo, known_as
+    terms, batches, was = _common_terms(batches, fresh, memo.terms, found)
+    joined = _Joined(batches, batch_keys, len(terms), was)
+    batches = dict(zip(batch_keys, batches))
+    # A term whose blocks are made of the same pieces with the same gaps as last time has
+    # the same bytes; a shard whose terms are the same ones, all unchanged, is unchanged.
+    # (A term only fresh batches hold has new pieces: it counts as changed.)
+    was = joined.was
+    same = (was >= 0) & (memo.signatures[np.maximum(was, 0)] == joined.signatures
+                         if len(memo.signatures) == len(memo.terms) > 0 else np.zeros(len(terms), bool))
+    changed_before = np.concatenate([[0], np.cumsum(~same)]).tolist()
+    del was
 
-    Batches the memo holds are reused; the others are tokenized and encoded.
+    def unchanged(lo: int, hi: int, known: tuple | None) -> bool:
+        return (known is not None and known[0] == terms[hi - 1] and known[1] == hi - lo
+                and changed_before[hi] == changed_before[lo])
+
+    post_len, counts = joined.post_len.tolist(), joined.counts.tolist()
+    vocab_sizes = [len(t.encode()) + 4 for t in terms]
+    vocab: list[list[str]] = []
+    vocab_shards: dict[str, tuple[str, int, str, tuple[str, ...]]] = {}
+    groups_memo: dict[str, tuple[str, int, str, str]] = {}
+    for lo, hi in _split_ranges(vocab_sizes, terms, VOCAB_MIN, VOCAB_MAX, VOCAB_DIV):
+        known = memo.vocab_shards.get(terms[lo])
+        if unchanged(lo, hi, known):
+            # Same terms with the same sizes: the same postings files inside.
+            inside = {first: memo.groups.get(first) for first in known[3]}
+            kept = [f"{data_dir}/v-{known[2]}.bin"] + [
+                f"{data_dir}/{kind}-{group[at]}.bin" for group in inside.values() if group is not None
+                for kind, at in (("p", 2), ("q", 3))]
+            if None not in inside.values() and all(dest in existing for dest in kept):
+                outputs.update(dict.fromkeys(kept))
+                vocab.append([terms[lo], known[2]])
+                vocab_shards[terms[lo]] = known
+                groups_memo.update(inside)
+                continue
+        posting_sizes = [post_len[i] + len(terms[i]) + 6 for i in range(lo, hi)]
+        files = bytearray()
+        file_of: dict[int, int] = {}
+        groups = _split_ranges(posting_sizes, terms[lo:hi], POSTINGS_MIN, POSTINGS_MAX, POSTINGS_DIV)
+        files += _varint(len(groups))
+        for file_number, (g_lo, g_hi) in enumerate(groups):
+            g_lo, g_hi = lo + g_lo, lo + g_hi
+            for i in range(g_lo, g_hi):
+                file_of[i] = file_number
+            group = memo.groups.get(terms[g_lo])
+            if (unchanged(g_lo, g_hi, group) and f"{data_dir}/p-{group[2]}.bin" in existing
+                    and f"{data_dir}/q-{group[3]}.bin" in existing):
+                outputs[f"{data_dir}/p-{group[2]}.bin"] = None
+                outputs[f"{data_dir}/q-{group[3]}.bin"] = None
+                p_hash, q_hash = group[2], group[3]
+            else:
+                p_raw, q_raw = [_varint(g_hi - g_lo)], [_varint(g_hi - g_lo)]
+                for i in range(g_lo, g_hi):
+                    block, held = joined.blocks(i)
+                    head = _term_head(terms[i], counts[i])
+                    p_raw += (head, _varint(len(block)), block)
+                    q_raw += (head, _varint(len(held)), held)
+                p_hash = emit("p", b"".join(p_raw))
+                q_hash = emit("q", b"".join(q_raw))
+            groups_memo[terms[g_lo]] = (terms[g_hi - 1], g_hi - g_lo, p_hash, q_hash)
+            files += p_hash.encode()
+            files += q_hash.encode()
+        raw = [bytes(files), _varint(hi - lo)]
+        previous = b""
+        for i in range(lo, hi):
+            current = terms[i].encode()
+            shared = _shared_prefix(previous, current)
+            raw += (_varint(shared), _varint(len(current) - shared), current[shared:],
+                    _varint(counts[i]), _varint(file_of[i]))
+            previous = current
+        v_hash = emit("v", b"".join(raw))
+        vocab_shards[terms[lo]] = (terms[hi - 1], hi - lo, v_hash, tuple(terms[lo + g] for g, _ in groups))
+        vocab.append([terms[lo], v_hash])
+    files = tuple([f"{data_dir}/v-{v_hash}.bin" for _, v_hash in vocab]
+                  + [f"{data_dir}/{kind}-{group[at]}.bin" for group in groups_memo.values()
+                     for kind, at in (("p", 2), ("q", 3))])
+    return vocab, SegmentMemo(tuple(terms), batches, joined.signatures, vocab_shards, groups_memo,
+                              tuple(batch_keys), tuple(map(tuple, vocab)), files), {}
+
+
+def _same_batches(batches: list[Pieces], fresh: list[bool], batch_keys: list[bytes], found: Sequence[str],
+                  memo: SegmentMemo, aliases: Mapping[bytes, bytes]) -> dict[bytes, bytes] | None:
+    """If the batches are those of the memo's segment, in its order, by key or by content,
+    return {key: the memo's key} for those it knows by another key; else None."""
+    if not memo.order or len(batch_keys) != len(memo.order):
+        return None
+    known_as = {}
+    for pieces, is_fresh, key, old in zip(batches, fresh, batch_keys, memo.order):
+        if key == old:
+            continue
+        if aliases.get(key) == old or (is_fresh and _same_content(pieces, found, memo.batches[old], memo.terms)):
+            known_as[key] = old
+        else:
+            return None
+    return known_as
+
+
+def _same_content(a: Pieces, a_terms: Sequence[str], b: Pieces, b_terms: Sequence[str]) -> bool:
+    """Whether two encoded batches hold the same postings and positions (their terms may be
+    numbered, and so ordered, differently)."""
+    if (a.n_docs, len(a.terms), len(a.postings), len(a.positions)) != \
+            (b.n_docs, len(b.terms), len(b.postings), len(b.positions)):
+        return False
+    names_a = np.array([a_terms[i] for i in a.terms.tolist()])
+    names_b = np.array([b_terms[i] for i in b.terms.tolist()])
+    order_a, order_b = np.argsort(names_a, kind="stable"), np.argsort(names_b, kind="stable")
+    if not np.array_equal(names_a[order_a], names_b[order_b]):
+        return False
+    if not all(np.array_equal(x[order_a], y[order_b]) for x, y in
+               ((a.count, b.count), (a.first, b.first), (a.last, b.last))):
+        return False
+
+    def in_order(data: bytes, at: np.ndarray, order: np.ndarray) -> np.ndarray:
+        starts, lengths = at[:-1].astype(np.int64)[order], np.diff(at.astype(np.int64))[order]
+        index = np.repeat(starts - _exclusive_cumsum(lengths), lengths) + np.arange(int(lengths.sum()))
+        return np.frombuffer(data, dtype=np.uint8)[index]
+
+    return (np.array_equal(in_order(a.postings, a.postings_at, order_a), in_order(b.postings, b.postings_at, order_b))
+            and np.array_equal(in_order(a.positions, a.positions_at, order_a),
+                               in_order(b.positions, b.positions_at, order_b)))
+
+
+def _postings(ordered: Sequence[SearchDocument], keys: Sequence[bytes], bounds: list[int],
+              topic_names: dict[str, str], topic_index: dict[str, int], memo: SegmentMemo,
+              ) -> tuple[list[str], _Joined]:
+    """Return (the sorted terms, their postings and positions) of documents in batches."""
+    batches, fresh, batch_keys, found = _batches(ordered, keys, bounds, topic_names, topic_index, memo, {})
+    terms, batches, was = _common_terms(batches, fresh, memo.terms, found)
+    return terms, _Joined(batches, batch_keys, len(terms), was)
+
+
+def _batches(ordered: Sequence[SearchDocument], keys: Sequence[bytes], bounds: list[int],
+             topic_names: dict[str, str], topic_index: dict[str, int], memo: SegmentMemo,
+             aliases: Mapping[bytes, bytes]) -> tuple[list[Pieces], list[bool], list[bytes], list[str]]:
+    """Return the batches (encoded), whether each is fresh, their keys, and the terms fresh
+    batches number theirs in.
+
+    Batches the memo holds (by their key or an alias of it) are reused; the others are
+    tokenized and encoded.
     """
     chunks = _Chunks()
     batches: list[Pieces] = []
     fresh: list[bool] = []
     batch_keys: list[bytes] = []
-    bounds = batch_bounds(ordered)
     for start, stop in zip(bounds, bounds[1:] + [len(ordered)]):
         key = hashlib.blake2b(b"".join(keys[start:stop]), digest_size=16).digest()
         known = memo.batches.get(key)
+        if known is None and key in aliases:
+            known = memo.batches.get(aliases[key])
         batch_keys.append(key)
         fresh.append(known is None)
         batches.append(known if known is not None else
                        _encode_documents(ordered[start:stop], chunks, topic_names, topic_index))
-    terms, batches, was = _common_terms(batches, fresh, memo.terms, list(chunks.terms))
+    found = list(chunks.terms)
     del chunks
-    return terms, _Joined(batches, batch_keys, len(terms), was), dict(zip(batch_keys, batches))
+    return batches, fresh, batch_keys, found
 
 
 def _common_terms(batches: list[Pieces], fresh: list[bool], known: Sequence[str],

@@ -244,19 +244,22 @@ function decodeComboKey(key) {
   return topics;
 }
 
-/** Decode one term's postings; record the facts of documents not seen before in `facts`. */
-function decodePostings(count, block, facts) {
+/**
+ * Decode one term's postings in one segment into `out` ({docs, impacts, flags}) from index
+ * `at` on, documents numbered from `start`; record the facts of documents not seen before.
+ */
+function decodePostings(count, block, facts, start, out, at) {
   const r = new Reader(block);
-  const docs = new Uint32Array(count), impacts = new Uint8Array(count), flags = new Uint8Array(count);
-  let doc = 0;
-  for (let k = 0; k < count; k++) {
+  const { docs, impacts, flags } = out;
+  let doc = start;
+  for (let i = 0; i < count; i++) {
+    const k = at + i;
     doc += r.varint();
     docs[k] = doc;
     impacts[k] = r.byte();
     const f = r.byte();
     flags[k] = f;
     const titleLength = r.byte();
-    const comments = r.varint();
     const nTopics = f >> 2;
     if (facts.combo[doc] === 0) {
       // Up to four topics below 1024 make a numeric key (fast to look up); more make a string.
@@ -267,26 +270,22 @@ function decodePostings(count, block, facts) {
       }
       facts.flags[doc] = f & ~1;
       facts.titleLength[doc] = titleLength;
-      facts.comments[doc] = comments;
       facts.combo[doc] = facts.intern(key);
     } else {
       for (let j = 0; j < nTopics; j++) r.varint();
     }
   }
-  return { docs, impacts, flags };
 }
 
-function decodePositions(count, block) {
+function decodePositions(count, block, out) {
   const r = new Reader(block);
-  const out = new Array(count);
   for (let k = 0; k < count; k++) {
     const n = r.varint();
     const at = new Int32Array(n);
     let p = 0;
     for (let j = 0; j < n; j++) { p += r.varint(); at[j] = p; }
-    out[k] = at;
+    out.push(at);
   }
-  return out;
 }
 
 // ---------------------------------------------------------------- engine
@@ -327,19 +326,22 @@ export class SearchIndex {
       if (!this.manifest) {
         this.manifest = m;
         this.n = m.docs;
-        this.vocabStarts = m.vocab.map((v) => v[0]);
+        // Segments: runs of documents, each with its own vocabulary and postings (a term's
+        // postings are the concatenation of its postings in every segment, in order).
+        this.segments = m.segments.map((s, i) => ({ index: i, start: s.start, vocab: s.vocab,
+          vocabStarts: s.vocab.map((v) => v[0]) }));
         this.yearStarts = m.years;
         this.topicTree = buildTopicTree(m.topics);
         this.docFlags = new Uint8Array(this.n);
         this.docTitleLength = new Uint8Array(this.n);
-        this.docComments = new Uint32Array(this.n);
+        this.docComments = new Uint32Array(this.n);  // filled on demand (loadComments)
         // Each document's topic set, as an index into `combos` (0: not seen yet). A set is
         // stored once with its closure (the topics and all their ancestors).
         this.docCombo = new Uint32Array(this.n);
         this.combos = [null];
         const comboIndex = new Map();
         this.facts = {
-          flags: this.docFlags, titleLength: this.docTitleLength, comments: this.docComments,
+          flags: this.docFlags, titleLength: this.docTitleLength,
           combo: this.docCombo,
           intern: (key) => {
             let i = comboIndex.get(key);
@@ -359,50 +361,63 @@ export class SearchIndex {
     return this.manifest;
   }
 
-  _vocabIndex(term) {
+  _vocabIndex(seg, term) {
     // Last shard whose first term is <= term.
-    let lo = 0, hi = this.vocabStarts.length - 1;
+    let lo = 0, hi = seg.vocabStarts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (compareTerms(this.vocabStarts[mid], term) <= 0) lo = mid; else hi = mid - 1;
+      if (compareTerms(seg.vocabStarts[mid], term) <= 0) lo = mid; else hi = mid - 1;
     }
     return lo;
   }
 
-  _vocab(i) {
-    const hash = this.manifest.vocab[i][1];
+  _vocab(seg, i) {
+    const hash = seg.vocab[i][1];
     return this._once("v" + hash, async () => decodeVocab(await this.load(`v-${hash}.bin`),
       this.manifest.hashLength));
   }
 
-  async _shardsFor(from, to) {
-    // Vocabulary shards that may hold terms in [from, to).
-    const first = this._vocabIndex(from);
+  async _shardsFor(seg, from, to) {
+    // Vocabulary shards of one segment that may hold terms in [from, to).
+    const first = this._vocabIndex(seg, from);
     let last = first;
-    while (last + 1 < this.vocabStarts.length && compareTerms(this.vocabStarts[last + 1], to) < 0) last++;
+    while (last + 1 < seg.vocabStarts.length && compareTerms(seg.vocabStarts[last + 1], to) < 0) last++;
     const wanted = [];
-    for (let i = first; i <= last; i++) wanted.push(this._vocab(i));
+    for (let i = first; i <= last; i++) wanted.push(this._vocab(seg, i));
     return Promise.all(wanted);
   }
 
-  /** The vocabulary entry of one term: {term, df, file}, or null. */
+  /** Terms of [from, to) accepted by keep(term), over every segment: [{term, df, parts}]. */
+  async _termsIn(from, to, keep) {
+    const found = new Map();
+    const perSegment = await Promise.all(this.segments.map((seg) => this._shardsFor(seg, from, to)));
+    this.segments.forEach((seg, i) => {
+      for (const shard of perSegment[i]) {
+        for (let k = bisect(shard.terms, from); k < shard.terms.length; k++) {
+          const t = shard.terms[k];
+          if (compareTerms(t, to) >= 0) break;
+          if (keep(t)) addPart(found, shard, k, seg);
+        }
+      }
+    });
+    return [...found.values()];
+  }
+
+  /** The vocabulary entry of one term: {term, df (over all segments), parts}, or null. */
   async lookup(term) {
-    const shard = await this._vocab(this._vocabIndex(term));
-    const k = bisect(shard.terms, term);
-    if (k < shard.terms.length && shard.terms[k] === term) return entry(shard, k);
-    return null;
+    const shards = await Promise.all(this.segments.map((seg) => this._vocab(seg, this._vocabIndex(seg, term))));
+    const found = new Map();
+    this.segments.forEach((seg, i) => {
+      const shard = shards[i];
+      const k = bisect(shard.terms, term);
+      if (k < shard.terms.length && shard.terms[k] === term) addPart(found, shard, k, seg);
+    });
+    return found.get(term) || null;
   }
 
   /** Up to `limit` terms starting with prefix (not the prefix itself), most frequent first. */
   async completions(prefix, limit = PREFIX_LIMIT) {
-    const found = [];
-    for (const shard of await this._shardsFor(prefix, prefix + "\u{10ffff}")) {
-      for (let k = bisect(shard.terms, prefix); k < shard.terms.length; k++) {
-        const t = shard.terms[k];
-        if (!t.startsWith(prefix)) break;
-        if (t !== prefix) found.push(entry(shard, k));
-      }
-    }
+    const found = await this._termsIn(prefix, prefix + "\u{10ffff}", (t) => t.startsWith(prefix) && t !== prefix);
     found.sort((a, b) => b.df - a.df || compareTerms(a.term, b.term));
     return found.slice(0, limit);
   }
@@ -410,34 +425,54 @@ export class SearchIndex {
   /** Terms one edit away from word that share its first two letters, most frequent first. */
   async corrections(word, limit = TYPO_LIMIT) {
     const head = [...word].slice(0, 2).join("");
-    const found = [];
-    for (const shard of await this._shardsFor(head, head + "\u{10ffff}")) {
-      for (let k = bisect(shard.terms, head); k < shard.terms.length; k++) {
-        const t = shard.terms[k];
-        if (!t.startsWith(head)) break;
-        if (t !== word && withinOneEdit(t, word)) found.push(entry(shard, k));
-      }
-    }
+    const found = await this._termsIn(head, head + "\u{10ffff}",
+      (t) => t.startsWith(head) && t !== word && withinOneEdit(t, word));
     found.sort((a, b) => b.df - a.df || compareTerms(a.term, b.term));
     return found.slice(0, limit);
   }
 
+  _termFile(kind, hash) {
+    return this._once(kind + hash, async () => decodeTermFile(await this.load(`${kind}-${hash}.bin`)));
+  }
+
   async postings(e) {
     return this._once("P" + e.term, async () => {
-      const file = await this._once("p" + e.file.postings,
-        async () => decodeTermFile(await this.load(`p-${e.file.postings}.bin`)));
-      const [count, block] = file.get(e.term);
-      return decodePostings(count, block, this.facts);
+      const files = await Promise.all(e.parts.map((part) => this._termFile("p", part.file.postings)));
+      const blocks = files.map((file) => file.get(e.term));
+      const total = blocks.reduce((sum, [count]) => sum + count, 0);
+      const out = { docs: new Uint32Array(total), impacts: new Uint8Array(total), flags: new Uint8Array(total) };
+      let at = 0;
+      e.parts.forEach((part, i) => {
+        const [count, block] = blocks[i];
+        decodePostings(count, block, this.facts, part.start, out, at);
+        at += count;
+      });
+      return out;
     });
   }
 
   async positions(e) {
     return this._once("Q" + e.term, async () => {
-      const file = await this._once("q" + e.file.positions,
-        async () => decodeTermFile(await this.load(`q-${e.file.positions}.bin`)));
-      const [count, block] = file.get(e.term);
-      return decodePositions(count, block);
+      const files = await Promise.all(e.parts.map((part) => this._termFile("q", part.file.positions)));
+      const out = [];
+      for (const file of files) {
+        const [count, block] = file.get(e.term);
+        decodePositions(count, block, out);
+      }
+      return out;
     });
+  }
+
+  /** Make sure docComments holds the comment counts of these documents (sorting by comments). */
+  async loadComments(ids) {
+    const m = this.manifest;
+    const chunks = new Set();
+    for (const d of ids) chunks.add(Math.floor(d / m.commentChunk));
+    await Promise.all([...chunks].map((c) => this._once("c" + c, async () => {
+      const r = new Reader(await this.load(`c-${m.comments[c]}.bin`));
+      const end = Math.min(this.n, (c + 1) * m.commentChunk);
+      for (let d = c * m.commentChunk; d < end; d++) this.docComments[d] = r.varint();
+    })));
   }
 
   /** Year of a document (ids are sorted by date, the manifest gives where each year starts). */
@@ -645,6 +680,7 @@ export class SearchIndex {
     const filters = { topic: topic ? this.topicTree.byId.get(topic) : undefined, year: String(year), code };
     const facets = this.facets(matched, filters);
     const ids = matched.filter((d) => this._passes(d, filters, null));
+    if (sort === "discussed") await this.loadComments(ids);
     return { clauses, total: matched.length, ids: sortIds(ids, sort, scores, this.docComments), scores,
       facets, terms };
   }
@@ -681,8 +717,13 @@ function emptyFacets() {
   return { topics: new Map(), years: new Map(), code: 0 };
 }
 
-function entry(shard, k) {
-  return { term: shard.terms[k], df: shard.df[k], file: shard.files[shard.file[k]] };
+/** Add term k of a segment's vocabulary shard to found (term -> {term, df, parts}). */
+function addPart(found, shard, k, seg) {
+  const term = shard.terms[k];
+  let e = found.get(term);
+  if (!e) found.set(term, e = { term, df: 0, parts: [] });
+  e.df += shard.df[k];
+  e.parts.push({ start: seg.start, file: shard.files[shard.file[k]] });
 }
 
 function bisect(sorted, term) {
