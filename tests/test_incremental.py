@@ -277,13 +277,19 @@ def test_a_failure_in_the_extras_child_fails_the_build_and_keeps_the_previous_si
 def test_the_memoised_corpus_equals_the_stores(project, monkeypatch, read_ahead):
     monkeypatch.setattr(buildcache, "READ_AHEAD_FILES", 1 if read_ahead else 10**9)
     monkeypatch.setattr(buildcache, "READ_AHEAD_BATCH", 3)  # several batches, and a short last one
-    cached_reads = []
-    read_cached = buildcache._read_cached
+    monkeypatch.setattr(buildcache, "READ_AHEAD_MISSES", 2)
+    cached_reads, threaded = [], []
+    read_cached, read_in_threads = buildcache._read_cached, buildcache._read_in_threads
 
     def not_cached_after_five(path, size):  # files "not in the page cache" from the sixth on
         cached_reads.append(path)
         return read_cached(path, size) if len(cached_reads) <= 5 else None
 
+    def in_threads(paths):
+        threaded.extend(paths)
+        return read_in_threads(paths)
+
+    monkeypatch.setattr(buildcache, "_read_in_threads", in_threads)
     if read_ahead == "threads":
         monkeypatch.setattr(buildcache, "_read_cached", lambda path, size: None)
     elif read_ahead == "page cache, then threads":
@@ -292,6 +298,13 @@ def test_the_memoised_corpus_equals_the_stores(project, monkeypatch, read_ahead)
     cold, memo = buildcache.load_corpus(content)
     warm, _ = buildcache.load_corpus(content, memo)
     assert cold == store.load_store(content) == warm and len(cold.papers) > 10
+    files = sorted(content.glob("papers/*.md"))
+    if read_ahead == "page cache, then threads":  # 5 cached, 1 miss read here, then threads
+        assert 0 < len(threaded) == len(files) - 6
+    elif read_ahead == "threads":  # 1 miss read here, then threads
+        assert 0 < len(threaded) == len(files) - 1
+    elif read_ahead == "page cache" and buildcache._read_cached(str(files[0]), files[0].stat().st_size) is not None:
+        assert not threaded  # (where the file system tells what is cached)
 
 
 def test_parallel_map_keeps_order_and_falls_back_for_small_inputs():
