@@ -342,6 +342,18 @@ def test_parallel_map_meanwhile_returns_both_and_keeps_nested_maps_in_process():
     assert parallel.parallel_map_meanwhile(str, [1, 2], lambda: "x", min_items=10, jobs=2) == (["1", "2"], "x")
 
 
+@pytest.mark.parametrize("together", [0, 1, 300, 1000])
+def test_items_mapped_together_go_to_one_worker_and_keep_their_order(together):
+    import os
+
+    items = list(range(1000))
+    mapped, _ = parallel.parallel_map_meanwhile(lambda x: (x * x, os.getpid()), items, lambda: None,
+                                                min_items=10, jobs=2, together=together)
+    assert [square for square, _ in mapped] == [x * x for x in items]
+    assert len({pid for _, pid in mapped[:together]}) == (1 if together else 0)
+    assert os.getpid() not in {pid for _, pid in mapped}
+
+
 def test_update_ingests_rebuilds_and_reports_what_changed(project, tmp_path, capsys):
     from site_src.cli import main
 
