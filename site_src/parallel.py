@@ -109,13 +109,15 @@ MEANWHILE_CHUNK_ITEMS = 500
 
 def parallel_map_meanwhile(fn: Callable[[T], R], items: Sequence[T], meanwhile: Callable[[], M], *,
                            min_items: int = 500, jobs: int | None = None,
-                           done: Callable[[int], None] | None = None) -> tuple[list[R], M]:
+                           done: Callable[[int], None] | None = None, together: int = 0) -> tuple[list[R], M]:
     """Return ([fn(item) for item in items], meanwhile()): workers map while the parent runs meanwhile().
 
     In one process (few items, jobs=1, no fork) the map runs first, then meanwhile().
     meanwhile() must not start worker processes of its own (a map inside it stays in this
     process). `done(n)` is called as chunks finish, from a thread of the pool while the
-    parent is busy in meanwhile().
+    parent is busy in meanwhile(). The first `together` items go to one worker, as the
+    first chunk (items whose work a process memoises for the others: list pages share the
+    cards they show); keep them well under 1/jobs of the work.
     """
     global _TASK
     jobs = available_jobs() if jobs is None else max(1, jobs)
@@ -128,9 +130,13 @@ def parallel_map_meanwhile(fn: Callable[[T], R], items: Sequence[T], meanwhile: 
         context = multiprocessing.get_context("fork")
         with context.Pool(jobs) as pool:
             callback = None if done is None else (lambda part: done(len(part)))
-            pending = [pool.apply_async(_run_chunk, (bounds,), callback=callback)
-                       for bounds in chunk_bounds(len(items), max(jobs * MEANWHILE_CHUNKS_PER_WORKER,
-                                                                  -(-len(items) // MEANWHILE_CHUNK_ITEMS)))]
+            together = min(max(0, together), len(items))
+            rest = len(items) - together
+            bounds = [(together + start, together + stop)
+                      for start, stop in chunk_bounds(rest, max(jobs * MEANWHILE_CHUNKS_PER_WORKER,
+                                                                -(-rest // MEANWHILE_CHUNK_ITEMS)))] if rest else []
+            pending = [pool.apply_async(_run_chunk, (chunk,), callback=callback)
+                       for chunk in ([(0, together)] if together else []) + bounds]
             value = meanwhile()
             parts = [result.get() for result in pending]
     finally:

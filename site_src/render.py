@@ -115,14 +115,15 @@ class _Fragment:
 
     __slots__ = ("targets", "sections", "has_fragment", "html", "first", "texts")
 
-    def __init__(self, targets: tuple[str, ...], links: tuple[str, ...], html: Markup) -> None:
+    def __init__(self, targets: tuple[str, ...], links: tuple[str, ...] | None, html: Markup | None,
+                 texts: tuple[str, ...] | None = None) -> None:
         self.targets = targets
         self.sections = frozenset(_section(target) for target in targets)
         self.has_fragment = any("#" in target for target in targets)
         self.html: dict[Any, Markup] = {}
-        self.first: tuple[tuple[str, ...], Markup] | None = (links, html)
+        self.first: tuple[tuple[str, ...], Markup] | None = (links, html) if texts is None else None
         """The links and HTML of the first rendering, until texts are learnt from them."""
-        self.texts: tuple[str, ...] | None = None
+        self.texts: tuple[str, ...] | None = texts
 
     def learn(self, render: Callable[[], Markup], links: PageLinks) -> None:
         """Render once more with placeholders for the links; keep the text around them if
@@ -132,18 +133,28 @@ class _Fragment:
         self.first = None
         if "\0" in first_html:
             return
-        outer_recorded, links.recorded = links.recorded, None
-        links.placeholders = []
-        try:
-            html = render()
-        finally:
-            targets, links.placeholders, links.recorded = links.placeholders, None, outer_recorded
-        parts = str(html).split("\0")
-        if (tuple(targets) != self.targets or parts[1::2] != [str(n) for n in range(len(targets))]):
+        learnt = _render_with_placeholders(render, links)
+        if learnt is None or learnt[0] != self.targets:
             return
-        texts = tuple(parts[0::2])
+        texts = learnt[1]
         if _fill(texts, first_links) == first_html:
             self.texts = texts
+
+
+def _render_with_placeholders(render: Callable[[], Markup], links: PageLinks
+                              ) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(targets, texts around them) of one rendering whose links are '\\0<n>\\0' placeholders;
+    None when the HTML holds a NUL of its own (then the placeholders cannot be told apart)."""
+    outer_recorded, links.recorded = links.recorded, None
+    links.placeholders = []
+    try:
+        html = render()
+    finally:
+        targets, links.placeholders, links.recorded = links.placeholders, None, outer_recorded
+    parts = str(html).split("\0")
+    if parts[1::2] != [str(n) for n in range(len(targets))] or len(parts) != 2 * len(targets) + 1:
+        return None
+    return tuple(targets), tuple(parts[0::2])
 
 
 def _fill(texts: tuple[str, ...], links: Iterable[str]) -> Markup:
@@ -194,6 +205,13 @@ class _MacroMemo:
         if key is None:
             return macro(data, *args)
         fragment = self.fragments.get(key)
+        if fragment is None and getattr(getattr(macro, "_func", None), LINKS_ONLY_IN_OUTPUT, False):
+            # The macro's links go straight into its output (checked when it was compiled):
+            # one rendering with placeholders gives the texts around them, and every page,
+            # this one first, fills its own links in.
+            learnt = _render_with_placeholders(lambda: macro(data, *args), links)
+            if learnt is not None:
+                fragment = self._remember(key, _Fragment(learnt[0], None, None, texts=learnt[1]))
         if fragment is not None:
             variant = links.variant(fragment.targets, fragment.sections, fragment.has_fragment)
             html = fragment.html.get(variant)
@@ -217,11 +235,15 @@ class _MacroMemo:
             outer.extend(made)
         targets = tuple(target for target, _ in made)
         if fragment is None or fragment.targets != targets:
-            if len(self.fragments) >= self.MAX:
-                self.fragments.clear()
-            fragment = self.fragments[key] = _Fragment(targets, tuple(link for _, link in made), html)
+            fragment = self._remember(key, _Fragment(targets, tuple(link for _, link in made), html))
         fragment.html[links.variant(targets, fragment.sections, fragment.has_fragment)] = html
         return html
+
+    def _remember(self, key: tuple, fragment: _Fragment) -> _Fragment:
+        if len(self.fragments) >= self.MAX:
+            self.fragments.clear()
+        self.fragments[key] = fragment
+        return fragment
 
 
 class _Rendering:
@@ -391,13 +413,64 @@ class _ViewTemplate(jinja2.Template):
         return super()._from_namespace(environment, namespace, globals)
 
 
+LINKS_ONLY_IN_OUTPUT = "links_only_in_output"
+"""Set (True) on a compiled macro function whose links all go straight into its output."""
+_LINK_FILTERS = frozenset({"href", "static"})
+_OPAQUE_NODES = (jinja2.nodes.Call, jinja2.nodes.CallBlock, jinja2.nodes.Include, jinja2.nodes.Import,
+                 jinja2.nodes.FromImport, jinja2.nodes.FilterBlock, jinja2.nodes.AssignBlock,
+                 jinja2.nodes.Assign, jinja2.nodes.EvalContextModifier, jinja2.nodes.Macro,
+                 jinja2.nodes.Block, jinja2.nodes.Extends, jinja2.nodes.ExprStmt)
+
+
+def links_only_in_output(macro: jinja2.nodes.Macro) -> bool:
+    """Whether every link the macro makes is printed as it is and read by nothing else.
+
+    True when each href/static is a whole `{{ x|href }}` (or `{{ 'f.css'|static }}`)
+    and the body has no calls, assignments, filter blocks, includes, imports or nested
+    macros (anything that could pass a link elsewhere or print it changed). Such a
+    macro's HTML is the same text around whatever links it is given, so one rendering
+    with placeholders serves every page (see _MacroMemo.render).
+    """
+    printed = set()
+    for output in macro.find_all(jinja2.nodes.Output):
+        printed.update(id(child) for child in output.nodes
+                       if isinstance(child, jinja2.nodes.Filter) and child.name in _LINK_FILTERS
+                       and not child.args and not child.kwargs and child.dyn_args is None
+                       and child.dyn_kwargs is None)
+    for node in macro.body:
+        for inner in (node, *node.find_all(jinja2.nodes.Node)):
+            if isinstance(inner, _OPAQUE_NODES):
+                return False
+            if isinstance(inner, jinja2.nodes.Name) and inner.name in _LINK_FILTERS | {"cached", "caller"}:
+                return False
+            if isinstance(inner, jinja2.nodes.Filter) and (inner.name == "cached" or (
+                    inner.name in _LINK_FILTERS and id(inner) not in printed)):
+                return False
+    return True
+
+
 class _CodeGenerator(jinja2.compiler.CodeGenerator):
     """Compile each run of output (text and {{ … }} between two tags) into one yield.
 
     Jinja yields every piece separately, and each piece of a block climbs through the
     generators of every template in the inheritance chain (paper.html -> base.html ->
     block main): ~300 pieces per page. Joining a run first makes it one step per run.
+
+    Macros whose links only go into their output are marked (links_only_in_output).
     """
+
+    def visit_Macro(self, node: jinja2.nodes.Macro, frame: Any) -> None:
+        # Jinja's visit_Macro, with the mark written between the function and its wrapper.
+        macro_frame, macro_ref = self.macro_body(node, frame)
+        if links_only_in_output(node):
+            self.writeline(f"macro.{LINKS_ONLY_IN_OUTPUT} = True")
+        self.newline()
+        if frame.toplevel:
+            if not node.name.startswith("_"):
+                self.write(f"context.exported_vars.add({node.name!r})")
+            self.writeline(f"context.vars[{node.name!r}] = ")
+        self.write(f"{frame.symbols.ref(node.name)} = ")
+        self.macro_def(macro_ref, macro_frame)
 
     def visit_Output(self, node: jinja2.nodes.Output, frame: Any) -> None:
         if frame.buffer is not None or frame.require_output_check or len(node.nodes) < 2:

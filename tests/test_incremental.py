@@ -295,14 +295,38 @@ def test_a_failure_in_the_extras_child_fails_the_build_and_keeps_the_previous_si
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # no staging tree left behind
 
 
-@pytest.mark.parametrize("read_ahead", [False, True])
+@pytest.mark.parametrize("read_ahead", [None, "page cache", "threads", "page cache, then threads"])
 def test_the_memoised_corpus_equals_the_stores(project, monkeypatch, read_ahead):
     monkeypatch.setattr(buildcache, "READ_AHEAD_FILES", 1 if read_ahead else 10**9)
     monkeypatch.setattr(buildcache, "READ_AHEAD_BATCH", 3)  # several batches, and a short last one
+    monkeypatch.setattr(buildcache, "READ_AHEAD_MISSES", 2)
+    cached_reads, threaded = [], []
+    read_cached, read_in_threads = buildcache._read_cached, buildcache._read_in_threads
+
+    def not_cached_after_five(path, size):  # files "not in the page cache" from the sixth on
+        cached_reads.append(path)
+        return read_cached(path, size) if len(cached_reads) <= 5 else None
+
+    def in_threads(paths):
+        threaded.extend(paths)
+        return read_in_threads(paths)
+
+    monkeypatch.setattr(buildcache, "_read_in_threads", in_threads)
+    if read_ahead == "threads":
+        monkeypatch.setattr(buildcache, "_read_cached", lambda path, size: None)
+    elif read_ahead == "page cache, then threads":
+        monkeypatch.setattr(buildcache, "_read_cached", not_cached_after_five)
     content = project / "content"
     cold, memo = buildcache.load_corpus(content)
     warm, _ = buildcache.load_corpus(content, memo)
     assert cold == store.load_store(content) == warm and len(cold.papers) > 10
+    files = sorted(content.glob("papers/*.md"))
+    if read_ahead == "page cache, then threads":  # 5 cached, 1 miss read here, then threads
+        assert 0 < len(threaded) == len(files) - 6
+    elif read_ahead == "threads":  # 1 miss read here, then threads
+        assert 0 < len(threaded) == len(files) - 1
+    elif read_ahead == "page cache" and buildcache._read_cached(str(files[0]), files[0].stat().st_size) is not None:
+        assert not threaded  # (where the file system tells what is cached)
 
 
 def test_parallel_map_keeps_order_and_falls_back_for_small_inputs():
@@ -338,6 +362,18 @@ def test_parallel_map_meanwhile_returns_both_and_keeps_nested_maps_in_process():
     assert [s for s, _ in squares] == [x * x for x in items] and sum(done) == len(items)
     assert pids == {parent} and {pid for _, pid in squares} - {parent}  # workers mapped, the parent meanwhile
     assert parallel.parallel_map_meanwhile(str, [1, 2], lambda: "x", min_items=10, jobs=2) == (["1", "2"], "x")
+
+
+@pytest.mark.parametrize("together", [0, 1, 300, 1000])
+def test_items_mapped_together_go_to_one_worker_and_keep_their_order(together):
+    import os
+
+    items = list(range(1000))
+    mapped, _ = parallel.parallel_map_meanwhile(lambda x: (x * x, os.getpid()), items, lambda: None,
+                                                min_items=10, jobs=2, together=together)
+    assert [square for square, _ in mapped] == [x * x for x in items]
+    assert len({pid for _, pid in mapped[:together]}) == (1 if together else 0)
+    assert os.getpid() not in {pid for _, pid in mapped}
 
 
 def test_update_ingests_rebuilds_and_reports_what_changed(project, tmp_path, capsys):
