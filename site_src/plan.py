@@ -737,15 +737,21 @@ def papers_page_inputs(ix: SiteIndex, memo: Mapping[str, Any] | None = None, *,
         old_digests = memo["digests"]
         changed_digests = {d for d in digests.keys() | old_digests.keys() if digests.get(d) != old_digests.get(d)}
         if changed_digests:
-            dirty.update(slug for slug, paper in ix.papers.items()
-                         if any(a.digest in changed_digests for a in paper.digests))
+            # (plain loops: a generator per paper cost ~0.3 s at 100k papers on every update)
+            for slug, paper in ix.papers.items():
+                for appearance in paper.digests:
+                    if appearance.digest in changed_digests:
+                        dirty.add(slug)
+                        break
         if changed:
             for _, _, order in digests.values():  # neighbours show each other's titles
                 if not changed.isdisjoint(order):
                     dirty.update(order)
             for slug, rows in related.items():  # related rows show the papers' titles
-                if any(other in changed for other, _ in rows):
-                    dirty.add(slug)
+                for other, _ in rows:
+                    if other in changed:
+                        dirty.add(slug)
+                        break
         if compare_extras:
             old_reasons, old_related = previous_extras[1]
             dirty.update(slug for slug in ix.shown
