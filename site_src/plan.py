@@ -1222,8 +1222,9 @@ LAZY_PLANNERS: dict[Callable, Callable[[SiteIndex], Iterator[LazyRow]]] = {
 
 
 def _lists_context(ix: SiteIndex) -> str:
-    """What every keyed list page may read besides its own row: shared chrome, topic table, config."""
-    return _hash((LISTS_MEMO_VERSION, ix.context, repr(ix.config)))
+    """What every keyed list page may read besides its own row: shared chrome, topic table, config
+    (by its fingerprint: one project named by a relative or an absolute root is one config)."""
+    return _hash((LISTS_MEMO_VERSION, ix.context, repr(sorted(ix.config.fingerprint().items()))))
 
 
 def _list_tokens(ix: SiteIndex, card_keys: Mapping[str, str]) -> dict[str, str]:

@@ -650,6 +650,12 @@ def test_a_lists_memo_it_cannot_vouch_for_is_not_used():
     planted = {**memo, "pages": {url: (key, "planted") for url, (key, _) in memo["pages"].items()}}
     got, _ = _lists_through(site, config, planted)
     assert {got[url].inputs for url in planted["pages"]} == {"planted"}  # nothing changed: taken as it is
+    import os
+    from pathlib import Path
+
+    relative = replace(config, root=Path(os.path.relpath(config.root)))  # the same project
+    got, _ = _lists_through(site, relative, planted)
+    assert {got[url].inputs for url in planted["pages"]} == {"planted"}
     renamed = tuple(replace(t, name=t.name + " (renamed)") for t in site.topics)
     others = [
         ("other config", site, replace(config, title="Another atlas")),
