@@ -1338,6 +1338,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             # A full build plans paper pages without their views (keyed by their inputs): each
             # view is made by the worker process that renders the page (see _render_staged).
             index = pages_memo = None
+            lists_memo = _ListsMemo(folder, session, full)
             if notes_only is None:
                 # Paper pages' inputs are made again only where what they read changed.
                 index = plan_module.index_site(site, config)
@@ -1350,11 +1351,13 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
                 paper_dests = {urls.dest_for(urls.url_for("paper", slug)) for slug in index.papers}
                 planned = plan_module.iter_pages(site, config,
                                                  unchanged=lambda dest, template, inputs: dest in paper_dests,
-                                                 paper_keys=by_slug, index=index, card_keys=card_keys)
+                                                 paper_keys=by_slug, index=index, card_keys=card_keys,
+                                                 lists_memo=lists_memo.loaded, lists_made=lists_memo.made)
             else:
                 # Pages whose inputs are those of the last build are not planned again.
                 planned = plan_module.iter_pages(site, config, unchanged=None if keep_views or not old else unchanged,
-                                                 paper_keys=by_slug, card_keys=card_keys, index=index)
+                                                 paper_keys=by_slug, card_keys=card_keys, index=index,
+                                                 lists_memo=lists_memo.loaded, lists_made=lists_memo.made)
             keys: dict[str, str] = {}
             pages: list = []
             todo: list = []
@@ -1525,6 +1528,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
             new_manifest = Manifest(code_version(), settings, inputs, outputs, tree, scanned_ns,
                                     producers, tuple(corpus.problems), corpus_memo["scanned_ns"], len(pages),
                                     loaded=manifest.loaded if manifest is not None else {})
+            lists_memo.save()  # (before the manifest, like every memo)
             if memos_saved:
                 save_state(folder, new_manifest, corpus_memo, topics_memo, memos=False)
             else:
@@ -1592,6 +1596,31 @@ class _PagesMemo:
             self.session["pages"] = self.made  # (serve: kept in memory)
         else:
             save_layered(self.folder, "pages", self.made, self.loaded)
+
+
+class _ListsMemo:
+    """The memo of list pages' inputs (iter_pages' lists_memo, plan._memo_list_rows) through a
+    build: read from lists.pickle (~3 MB at 100k papers: a key and the inputs of each topic,
+    year, author and digest page) or kept in a serve session, and saved after the build. The
+    file's header rejects other code; the memo itself rejects another context or config.
+    """
+
+    def __init__(self, folder: Path, session: dict | None, full: bool) -> None:
+        self.path, self.session = Path(folder) / "lists.pickle", session
+        self.loaded: Any = None
+        self.made: dict = {}  # filled by iter_pages
+        if full:
+            return
+        self.loaded = session.get("lists") if session is not None else load_blob(self.path)
+
+    def save(self) -> None:
+        """Keep the memo iter_pages made for the next build (none when the lists were not planned)."""
+        if not self.made.get("pages"):
+            return
+        if self.session is not None:
+            self.session["lists"] = self.made  # (serve: kept in memory)
+        else:
+            save_blob(self.path, self.made)
 
 
 MEMOISED_PRODUCERS = frozenset({"search", "exports"})

@@ -7,7 +7,8 @@ chart is never the only way to read them.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import heapq
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -89,15 +90,20 @@ def trend(counts: Sequence[int]) -> str:
 
 
 def topic_year_table(papers: Sequence[Paper], topics: Sequence[Any],
-                     paper_topics: Mapping[str, Iterable[str]]) -> OverviewTable:
-    """Count papers per topic (subtopics included) and year."""
+                     paper_topics: Mapping[str, Iterable[str]], *,
+                     members: Mapping[str, Collection[str]] | None = None) -> OverviewTable:
+    """Count papers per topic (subtopics included) and year.
+
+    `members` is subtree_members of these papers when the caller has it (a site's index).
+    """
     year_of = {p.slug: paper_year(p) for p in papers}
     dated = sorted({y for y in year_of.values() if y != UNDATED})
     if dated:
         dated = [str(y) for y in range(int(dated[0]), int(dated[-1]) + 1)]  # no gaps in a trend
     years = tuple(dated + ([UNDATED] if UNDATED in year_of.values() else []))
     column = {y: i for i, y in enumerate(years)}
-    members = subtree_members(topics, {s: t for s, t in paper_topics.items() if s in year_of})
+    if members is None:
+        members = subtree_members(topics, {s: t for s, t in paper_topics.items() if s in year_of})
     depth: dict[str, int] = {}
     for topic in topics:  # parents come before children
         depth[topic.id] = depth.get(topic.parent, -1) + 1 if topic.parent in depth else 0
@@ -115,12 +121,11 @@ def topic_year_table(papers: Sequence[Paper], topics: Sequence[Any],
     return OverviewTable(years, tuple(rows), tuple(totals))
 
 
-def most_commented(papers: Sequence[Paper], members: Mapping[str, set[str]],
+def most_commented(papers: Sequence[Paper], members: Mapping[str, Collection[str]],
                    n: int = MOST_COMMENTED) -> dict[str, list[str]]:
     """Return topic id -> slugs of its n most-commented papers (papers with comments only)."""
     comments = {p.slug: p.comments for p in papers if p.comments}
-    return {topic_id: sorted((s for s in slugs if s in comments),
-                             key=lambda s: (-comments[s], s))[:n]
+    return {topic_id: heapq.nsmallest(n, filter(comments.__contains__, slugs), key=lambda s: (-comments[s], s))
             for topic_id, slugs in members.items()}
 
 
@@ -214,13 +219,19 @@ def sparkline_svg(row: TopicRow, years: Sequence[str], *, width: int = 90, heigh
 def overview_view(papers: Sequence[Paper], topics: Sequence[Any],
                   paper_topics: Mapping[str, Iterable[str]],
                   paper_url=lambda slug: f"papers/{slug}/",
-                  topic_url=lambda topic_id: f"topics/{topic_id}/") -> dict[str, Any]:
-    """Return the overview page's view data: table, chart, sparklines, most-commented papers."""
-    table = topic_year_table(papers, topics, paper_topics)
-    members = subtree_members(topics, paper_topics)
-    top = most_commented(papers, members)
+                  topic_url=lambda topic_id: f"topics/{topic_id}/", *,
+                  members: Mapping[str, Collection[str]] | None = None) -> dict[str, Any]:
+    """Return the overview page's view data: table, chart, sparklines, most-commented papers.
+
+    `members` (topic id -> slugs of these papers in the topic or a subtopic) saves working
+    it out when the caller has it.
+    """
     by_slug = {p.slug: p for p in papers}
-    sorted_papers = sum(1 for p in papers if any(True for _ in paper_topics.get(p.slug, ())))
+    if members is None:
+        members = subtree_members(topics, {s: t for s, t in paper_topics.items() if s in by_slug})
+    table = topic_year_table(papers, topics, paper_topics, members=members)
+    top = most_commented(papers, members)
+    sorted_papers = sum(1 for slug in by_slug if paper_topics.get(slug))  # (topic ids: a tuple per paper)
     return {
         "years": list(table.years),
         "totals": list(table.totals),

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import heapq
 import marshal
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -451,12 +452,26 @@ def _archive_label(ix: SiteIndex, chunk: list[str], n: int) -> dict[str, Any]:
     return {"n": n, "dates": span, "positions": positions, "label": span or f"Papers {positions}"}
 
 
+def _front_links(count: int) -> list[int]:
+    """The archive pages a front page links (of `count`): the newest few and the oldest, newest first."""
+    return sorted({*range(count, max(count - FRONT_ARCHIVE_LINKS, 0), -1), *([1] if count else [])},
+                  reverse=True)
+
+
+def _front_reads(archives: list[list[str]]) -> tuple[int, list[str]]:
+    """What a front page's pager reads of the archive: the page count, and the newest and
+    oldest paper of each page it links (their dates name the page)."""
+    ends = []
+    for n in _front_links(len(archives)):
+        ends += (archives[n - 1][0], archives[n - 1][-1])
+    return len(archives), ends
+
+
 def _front_pager(ix: SiteIndex, base: str, archives: list[list[str]]) -> dict[str, Any]:
     """The front page's way into a list's archive: the newest few archive pages and the oldest,
     by their dates. Only the front page depends on how many archive pages there are."""
     count = len(archives)
-    shown = sorted({*range(count, max(count - FRONT_ARCHIVE_LINKS, 0), -1), *([1] if count else [])},
-                   reverse=True)
+    shown = _front_links(count)
     links: list[dict[str, Any] | None] = []
     for n in shown:
         if links and links[-1] is not None and n < links[-1]["n"] - 1:
@@ -474,17 +489,6 @@ def _archive_pager(base: str, n: int, newest: bool) -> dict[str, Any]:
             "older": urls.archive_page(base, n - 1) if n > 1 else None}
 
 
-def _stable_list(ix: SiteIndex, base: str, slugs: list[str]
-                 ) -> Iterator[tuple[str, list[str], dict[str, Any] | None, dict[str, Any]]]:
-    """(url, slugs, archive label or None for the front page, pager) of each page of a
-    newest-first list: its front page at base, then its archive pages from the newest."""
-    front, archives = split_from_oldest(slugs, ix.config.per_page)
-    yield base, front, None, _front_pager(ix, base, archives)
-    for n in range(len(archives), 0, -1):
-        yield (urls.archive_page(base, n), archives[n - 1], _archive_label(ix, archives[n - 1], n),
-               _archive_pager(base, n, n == len(archives)))
-
-
 def _topic_node(ix: SiteIndex, topic: TopicInfo) -> dict[str, Any]:
     return {
         "id": topic.id, "name": topic.name, "description": topic.description,
@@ -496,6 +500,19 @@ def _topic_node(ix: SiteIndex, topic: TopicInfo) -> dict[str, Any]:
 def topic_tree(ix: SiteIndex) -> list[dict[str, Any]]:
     """Root topics with nested children and paper counts (sub-topics included)."""
     return [_topic_node(ix, t) for t in ix.site.topics if t.parent is None or t.parent not in ix.topics]
+
+
+HOME_RECENT = 10
+"""Papers seen most recently listed on the home page."""
+
+
+def _first_seen_last(papers: Collection[Paper], n: int) -> list[Paper]:
+    """The n papers first seen most recently, newest first among those seen on one day: as
+    sorting them all would give, with only the papers of the latest first-seen dates sorted."""
+    if len(papers) > n:
+        earliest = heapq.nlargest(n, (p.first_seen or dt.date.min for p in papers))[-1]
+        papers = [p for p in papers if (p.first_seen or dt.date.min) >= earliest]
+    return sorted(papers, key=lambda p: (-(p.first_seen or dt.date.min).toordinal(), *sort_key_newest(p)))[:n]
 
 
 def plan_home(ix: SiteIndex) -> Iterable[PageRow]:
@@ -510,8 +527,7 @@ def plan_home(ix: SiteIndex) -> Iterable[PageRow]:
             "new_count": len(new), "new_papers": new[:HOME_NEW_PAPERS],
             "seen_count": len(ix.digest_order[record.id]) - len(new),
         }
-    recent = [ix.list_cards[p.slug] for p in sorted(ix.papers.values(), key=lambda p: (
-        -(p.first_seen or dt.date.min).toordinal(), *sort_key_newest(p)))[:10]]
+    recent = [ix.list_cards[p.slug] for p in _first_seen_last(ix.papers.values(), HOME_RECENT)]
     numbers = {"papers": len(ix.papers), "topics": len(ix.topics),
                "years": len([y for y in ix.years if y != UNDATED]), "last_update": display_date(ix.updated)}
     yield "", _view(ix, "home", "", ix.config.title, crumbs=[], latest=latest,
@@ -721,15 +737,21 @@ def papers_page_inputs(ix: SiteIndex, memo: Mapping[str, Any] | None = None, *,
         old_digests = memo["digests"]
         changed_digests = {d for d in digests.keys() | old_digests.keys() if digests.get(d) != old_digests.get(d)}
         if changed_digests:
-            dirty.update(slug for slug, paper in ix.papers.items()
-                         if any(a.digest in changed_digests for a in paper.digests))
+            # (plain loops: a generator per paper cost ~0.3 s at 100k papers on every update)
+            for slug, paper in ix.papers.items():
+                for appearance in paper.digests:
+                    if appearance.digest in changed_digests:
+                        dirty.add(slug)
+                        break
         if changed:
             for _, _, order in digests.values():  # neighbours show each other's titles
                 if not changed.isdisjoint(order):
                     dirty.update(order)
             for slug, rows in related.items():  # related rows show the papers' titles
-                if any(other in changed for other, _ in rows):
-                    dirty.add(slug)
+                for other, _ in rows:
+                    if other in changed:
+                        dirty.add(slug)
+                        break
         if compare_extras:
             old_reasons, old_related = previous_extras[1]
             dirty.update(slug for slug in ix.shown
@@ -759,36 +781,73 @@ def plan_topics(ix: SiteIndex) -> Iterable[PageRow]:
                                         crumbs=[("Topics", None)], tree=topic_tree(ix)), "topics"
 
 
-def plan_topic(ix: SiteIndex) -> Iterable[PageRow]:
-    """Each topic, papers newest first: a front page with the description, sub-topics and the
-    newest papers, and archive pages of older papers that never change as the topic grows."""
+LazyRow = tuple[str, str, tuple, list[str], Callable[[], dict[str, Any]]]
+"""(url, source, what the page reads beyond ix.context, the config and its papers' cards and
+dates, the slugs of the papers it reads, a function that makes its view) of a list page: a
+build that kept the page's inputs from its last build (iter_pages' lists memo) compares the
+first three and makes the view only when they changed. Whatever the view reads must be in
+them (tests/test_plan.py checks that lists planned through a memo equal a fresh plan)."""
+
+
+def _lazy(rows: Iterable[LazyRow]) -> Iterator[PageRow]:
+    """A list kind's plan (url, view, source) from its lazy rows."""
+    for url, source, _, _, make in rows:
+        yield url, make(), source
+
+
+def _subtree_counts(ix: SiteIndex, topic: TopicInfo) -> list:
+    """What a topic's front page shows of its sub-topics beyond the topic table: their paper counts."""
+    return [(c, len(ix.topic_members.get(c, ())), _subtree_counts(ix, ix.topics[c]))
+            for c in topic.children if c in ix.topics]
+
+
+def _topic_rows(ix: SiteIndex) -> Iterator[LazyRow]:
     for topic in ix.site.topics:
         base = _url_for("topic", topic.id)
         members = ix.topic_members.get(topic.id, [])
         path = _topic_path(topic.id, ix.topics)
         feed = {"title": f"{ix.config.title}: {topic.name}", "url": _url_for("topic_feed", topic.id)}
         parents = [("Topics", _url_for("topics"))] + [(t.name, _url_for("topic", t.id)) for t in path[:-1]]
-        for url, chunk, archive, pager in _stable_list(ix, base, members):
-            papers = [ix.list_cards[s] for s in chunk]
-            if archive is None:
-                yield url, _view(
-                    ix, "topic", url, topic.name, crumbs=parents + [(topic.name, None)],
-                    description=topic.description, feeds=[feed],
-                    topic={"id": topic.id, "name": topic.name, "description": topic.description,
-                           "url": base, "feed_url": feed["url"], "count": len(members),
-                           "exports": survey_pages.topic_exports(topic.id)},
-                    subtopics=[_topic_node(ix, ix.topics[c]) for c in topic.children if c in ix.topics],
-                    papers=papers, archive=None, pagination=pager,
-                ), f"topic {topic.id}"
-            else:
-                # An archive page: nothing that changes as the topic grows (counts, sub-topics).
-                yield url, _view(
+        front, archives = split_from_oldest(members, ix.config.per_page)
+        source = f"topic {topic.id}"
+
+        def front_view(topic=topic, base=base, members=members, feed=feed, parents=parents, front=front,
+                       archives=archives) -> dict[str, Any]:
+            return _view(
+                ix, "topic", base, topic.name, crumbs=parents + [(topic.name, None)],
+                description=topic.description, feeds=[feed],
+                topic={"id": topic.id, "name": topic.name, "description": topic.description,
+                       "url": base, "feed_url": feed["url"], "count": len(members),
+                       "exports": survey_pages.topic_exports(topic.id)},
+                subtopics=[_topic_node(ix, ix.topics[c]) for c in topic.children if c in ix.topics],
+                papers=[ix.list_cards[s] for s in front], archive=None,
+                pagination=_front_pager(ix, base, archives))
+
+        count, ends = _front_reads(archives)
+        yield (base, source, ("topic", topic.id, len(members), len(front), count, _subtree_counts(ix, topic)),
+               front + ends, front_view)
+        for n in range(len(archives), 0, -1):
+            # An archive page: nothing that changes as the topic grows (counts, sub-topics).
+            def archive_view(topic=topic, base=base, feed=feed, parents=parents, chunk=archives[n - 1], n=n,
+                             newest=n == len(archives)) -> dict[str, Any]:
+                url = urls.archive_page(base, n)
+                archive = _archive_label(ix, chunk, n)
+                return _view(
                     ix, "topic", url, f"{topic.name}: {archive['label']}",
                     crumbs=parents + [(topic.name, base), (archive["label"], None)],
                     description=topic.description, feeds=[feed],
                     topic={"id": topic.id, "name": topic.name, "url": base},
-                    papers=papers, archive=archive, pagination=pager,
-                ), f"topic {topic.id}"
+                    papers=[ix.list_cards[s] for s in chunk], archive=archive,
+                    pagination=_archive_pager(base, n, newest))
+
+            yield (urls.archive_page(base, n), source, ("topic", topic.id, n, n == len(archives)),
+                   archives[n - 1], archive_view)
+
+
+def plan_topic(ix: SiteIndex) -> Iterable[PageRow]:
+    """Each topic, papers newest first: a front page with the description, sub-topics and the
+    newest papers, and archive pages of older papers that never change as the topic grows."""
+    return _lazy(_topic_rows(ix))
 
 
 def plan_years(ix: SiteIndex) -> Iterable[PageRow]:
@@ -801,26 +860,42 @@ def plan_years(ix: SiteIndex) -> Iterable[PageRow]:
                                        crumbs=[("Years", None)], years=years), "years"
 
 
-def plan_year(ix: SiteIndex) -> Iterable[PageRow]:
-    """Each publication year, newest first: a front page and archive pages (as plan_topic)."""
+def _year_rows(ix: SiteIndex) -> Iterator[LazyRow]:
     for year, slugs in sorted(ix.years.items()):
         base = _url_for("year", year)
         label = "Undated papers" if year == UNDATED else f"Papers from {year}"
-        for url, chunk, archive, pager in _stable_list(ix, base, slugs):
-            papers = [ix.list_cards[s] for s in chunk]
-            if archive is None:
-                yield url, _view(
-                    ix, "year", url, label, crumbs=[("Years", _url_for("years")), (year.capitalize(), None)],
-                    year={"key": year, "label": label, "count": len(slugs), "url": base},
-                    papers=papers, archive=None, pagination=pager,
-                ), f"year {year}"
-            else:
-                yield url, _view(
+        front, archives = split_from_oldest(slugs, ix.config.per_page)
+        source = f"year {year}"
+
+        def front_view(year=year, base=base, label=label, slugs=slugs, front=front, archives=archives
+                       ) -> dict[str, Any]:
+            return _view(
+                ix, "year", base, label, crumbs=[("Years", _url_for("years")), (year.capitalize(), None)],
+                year={"key": year, "label": label, "count": len(slugs), "url": base},
+                papers=[ix.list_cards[s] for s in front], archive=None,
+                pagination=_front_pager(ix, base, archives))
+
+        count, ends = _front_reads(archives)
+        yield base, source, ("year", year, len(slugs), len(front), count), front + ends, front_view
+        for n in range(len(archives), 0, -1):
+            def archive_view(year=year, base=base, label=label, chunk=archives[n - 1], n=n,
+                             newest=n == len(archives)) -> dict[str, Any]:
+                url = urls.archive_page(base, n)
+                archive = _archive_label(ix, chunk, n)
+                return _view(
                     ix, "year", url, f"{label}: {archive['label']}",
                     crumbs=[("Years", _url_for("years")), (year.capitalize(), base), (archive["label"], None)],
                     year={"key": year, "label": label, "url": base},
-                    papers=papers, archive=archive, pagination=pager,
-                ), f"year {year}"
+                    papers=[ix.list_cards[s] for s in chunk], archive=archive,
+                    pagination=_archive_pager(base, n, newest))
+
+            yield (urls.archive_page(base, n), source, ("year", year, n, n == len(archives)),
+                   archives[n - 1], archive_view)
+
+
+def plan_year(ix: SiteIndex) -> Iterable[PageRow]:
+    """Each publication year, newest first: a front page and archive pages (as plan_topic)."""
+    return _lazy(_year_rows(ix))
 
 
 def plan_digests(ix: SiteIndex) -> Iterable[PageRow]:
@@ -832,28 +907,43 @@ def plan_digests(ix: SiteIndex) -> Iterable[PageRow]:
                                          crumbs=[("Digests", None)], digests=digests), "digests"
 
 
-def plan_digest(ix: SiteIndex) -> Iterable[PageRow]:
-    """Each digest: its papers in digest order, marked new or seen before, paginated."""
+def _digest_rows(ix: SiteIndex) -> Iterator[LazyRow]:
+    per_page = ix.config.per_page
     for record in ix.site.digests:
         base = _url_for("digest", record.id)
         new = ix.digest_new[record.id]
-        entries = [{**ix.list_cards[s], "new": s in new, "position": i + 1}
-                   for i, s in enumerate(ix.digest_order[record.id])]
+        order = ix.digest_order[record.id]
         label = _digest_label(record)
+        fresh = [s in new for s in order]
         summary = {"id": record.id, "title": label, "date": display_date(record.date),
                    "date_iso": iso(record.date), "source_name": record.source_name,
-                   "format": record.format, "count": len(entries),
-                   "new_count": sum(1 for e in entries if e["new"]), "url": base}
-        pages = paginate(entries, ix.config.per_page)
-        for n, chunk in enumerate(pages, start=1):
-            url = urls.paged(base, n)
-            crumbs = [("Digests", _url_for("digests")), (label, base if n > 1 else None)]
-            if n > 1:
-                crumbs.append((f"Page {n}", None))
-            yield url, _view(
-                ix, "digest", url, label if n == 1 else f"{label} (page {n})", crumbs=crumbs,
-                digest=summary, papers=chunk, pagination=ix.pagination(base, n, len(pages)),
-            ), f"content/digests/{record.id}.yaml"
+                   "format": record.format, "count": len(order),
+                   "new_count": sum(fresh), "url": base}
+        pages = max((len(order) + per_page - 1) // per_page, 1)
+        source = f"content/digests/{record.id}.yaml"
+        for n in range(1, pages + 1):
+            start = (n - 1) * per_page
+
+            def view(label=label, base=base, order=order, new=new, summary=summary, n=n, start=start,
+                     pages=pages) -> dict[str, Any]:
+                url = urls.paged(base, n)
+                crumbs = [("Digests", _url_for("digests")), (label, base if n > 1 else None)]
+                if n > 1:
+                    crumbs.append((f"Page {n}", None))
+                chunk = [{**ix.list_cards[s], "new": s in new, "position": start + i + 1}
+                         for i, s in enumerate(order[start:start + per_page])]
+                return _view(
+                    ix, "digest", url, label if n == 1 else f"{label} (page {n})", crumbs=crumbs,
+                    digest=summary, papers=chunk, pagination=ix.pagination(base, n, pages),
+                )
+
+            yield (urls.paged(base, n), source, ("digest", summary, n, pages, fresh[start:start + per_page]),
+                   order[start:start + per_page], view)
+
+
+def plan_digest(ix: SiteIndex) -> Iterable[PageRow]:
+    """Each digest: its papers in digest order, marked new or seen before, paginated."""
+    return _lazy(_digest_rows(ix))
 
 
 def plan_search(ix: SiteIndex) -> Iterable[PageRow]:
@@ -911,33 +1001,49 @@ def plan_authors(ix: SiteIndex) -> Iterable[PageRow]:
         ), "authors"
 
 
-def plan_author(ix: SiteIndex) -> Iterable[PageRow]:
-    """Each author: their papers in this survey, newest first: a front page and archive pages
-    (as plan_topic)."""
+def _author_rows(ix: SiteIndex) -> Iterator[LazyRow]:
     for author in ix.authors:
         base = _url_for("author", author.slug)
         # group_authors saw only ix.papers, newest first
-        for url, chunk, archive, pager in _stable_list(ix, base, list(author.papers)):
-            papers = [ix.list_cards[s] for s in chunk]
-            if archive is None:
-                yield url, _view(
-                    ix, "author", url, author.name,
-                    crumbs=[("Authors", _url_for("authors")), (author.name, None)],
-                    description=f"{plural(len(author.papers), 'paper')} by {author.name} in "
-                                f"{ix.config.title}.",
-                    author={"name": author.name, "url": base, "count": len(author.papers),
-                            "spellings": list(author.spellings)},
-                    papers=papers, archive=None, pagination=pager,
-                ), f"author {author.key}"
-            else:
-                # The spellings are left out too: a new paper may bring a new one.
-                yield url, _view(
+        front, archives = split_from_oldest(list(author.papers), ix.config.per_page)
+        source = f"author {author.key}"
+
+        def front_view(author=author, base=base, front=front, archives=archives) -> dict[str, Any]:
+            return _view(
+                ix, "author", base, author.name,
+                crumbs=[("Authors", _url_for("authors")), (author.name, None)],
+                description=f"{plural(len(author.papers), 'paper')} by {author.name} in "
+                            f"{ix.config.title}.",
+                author={"name": author.name, "url": base, "count": len(author.papers),
+                        "spellings": list(author.spellings)},
+                papers=[ix.list_cards[s] for s in front], archive=None,
+                pagination=_front_pager(ix, base, archives))
+
+        count, ends = _front_reads(archives)
+        yield (base, source, ("author", author.slug, author.name, author.key, author.spellings,
+                              len(author.papers), len(front), count), front + ends, front_view)
+        for n in range(len(archives), 0, -1):
+            # The spellings are left out too: a new paper may bring a new one.
+            def archive_view(author=author, base=base, chunk=archives[n - 1], n=n,
+                             newest=n == len(archives)) -> dict[str, Any]:
+                url = urls.archive_page(base, n)
+                archive = _archive_label(ix, chunk, n)
+                return _view(
                     ix, "author", url, f"{author.name}: {archive['label']}",
                     crumbs=[("Authors", _url_for("authors")), (author.name, base), (archive["label"], None)],
                     description=f"Papers by {author.name} in {ix.config.title}: {archive['label']}.",
                     author={"name": author.name, "url": base},
-                    papers=papers, archive=archive, pagination=pager,
-                ), f"author {author.key}"
+                    papers=[ix.list_cards[s] for s in chunk], archive=archive,
+                    pagination=_archive_pager(base, n, newest))
+
+            yield (urls.archive_page(base, n), source, ("author", author.slug, author.name, author.key, n,
+                                                         n == len(archives)), archives[n - 1], archive_view)
+
+
+def plan_author(ix: SiteIndex) -> Iterable[PageRow]:
+    """Each author: their papers in this survey, newest first: a front page and archive pages
+    (as plan_topic)."""
+    return _lazy(_author_rows(ix))
 
 
 @dataclass(frozen=True, slots=True)
@@ -974,7 +1080,9 @@ def iter_pages(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAG
                unchanged: Callable[[str, str, str], bool] | None = None,
                paper_keys: Mapping[str, str] | None = None,
                index: SiteIndex | None = None,
-               card_keys: Mapping[str, str] | None = None) -> Iterator[Page]:
+               card_keys: Mapping[str, str] | None = None,
+               lists_memo: Mapping[str, Any] | None = None,
+               lists_made: dict[str, Any] | None = None) -> Iterator[Page]:
     """Yield every page of the site one at a time; raise PlanError when two claim one destination.
 
     Only destinations are remembered between pages, so a caller that hashes or renders each
@@ -985,15 +1093,35 @@ def iter_pages(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAG
     without its notes: all a card reads of it), list pages carry inputs too (list_page_inputs)
     and only those whose inputs changed get a view. `index` is index_site(site, config) when
     the caller made it already (to make views later with paper_view).
+
+    With card_keys and a dict `lists_made`, the inputs of topic, year, author and digest
+    pages are also recorded in lists_made, with what they were made from: given that record
+    of the last build as `lists_memo`, a page whose papers and other reads are the same
+    takes its inputs from it without its view being planned (_memo_list_rows). A record
+    made for another context or config, or not by this code's LISTS_MEMO_VERSION, is not used.
     """
     ix = index if index is not None else index_site(site, config)
     ix.paper_keys = paper_keys or {}
     if card_keys is not None:
         keyed_lists(ix, card_keys)
+    memo_pages: Mapping[str, tuple[str, str]] = {}
+    made_pages: dict[str, tuple[str, str]] | None = None
+    if card_keys is not None and lists_made is not None:
+        context = _lists_context(ix)
+        if (isinstance(lists_memo, Mapping) and lists_memo.get("context") == context
+                and isinstance(lists_memo.get("pages"), dict)):
+            memo_pages = lists_memo["pages"]
+        made_pages = {}
+        lists_made.clear()
+        lists_made.update(context=context, pages=made_pages)
+        tokens = _list_tokens(ix, card_keys)
     claimed: dict[str, str] = {}
     for kind in kinds:
         if kind.plan is plan_papers:
             rows = _paper_rows(ix, kind, unchanged)
+        elif made_pages is not None and kind.plan in LAZY_PLANNERS:
+            rows = _memo_list_rows(ix, kind, LAZY_PLANNERS[kind.plan](ix), unchanged, tokens,
+                                   memo_pages, made_pages)
         elif card_keys is not None:
             rows = _list_rows(ix, kind, unchanged)
         else:
@@ -1082,6 +1210,56 @@ def _list_rows(ix: SiteIndex, kind: PageKind, unchanged: Callable[[str, str, str
             yield url, None, source, inputs
         else:
             yield url, with_cards(ix, view), source, inputs
+
+
+LISTS_MEMO_VERSION = 1
+"""Bump when what a lazy row's reads mean changes (a lists memo of another version is not used)."""
+
+LAZY_PLANNERS: dict[Callable, Callable[[SiteIndex], Iterator[LazyRow]]] = {
+    plan_topic: _topic_rows, plan_year: _year_rows, plan_author: _author_rows, plan_digest: _digest_rows,
+}
+"""List planners whose pages can be keyed without their views (see LazyRow)."""
+
+
+def _lists_context(ix: SiteIndex) -> str:
+    """What every keyed list page may read besides its own row: shared chrome, topic table, config
+    (by its fingerprint: one project named by a relative or an absolute root is one config)."""
+    return _hash((LISTS_MEMO_VERSION, ix.context, repr(sorted(ix.config.fingerprint().items()))))
+
+
+def _list_tokens(ix: SiteIndex, card_keys: Mapping[str, str]) -> dict[str, str]:
+    """Slug -> all a list page reads of that paper, as one string: its card's key and topic ids
+    (as keyed_lists' stand-in) and the date of the latest digest it appeared in."""
+    topics, seen, join = ix.site.paper_topics, ix.last_seen, "\x01".join
+    return {slug: f"{card_keys.get(slug) or repr(paper)}\x00{join(topics.get(slug, ()))}\x00{seen.get(slug)}"
+            for slug, paper in ix.papers.items()}
+
+
+def _memo_list_rows(ix: SiteIndex, kind: PageKind, rows: Iterable[LazyRow],
+                    unchanged: Callable[[str, str, str], bool] | None, tokens: Mapping[str, str],
+                    memo: Mapping[str, tuple[str, str]], made: dict[str, tuple[str, str]]
+                    ) -> Iterator[tuple[str, dict[str, Any] | None, str, str]]:
+    """_list_rows of a lazy planner through the lists memo: each page is keyed by its reads
+    (hash of the row's reads and its papers' tokens); a page whose key is the memo's takes the
+    memo's inputs, and its view is planned only when unchanged() says the page must be made."""
+    for url, source, reads, slugs, make in rows:
+        key = _hash((reads, list(map(tokens.__getitem__, slugs))))
+        entry = memo.get(url)
+        if entry is not None and entry[0] == key:
+            inputs = entry[1]
+            made[url] = entry  # (the object loaded: an unchanged entry costs nothing to save again)
+            if unchanged is not None and unchanged(urls.dest_for(url), kind.template, inputs):
+                yield url, None, source, inputs
+                continue
+            view = make()
+        else:
+            view = make()
+            inputs = list_page_inputs(ix, view)
+            made[url] = (key, inputs)
+            if unchanged is not None and unchanged(urls.dest_for(url), kind.template, inputs):
+                yield url, None, source, inputs
+                continue
+        yield url, with_cards(ix, view), source, inputs
 
 
 def _page(kind: PageKind, url: str, view: dict[str, Any] | None, source: str, inputs: str = "") -> Page:

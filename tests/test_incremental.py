@@ -623,3 +623,28 @@ def test_no_build_leaves_objects_frozen_for_the_next_one_in_the_same_process(own
         report = incremental_build(own_project, live)
         assert report.incremental.mode == kind
         assert gc.get_freeze_count() == 0, f"a {kind} build left objects frozen"
+
+
+def test_list_pages_through_the_lists_memo_equal_a_clean_build_and_a_bad_memo_is_not_trusted(own_project,
+                                                                                              tmp_path):
+    site_yaml = own_project / "content" / "site.yaml"
+    text = site_yaml.read_text(encoding="utf-8")
+    site_yaml.write_text("\n".join(line for line in text.splitlines() if not line.startswith("per_page:"))
+                         + "\nper_page: 5\n", encoding="utf-8")  # lists with archive pages
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(own_project, live)
+    folder = buildcache.cache_dir_for(own_project, live)
+    assert any("/page/" in dest for dest in tree(live)), "no archive pages: the test would miss them"
+    older = (folder / "lists.pickle").read_bytes()
+    for change in (add_digest, change_title, "stale memo", delete_paper, "corrupted memo", add_digest):
+        if change == "stale memo":
+            (folder / "lists.pickle").write_bytes(older)  # a memo two builds old
+            change = add_digest
+        elif change == "corrupted memo":
+            corrupt(folder, ("lists.pickle",))
+            change = change_title
+        change(own_project)
+        report = incremental_build(own_project, live)
+        assert report.incremental.mode == "incremental"
+        full_build(own_project, clean)
+        assert_same_tree(live, clean)

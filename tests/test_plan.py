@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from site_src.config import SiteConfig
 from site_src.model import Appearance, DigestRecord, Paper
 from site_src.plan import (PAGE_KINDS, PageKind, PlanError, Site, TopicInfo, authors_line,
-                           display_date, plan_site)
+                           display_date, index_site, plan_site)
 
 CONFIG = SiteConfig(title="Test Atlas", base_url="https://example.org/atlas/", per_page=50,
                     feed_id="tag:example.org,2025:test")
@@ -540,3 +540,130 @@ def test_a_retitled_paper_remakes_the_inputs_of_the_papers_that_list_it_as_relat
     ix = _indexed(retitled, config)
     got, _ = papers_page_inputs(ix, memo, extras_key=key)  # (related lists themselves unchanged)
     assert got[lister] == paper_page_inputs(ix, ix.papers[lister]) != memo["papers"][lister][0]
+
+
+# --- list pages' inputs through the memo of the last build ------------------------------------
+
+def _small_pages_config():
+    """The shipped site's config with pages of 5 papers, so its lists have archive pages."""
+    from pathlib import Path
+
+    from site_src.config import load_config
+
+    return replace(load_config(Path(__file__).resolve().parent.parent), per_page=5)
+
+
+def _lists_site() -> Site:
+    """The shipped site with named authors (a few papers each), so author lists have archive pages too."""
+    site = _shipped_site()
+    names = ("Ada Lovelace", "Alan Turing", "Grace Hopper")
+    return replace(site, papers=tuple(p if p.authors else replace(p, authors=(names[i % 3], names[(i + 1) % 3]))
+                                      for i, p in enumerate(site.papers)))
+
+
+def _lists_through(site: Site, config, memo=None, unchanged=None) -> tuple[dict[str, object], dict]:
+    from site_src.plan import iter_pages
+
+    made: dict = {}
+    pages = {page.url: page for page in iter_pages(site, config, card_keys=_card_keys(site), unchanged=unchanged,
+                                                   lists_memo=memo, lists_made=made)}
+    return pages, made
+
+
+def _list_changes(site: Site) -> list[tuple[str, Site]]:
+    """_site_changes, and edits that move lists: a new paper at the newest end, a comment count."""
+    first = site.papers[0]
+    newest = max((p for p in site.papers if site.paper_topics.get(p.slug)), key=lambda p: p.published_at or dt.date.min)
+    arrival = replace(newest, slug="zz-arrival", title="A new arrival", id=None,
+                      published_at=(newest.published_at or dt.date(2025, 1, 1)) + dt.timedelta(days=1))
+    arrivals = [replace(arrival, slug=f"zz-arrival-{n}", title=f"Arrival {n}") for n in range(5)]
+    members = index_site(site, _small_pages_config()).topic_members
+    biggest = max(members, key=lambda t: len(members[t]))  # (it has archive pages: one more now)
+    return _site_changes(site) + [
+        ("a paper's comment count", replace(site, papers=(replace(first, comments=(first.comments or 0) + 7),
+                                                          *site.papers[1:]))),
+        ("a new paper", replace(site, papers=(*site.papers, arrival),
+                                paper_topics={**site.paper_topics, arrival.slug: site.paper_topics.get(newest.slug, ())})),
+        ("a new digest", replace(site, digests=(*site.digests, replace(
+            site.digests[0], id="2099-01-01", date=dt.date(2099, 1, 1), new_papers=())))),
+        ("a page's worth of new papers (an archive page more)", replace(
+            site, papers=(*site.papers, *arrivals),
+            paper_topics={**site.paper_topics, **{p.slug: (biggest,) for p in arrivals}})),
+    ]
+
+
+def test_list_pages_planned_through_a_memo_equal_a_fresh_plan_whatever_changed():
+    config = _small_pages_config()
+    site = _lists_site()
+    before, memo = _lists_through(site, config)
+    assert any("/page/" in url for url in before), "no archive pages: the test would miss them"
+    assert {"topic", "year", "author", "digest"} <= {before[url].kind for url in memo["pages"]}
+    for name, changed_site in [("nothing", site), *_list_changes(site)]:
+        fresh = _keyed_pages(changed_site, config)
+        got, made = _lists_through(changed_site, config, memo)
+        assert list(got) == list(fresh), name
+        for url, page in fresh.items():
+            assert got[url].inputs == page.inputs, f"{name}: {url}"
+            assert got[url].view == page.view, f"{name}: {url}"
+        # The same with every page already built: views are not made, inputs still right.
+        lazy, _ = _lists_through(changed_site, config, memo, unchanged=lambda dest, template, inputs: True)
+        assert {url: page.inputs for url, page in lazy.items()} == {url: page.inputs for url, page in fresh.items()}
+        assert not any(lazy[url].view for url in made["pages"]), name
+
+
+def test_only_lists_a_change_reaches_are_planned_again():
+    config = _small_pages_config()
+    site = _lists_site()
+    _, memo = _lists_through(site, config)
+    newest = max((p for p in site.papers if site.paper_topics.get(p.slug)), key=lambda p: p.published_at or dt.date.min)
+    arrival = replace(newest, slug="zz-arrival", title="A new arrival", id=None, authors=("Ann Newcomer",),
+                      published_at=newest.published_at + dt.timedelta(days=1))
+    grown = replace(site, papers=(*site.papers, arrival),
+                    paper_topics={**site.paper_topics, arrival.slug: site.paper_topics.get(newest.slug, ())})
+    pages, made = _lists_through(grown, config, memo)
+    remade = {url for url, entry in made["pages"].items() if memo["pages"].get(url) is not entry}
+    year, topics = str(arrival.published_at.year), site.paper_topics.get(newest.slug, ())
+    assert f"years/{year}/" in remade
+    assert "authors/ann-newcomer/" in remade
+    assert all(f"topics/{t}/" in remade for t in topics)
+    untouched = {url for url in made["pages"]
+                 if not any(url.startswith(f"topics/{t}/") for t in topics)
+                 and not url.startswith((f"years/{year}/", "authors/ann-newcomer/"))
+                 and not any(url.startswith(f"topics/{t}/") for t in
+                             {a.id for t in topics for a in _ancestors(site, t)})}
+    assert untouched and not (untouched & remade), sorted(untouched & remade)[:5]
+
+
+def _ancestors(site: Site, topic_id: str) -> list[TopicInfo]:
+    by_id = {t.id: t for t in site.topics}
+    chain = []
+    while topic_id in by_id and by_id[topic_id] not in chain:
+        chain.append(by_id[topic_id])
+        topic_id = by_id[topic_id].parent
+    return chain
+
+
+def test_a_lists_memo_it_cannot_vouch_for_is_not_used():
+    config = _small_pages_config()
+    site = _lists_site()
+    _, memo = _lists_through(site, config)
+    planted = {**memo, "pages": {url: (key, "planted") for url, (key, _) in memo["pages"].items()}}
+    got, _ = _lists_through(site, config, planted)
+    assert {got[url].inputs for url in planted["pages"]} == {"planted"}  # nothing changed: taken as it is
+    import os
+    from pathlib import Path
+
+    relative = replace(config, root=Path(os.path.relpath(config.root)))  # the same project
+    got, _ = _lists_through(site, relative, planted)
+    assert {got[url].inputs for url in planted["pages"]} == {"planted"}
+    renamed = tuple(replace(t, name=t.name + " (renamed)") for t in site.topics)
+    others = [
+        ("other config", site, replace(config, title="Another atlas")),
+        ("other topic table", replace(site, topics=renamed), config),
+    ]
+    for name, other_site, other_config in others:
+        got, _ = _lists_through(other_site, other_config, planted)
+        assert not any(got[url].inputs == "planted" for url in planted["pages"] if url in got), name
+    for stale in ({**planted, "context": "another context"}, {**planted, "pages": "garbage"}, "garbage", {}):
+        got, _ = _lists_through(site, config, stale)
+        assert not any(got[url].inputs == "planted" for url in planted["pages"]), stale if stale != planted else ""
