@@ -1240,7 +1240,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         if (allow_noop and manifest is not None and manifest.settings == settings
                 and manifest.inputs == inputs and not _is_racy(inputs, manifest.scanned_ns)
                 and tree_matches(manifest, config.out_dir, tree_scan.result())):
-            report = BuildReport(len(manifest.outputs), len(manifest.outputs), (),
+            report = BuildReport(manifest.pages, len(manifest.outputs), (),
                                  len(manifest.outputs), (), manifest.problems, 0.0, now)
             return _finish(report, IncrementalReport("no-op", "nothing changed", 0, timings), clock)
         # Imported only now: a no-op build never loads the page machinery (Jinja, NumPy…).

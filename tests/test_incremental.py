@@ -540,6 +540,15 @@ def test_a_full_build_removes_the_tree_it_replaced_and_any_left_over_in_the_back
     assert incremental_build(project, live).incremental.mode == "no-op"
 
 
+def test_a_no_op_build_reports_the_pages_and_files_of_the_build_it_keeps(project, tmp_path):
+    live = tmp_path / "live"
+    built = incremental_build(project, live, full=True)
+    kept = incremental_build(project, live)
+    assert kept.incremental.mode == "no-op"
+    assert (kept.pages, kept.outputs) == (built.pages, built.outputs)
+    assert kept.pages < kept.outputs  # (feeds, sitemap, search files are outputs, not pages)
+
+
 def test_the_same_project_named_by_a_relative_root_rebuilds_nothing(project, tmp_path, monkeypatch):
     live = tmp_path / "live"
     incremental_build(project, live)
