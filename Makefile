@@ -11,6 +11,7 @@ $(VENV)/.site-ready: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/python -m compileall -q site_src  # (even where PYTHONDONTWRITEBYTECODE is set)
 	touch $@
 
 $(VENV)/.test-ready: pyproject.toml $(VENV)/.site-ready
