@@ -14,6 +14,7 @@ from site_src.config import SiteConfig
 from site_src.markup import plain_text
 from site_src.model import Paper
 from site_src.plan import Page, Site, sort_key_newest
+from site_src.xmltext import xml_attribute, xml_text
 
 ATOM = "http://www.w3.org/2005/Atom"
 EPOCH = dt.date(1970, 1, 1)
@@ -39,30 +40,10 @@ def newest_papers(papers: Iterable[Paper], digest_dates: Mapping[str, dt.date | 
     return sorted(papers, key=key)[:limit]
 
 
-def _text(text: str) -> str:
-    """Escape character data as ElementTree does (&, <, >)."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
-
-
-def _attribute(text: str) -> str:
-    """Escape an attribute value as ElementTree does."""
-    text = _text(text)
-    for raw, escaped in (('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;")):
-        if raw in text:
-            text = text.replace(raw, escaped)
-    return text
-
-
 def _line(out: list[str], indent: str, tag: str, text: str | None = None, **attrib: str) -> None:
     """One element without children, on its own line (an empty one as <tag ... />)."""
-    attrs = "".join([f' {name}="{_attribute(value)}"' for name, value in attrib.items()])
-    out.append(f"{indent}<{tag}{attrs}>{_text(text)}</{tag}>\n" if text else f"{indent}<{tag}{attrs} />\n")
+    attrs = "".join([f' {name}="{xml_attribute(value)}"' for name, value in attrib.items()])
+    out.append(f"{indent}<{tag}{attrs}>{xml_text(text)}</{tag}>\n" if text else f"{indent}<{tag}{attrs} />\n")
 
 
 def render_feed(*, config: SiteConfig, feed_url: str, page_url: str, feed_id: str, title: str,

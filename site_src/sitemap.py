@@ -9,20 +9,10 @@ import xml.etree.ElementTree as ET
 
 from site_src.config import SiteConfig
 from site_src.plan import Page, Site
+from site_src.xmltext import xml_text
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 MAX_URLS = 50_000
-
-
-def _escape_text(text: str) -> str:
-    """Escape character data as ElementTree does (&, <, >)."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
 
 
 _HEAD = f"<?xml version='1.0' encoding='utf-8'?>\n<urlset xmlns=\"{SITEMAP_NS}\">\n"
@@ -36,7 +26,7 @@ def _urlset(locs: list[str]) -> bytes:
     """
     if not locs:
         return _HEAD[:-2].encode() + b" />\n"
-    body = "".join([f" <url>\n  <loc>{_escape_text(loc)}</loc>\n </url>\n" for loc in locs])
+    body = "".join([f" <url>\n  <loc>{xml_text(loc)}</loc>\n </url>\n" for loc in locs])
     return (_HEAD + body + "</urlset>\n").encode("utf-8", "xmlcharrefreplace")
 
 
