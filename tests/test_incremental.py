@@ -55,6 +55,12 @@ def full_build(project: Path, out: Path) -> None:
     pipeline.build(load_config(project, out_dir=out))
 
 
+def assert_like_a_clean_build(project: Path, live: Path, clean: Path) -> None:
+    """The incrementally built tree `live` equals a clean build of project into `clean`."""
+    full_build(project, clean)
+    assert_same_tree(live, clean)
+
+
 def incremental_build(project: Path, out: Path, **kwargs):
     return buildcache.build(load_config(project, out_dir=out), **kwargs)
 
@@ -159,13 +165,11 @@ def test_every_kind_of_change_builds_the_same_site_as_a_clean_build(project, tmp
     live, clean = tmp_path / "live", tmp_path / "clean"
     first = incremental_build(project, live)
     assert first.incremental.mode == "full"
-    full_build(project, clean)
-    assert_same_tree(live, clean)
+    assert_like_a_clean_build(project, live, clean)
     for name, change in CHANGES:
         change(project)
         report = incremental_build(project, live)
-        full_build(project, clean)
-        assert_same_tree(live, clean)
+        assert_like_a_clean_build(project, live, clean)
         assert report.incremental.mode in ("incremental", "no-op"), name
         if name == "nothing":
             assert report.written == () and report.removed == ()
@@ -188,8 +192,7 @@ def test_a_small_change_saves_the_memos_as_deltas_that_the_next_build_reads(proj
     change_note(project)
     report = incremental_build(project, live)
     assert report.incremental.why == "only notes changed", report.incremental.why
-    full_build(project, clean)
-    assert_same_tree(live, clean)
+    assert_like_a_clean_build(project, live, clean)
 
 
 def test_the_manifest_is_saved_as_a_delta_and_never_trusted_without_it(project, tmp_path):
@@ -203,15 +206,13 @@ def test_the_manifest_is_saved_as_a_delta_and_never_trusted_without_it(project, 
     assert (folder / "manifest.pickle").read_bytes() == base, "the whole manifest was saved again"
     delta = buildcache.load_blob(folder / "manifest.delta.pickle")
     assert 0 < len(delta["sections"]["outputs"][0]) < report.pages / 2
-    full_build(project, clean)
-    assert_same_tree(live, clean)
+    assert_like_a_clean_build(project, live, clean)
     # A build that starts writing drops the delta first: the base alone is an older manifest.
     buildcache.forget(folder)
     assert buildcache.read_manifest(folder)[0] is None
     change_title(project)
     assert incremental_build(project, live).incremental.mode == "full"
-    full_build(project, clean)
-    assert_same_tree(live, clean)
+    assert_like_a_clean_build(project, live, clean)
 
 
 def test_a_corrupted_cache_is_ignored_and_the_build_is_full(project, tmp_path):
@@ -224,8 +225,7 @@ def test_a_corrupted_cache_is_ignored_and_the_build_is_full(project, tmp_path):
                      "topics.delta.pickle"))
     report = incremental_build(project, live)
     assert report.incremental.mode == "full"
-    full_build(project, clean)
-    assert_same_tree(live, clean)
+    assert_like_a_clean_build(project, live, clean)
 
 
 def test_an_output_edited_behind_the_builds_back_is_restored(project, tmp_path):
@@ -235,8 +235,7 @@ def test_an_output_edited_behind_the_builds_back_is_restored(project, tmp_path):
     (live / "extra.html").write_text("not ours")
     report = incremental_build(project, live)
     assert report.incremental.mode == "full"
-    full_build(project, clean)
-    assert_same_tree(live, clean)
+    assert_like_a_clean_build(project, live, clean)
 
 
 def test_a_cache_from_other_code_is_not_trusted(project, tmp_path, monkeypatch):
@@ -395,8 +394,7 @@ def test_update_ingests_rebuilds_and_reports_what_changed(project, tmp_path, cap
     unchanged = int(lines["pages"].split(" removed, ")[1].split(" unchanged")[0])
     assert written > 0 and unchanged > 0
     assert re.fullmatch(r"took \d+\.\d\d s \(ingest \d+\.\d\d s, build \d+\.\d\d s\)", out.splitlines()[-1])
-    full_build(project, clean)
-    assert_same_tree(live, clean)
+    assert_like_a_clean_build(project, live, clean)
 
 
 def test_a_serve_session_keeps_memos_in_memory_and_still_builds_the_same_site(project, tmp_path,
@@ -422,8 +420,7 @@ def test_a_serve_session_keeps_memos_in_memory_and_still_builds_the_same_site(pr
         assert_same_tree(live, clean)
     delete_paper(project)
     incremental_build(project, live, session=session)
-    full_build(project, clean)
-    assert_same_tree(live, clean)
+    assert_like_a_clean_build(project, live, clean)
 
 
 def test_related_papers_are_recomputed_only_when_papers_text_changes(project, tmp_path, monkeypatch):
@@ -478,8 +475,7 @@ def test_a_note_edit_beside_any_other_change_plans_the_whole_site(own_project, t
         other(own_project)
         report = incremental_build(own_project, live)
         assert report.incremental.why != "only notes changed", other.__name__
-        full_build(own_project, clean)
-        assert_same_tree(live, clean)
+        assert_like_a_clean_build(own_project, live, clean)
 
 
 def test_a_build_after_a_serve_session_does_not_trust_the_older_memos_on_disk(own_project, tmp_path):
@@ -501,8 +497,7 @@ def test_a_build_after_a_serve_session_does_not_trust_the_older_memos_on_disk(ow
     path.write_text(store.dumps(dataclasses.replace(paper, notes="A note after the session.")), encoding="utf-8")
     report = incremental_build(own_project, live)
     assert report.incremental.why != "only notes changed"
-    full_build(own_project, clean)
-    assert_same_tree(live, clean)
+    assert_like_a_clean_build(own_project, live, clean)
 
 
 def test_build_timings_name_each_stage_with_its_seconds(own_project, tmp_path, capsys):
@@ -531,8 +526,7 @@ def test_a_full_build_removes_the_tree_it_replaced_and_any_left_over_in_the_back
     (leftover / "papers" / "x.html").write_text("x")
     report = incremental_build(project, live, full=True)
     assert report.incremental.mode == "full" and report.written == ()
-    full_build(project, tmp_path / "clean")
-    assert_same_tree(live, tmp_path / "clean")
+    assert_like_a_clean_build(project, live, tmp_path / "clean")
     deadline = time.monotonic() + 30
     while writer.old_trees(live) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -575,14 +569,12 @@ def test_a_stale_or_corrupted_memo_of_paper_pages_inputs_is_not_trusted(own_proj
     (folder / "pages.delta.pickle").unlink(missing_ok=True)
     report = incremental_build(own_project, live)
     assert report.incremental.mode == "incremental"
-    full_build(own_project, clean)
-    assert_same_tree(live, clean)
+    assert_like_a_clean_build(own_project, live, clean)
     corrupt(folder, ("pages.pickle", "pages.delta.pickle"), only_existing=True)
     delete_paper(own_project)
     report = incremental_build(own_project, live)
     assert report.incremental.mode == "incremental"
-    full_build(own_project, clean)
-    assert_same_tree(live, clean)
+    assert_like_a_clean_build(own_project, live, clean)
 
 
 def test_an_edit_made_while_an_update_ingests_is_built_by_the_next_build(own_project, tmp_path):
@@ -595,8 +587,7 @@ def test_an_edit_made_while_an_update_ingests_is_built_by_the_next_build(own_pro
     incremental_build(own_project, live, corpus_memo=listed, written=())
     report = incremental_build(own_project, live)
     assert report.incremental.mode == "incremental", "the edit was taken for built"
-    full_build(own_project, clean)
-    assert_same_tree(live, clean)
+    assert_like_a_clean_build(own_project, live, clean)
 
 
 def test_the_build_after_an_update_plans_nothing_when_nothing_changed_since(own_project, tmp_path):
@@ -617,8 +608,7 @@ def test_the_build_after_an_update_plans_nothing_when_nothing_changed_since(own_
     record = sorted((own_project / "content" / "digests").glob("*.yaml"))[-1]
     record.write_text(record.read_text(encoding="utf-8").replace("\n", "\n# a comment\n", 1), encoding="utf-8")
     assert incremental_build(own_project, live).incremental.why == "only notes changed"  # same record
-    full_build(own_project, clean)
-    assert_same_tree(live, clean)
+    assert_like_a_clean_build(own_project, live, clean)
 
 
 def test_no_build_leaves_objects_frozen_for_the_next_one_in_the_same_process(own_project, tmp_path):
@@ -655,5 +645,4 @@ def test_list_pages_through_the_lists_memo_equal_a_clean_build_and_a_bad_memo_is
         change(own_project)
         report = incremental_build(own_project, live)
         assert report.incremental.mode == "incremental"
-        full_build(own_project, clean)
-        assert_same_tree(live, clean)
+        assert_like_a_clean_build(own_project, live, clean)
