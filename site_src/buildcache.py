@@ -1248,7 +1248,7 @@ def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: i
         from site_src import plan as plan_module
         from site_src.parallel import available_jobs, parallel_map, parallel_map_meanwhile, run_beside
         from site_src.progress import Progress
-        from site_src.writer import Output, check_dests
+        from site_src.writer import check_dests
 
         with timed(timings, "memos"):
             # Loaded only now: a no-op build never unpickles the corpus.
