@@ -68,6 +68,7 @@ from typing import Any
 
 from site_src import memolayers, urls
 from site_src.buildreport import BuildError, BuildReport
+from site_src.config import project_path
 from site_src.gcpause import collector_paused
 from site_src.model import Corpus, DigestRecord, Paper, Problem
 
@@ -145,8 +146,12 @@ def code_version() -> str:
 # ------------------------------------------------------------------ cache files
 
 def cache_dir_for(root: Path, out_dir: Path) -> Path:
-    """The cache folder of one output folder (two output folders never share a manifest)."""
-    key = digest(str(Path(out_dir).resolve()).encode())[:12]
+    """The cache folder of one output folder (two output folders never share a manifest).
+
+    Keyed by the output folder's path relative to the project when it is inside it, so a
+    project moved or copied (`cp -a`) keeps a cache that its next build can check and use.
+    """
+    key = digest(project_path(out_dir, root).encode())[:12]
     return Path(root) / CACHE_DIR / f"build-{key}"
 
 

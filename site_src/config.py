@@ -87,11 +87,18 @@ class SiteConfig:
     def fingerprint(self) -> dict[str, Any]:
         """Everything that can change an output, as JSON-friendly data (for build caches)."""
         data = asdict(self)
-        # Resolved: `--root .` and `--root /abs/path` are one project, and must not re-key every page.
+        # Relative to the project: `--root .` and `--root /abs/path` are one project, and a
+        # project moved or copied elsewhere keeps its cache (no page is re-keyed by its path).
         for key in ("root", "content_dir", "templates_dir", "theme_dir", "out_dir"):
-            data[key] = str(Path(data[key]).resolve()) if data[key] is not None else None
+            data[key] = project_path(data[key], self.root) if data[key] is not None else None
         data["nav"] = [list(item) for item in self.nav]
         return data
+
+
+def project_path(path: Path, root: Path) -> str:
+    """`path` relative to the project root when inside it ('content'), else resolved and absolute."""
+    resolved, base = Path(path).resolve(), Path(root).resolve()
+    return resolved.relative_to(base).as_posix() if resolved.is_relative_to(base) else str(resolved)
 
 
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")

@@ -557,6 +557,20 @@ def test_the_same_project_named_by_a_relative_root_rebuilds_nothing(project, tmp
     assert report.incremental.rendered == 0, "a relative --root re-keyed pages"
 
 
+def test_a_project_copied_with_its_cache_builds_nothing_again(own_project, tmp_path):
+    built = incremental_build(own_project, own_project / "_site")
+    copy = tmp_path / "copy"
+    shutil.copytree(own_project, copy, copy_function=os.link)  # (files keep inode and mtime, as `cp -al`)
+    report = incremental_build(copy, copy / "_site")
+    assert report.incremental.mode == "no-op", report.incremental.why
+    assert report.pages == built.pages
+    add_digest(copy)
+    report = incremental_build(copy, copy / "_site")
+    assert report.incremental.mode == "incremental", report.incremental.why
+    assert 0 < report.incremental.rendered < built.pages
+    assert_like_a_clean_build(copy, copy / "_site", tmp_path / "clean")
+
+
 def test_a_stale_or_corrupted_memo_of_paper_pages_inputs_is_not_trusted(own_project, tmp_path):
     live, clean = tmp_path / "live", tmp_path / "clean"
     incremental_build(own_project, live)
