@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -26,6 +28,23 @@ class UsageError(Exception):
 
 class WorkError(Exception):
     """A command could not do its work (exit code 1)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (exit code 143). A BaseException, like KeyboardInterrupt, so that it
+    unwinds through every `except Exception` to the cleanup a build does on the way out
+    (a full build's half-written staging tree is removed; the live site is never touched)."""
+
+
+def _terminate_by_unwinding(main_pid: int):
+    """A SIGTERM handler: raise Terminated in this process; forked workers die at once."""
+    def handler(signum, frame):
+        if os.getpid() != main_pid:  # a worker or child forked by a build: the parent cleans up
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise Terminated()
+    return handler
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code (0 ok, 1 failed work, 2 usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Python's default for SIGTERM (what `kill`, `timeout` and service managers send) is to
+    # die on the spot, which would leave a full build's staging tree beside the site.
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate_by_unwinding(os.getpid()))
+    except ValueError:  # (called from a thread other than the main one: leave signals alone)
+        previous = None
     try:
         return int(args.run(args) or 0)
     except UsageError as error:
@@ -64,3 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"build.py {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"build.py {args.command}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

@@ -11,7 +11,9 @@ import importlib.util
 import os
 import re
 import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -569,6 +571,28 @@ def test_a_project_copied_with_its_cache_builds_nothing_again(own_project, tmp_p
     assert report.incremental.mode == "incremental", report.incremental.why
     assert 0 < report.incremental.rendered < built.pages
     assert_like_a_clean_build(copy, copy / "_site", tmp_path / "clean")
+
+
+def test_a_full_build_stopped_by_sigterm_removes_its_staging_tree_and_keeps_the_site(tmp_path):
+    project = tmp_path / "project"
+    corpus_tools.write_corpus(project, 1000, project=ROOT)
+    live = project / "_site"
+    incremental_build(project, live, full=True)
+    before = tree(live)
+    build = subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), "--root", str(project), "build", "--full", "--quiet"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, parallel.JOBS_VARIABLE: "2"})
+    deadline = time.monotonic() + 120
+    while not list(project.glob("_site.new-*")):  # (the new tree is staged while pages render)
+        assert build.poll() is None, "the build ended before its staging tree was seen"
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    build.terminate()  # SIGTERM, as `kill`, `timeout` and service managers send
+    _, stderr = build.communicate(timeout=120)
+    assert build.returncode == 143, stderr
+    assert stderr.strip().endswith("build.py build: terminated")
+    assert sorted(p.name for p in project.iterdir() if p.name.startswith("_site")) == ["_site"]
+    assert tree(live) == before
 
 
 def test_a_stale_or_corrupted_memo_of_paper_pages_inputs_is_not_trusted(own_project, tmp_path):
