@@ -45,8 +45,10 @@ full build.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import datetime as dt
+import fcntl
 import gc
 import hashlib
 import importlib.metadata
@@ -1201,11 +1203,44 @@ class IncrementalReport:
     timings: dict[str, float]
 
 
-def build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: int | None = None,
-          quiet: bool = True, corpus_memo: dict | None = None, session: dict | None = None,
-          allow_noop: bool = True, previous_corpus_memo: dict | None = None,
-          written: Iterable[str] | None = None):
+def build(config, now: dt.datetime | None = None, **options):
     """Build the site incrementally (see the module docstring); return a buildreport.BuildReport.
+
+    Two builds of one output folder (serve rebuilding while `update` runs in another
+    terminal) take turns: each holds the folder's build lock (build_lock). Holding it, a
+    build knows that any staging tree beside the folder was left by a build killed outright,
+    and removes it. Options: see _build.
+    """
+    from site_src.writer import STAGING_TREE, old_trees, remove_tree_later
+
+    with build_lock(cache_dir_for(config.root, config.out_dir), config.out_dir):
+        for leftover in old_trees(Path(config.out_dir), STAGING_TREE):
+            remove_tree_later(leftover)
+        return _build(config, now, **options)
+
+
+@contextlib.contextmanager
+def build_lock(folder: Path, out_dir: Path) -> Iterator[None]:
+    """Hold the build lock of one output folder (a file in its cache folder), waiting for
+    the build that holds it; the system drops the lock when its process dies."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    with open(Path(folder) / "lock", "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another build of {out_dir} to finish...", file=sys.stderr, flush=True)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: int | None = None,
+           quiet: bool = True, corpus_memo: dict | None = None, session: dict | None = None,
+           allow_noop: bool = True, previous_corpus_memo: dict | None = None,
+           written: Iterable[str] | None = None):
+    """Build the site with the build lock held; see build() and the module docstring.
 
     `session` (a dict the caller keeps between builds, as serve does) carries the memos
     from one build to the next in memory. `corpus_memo` is a parse memo made since the last

@@ -225,6 +225,9 @@ OLD_TREE = re.compile(r"\.old-[A-Za-z0-9_]{8}")
 """What follows the output folder's name in the name of a previous build moved aside
 (tempfile.mkdtemp's 8 random characters): only such folders are ever removed unasked."""
 
+STAGING_TREE = re.compile(r"\.new-[A-Za-z0-9_]{8}")
+"""The same for a new tree being staged (a build killed outright can leave one behind)."""
+
 _REMOVERS: list[subprocess.Popen] = []
 """Background removals started by this process (kept so that they are reaped, not warned about)."""
 
@@ -237,15 +240,16 @@ def move_aside(target: Path) -> Path:
     return aside
 
 
-def old_trees(target: Path) -> list[Path]:
-    """Previous builds of target moved aside and not (yet) removed, e.g. by a removal cut short."""
+def old_trees(target: Path, kind: re.Pattern = OLD_TREE) -> list[Path]:
+    """Previous builds of target moved aside and not (yet) removed, e.g. by a removal cut short
+    (kind=STAGING_TREE: new trees staged beside target)."""
     try:
         entries = list(os.scandir(target.parent))
     except OSError:
         return []
     prefix = target.name
     return sorted(Path(entry.path) for entry in entries
-                  if entry.name.startswith(prefix) and OLD_TREE.fullmatch(entry.name, len(prefix))
+                  if entry.name.startswith(prefix) and kind.fullmatch(entry.name, len(prefix))
                   and entry.is_dir(follow_symlinks=False))
 
 

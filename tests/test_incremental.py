@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -593,6 +594,37 @@ def test_a_full_build_stopped_by_sigterm_removes_its_staging_tree_and_keeps_the_
     assert stderr.strip().endswith("build.py build: terminated")
     assert sorted(p.name for p in project.iterdir() if p.name.startswith("_site")) == ["_site"]
     assert tree(live) == before
+
+
+def test_two_builds_of_one_output_folder_take_turns(project, tmp_path, capfd):
+    live = tmp_path / "live"
+    incremental_build(project, live)
+    done = []
+    with buildcache.build_lock(buildcache.cache_dir_for(project, live), live):
+        second = threading.Thread(target=lambda: done.append(incremental_build(project, live)))
+        second.start()
+        second.join(1.0)
+        assert second.is_alive() and not done, "a build ran while another one held the lock"
+    second.join(60)
+    assert done[0].incremental.mode == "no-op"
+    assert "waiting for another build of" in capfd.readouterr().err
+
+
+def test_a_staging_tree_left_by_a_killed_build_is_removed_by_the_next_build(project, tmp_path):
+    live = tmp_path / "live"
+    incremental_build(project, live)
+    leftover = tmp_path / "live.new-k1lled0_"  # (tempfile.mkdtemp's shape: 8 characters)
+    (leftover / "papers" / "half").mkdir(parents=True)
+    (leftover / "papers" / "half" / "index.html").write_text("half a page", encoding="utf-8")
+    not_ours = [tmp_path / "live.new-mine", tmp_path / "other.new-k1lled0_"]
+    for folder in not_ours:
+        folder.mkdir()
+    assert incremental_build(project, live).incremental.mode == "no-op"
+    deadline = time.monotonic() + 30  # (removed by a detached process, as old trees are)
+    while leftover.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not leftover.exists()
+    assert all(folder.exists() for folder in not_ours)
 
 
 def test_a_stale_or_corrupted_memo_of_paper_pages_inputs_is_not_trusted(own_project, tmp_path):
