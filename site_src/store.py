@@ -27,6 +27,7 @@ import dataclasses
 import datetime as dt
 import functools
 import re
+import sys
 import typing
 from pathlib import Path
 from typing import Any, Callable
@@ -185,10 +186,16 @@ def _to_date(value: Any) -> dt.date:
     raise TypeError("expected a date like 2025-12-12")
 
 
+def _shared(value: str) -> str:
+    """One string object for values many papers repeat (author names, categories, digest
+    ids): the parse memo then holds and pickles each once (~50 MB less at 100k papers)."""
+    return sys.intern(value) if type(value) is str else value
+
+
 def _str_tuple(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(map(str.__instancecheck__, value)):
         raise TypeError("expected a list of strings")
-    return tuple(value)
+    return tuple(map(_shared, value))
 
 
 def _opt_str(what: str) -> Callable[[Any], Any]:
@@ -229,16 +236,29 @@ def _bool(value: Any) -> bool:
 _PRECISIONS: tuple[str, ...] = typing.get_args(DatePrecision)
 
 
+_PRECISION_OF: dict[str, str] = {name: name for name in _PRECISIONS}
+
+
 def _precision(value: Any) -> Any:
-    if value is None or value in _PRECISIONS:
+    if value is None:
         return value
+    if value in _PRECISIONS:
+        return _PRECISION_OF[value]  # (the one object: see _shared)
     raise TypeError(f"expected one of {', '.join(_PRECISIONS)} or nothing")
+
+
+_DATES: dict[dt.date, dt.date] = {}
+"""One object per date the store's papers name (see _shared); a few thousand at 100k papers."""
+_MANY_DATES = 100_000
 
 
 def _opt_date(value: Any) -> dt.date | None:
     if value is None:
         return None
-    return value if type(value) is dt.date else _to_date(value)
+    date = value if type(value) is dt.date else _to_date(value)
+    if len(_DATES) > _MANY_DATES:
+        _DATES.clear()  # (a long-lived process never holds more than that)
+    return _DATES.setdefault(date, date)
 
 
 def _topics(value: Any) -> tuple[str, ...] | None:
@@ -271,7 +291,7 @@ def _appearances(value: Any) -> tuple[Appearance, ...]:
         position = item.get("position", 0)
         if not _is_int(position):
             raise TypeError("'position' of a digest appearance must be a whole number")
-        out.append(Appearance(item["digest"], line, position, comments, upvotes))
+        out.append(Appearance(_shared(item["digest"]), line, position, comments, upvotes))
     return tuple(out)
 
 

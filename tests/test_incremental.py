@@ -241,6 +241,65 @@ def test_an_output_edited_behind_the_builds_back_is_restored(project, tmp_path):
     assert_like_a_clean_build(project, live, clean)
 
 
+def age_folders(folder: Path) -> None:
+    """Pretend every folder of an output tree was last changed minutes ago (its files keep
+    their times, which the manifest recorded), so check_tree may trust the folders' keys."""
+    past = (dt.datetime.now() - dt.timedelta(minutes=5)).timestamp()
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_dir():
+            os.utime(path, (past, past))
+
+
+def trusted_folders(project: Path, live: Path) -> dict:
+    manifest, _ = buildcache.read_manifest(buildcache.cache_dir_for(project, live))
+    return manifest.folders
+
+
+@pytest.mark.parametrize("change", ["new file", "edit in place", "file in a new empty folder"])
+def test_a_folder_whose_key_is_trusted_still_reveals_changes(project, tmp_path, change):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(project, live)
+    page = sorted((live / "papers").glob("*/index.html"))[0]
+    if change == "file in a new empty folder":
+        (page.parent / "empty").mkdir()
+    age_folders(live)
+    report = incremental_build(project, live)
+    assert report.incremental.mode == "no-op"
+    # The no-op build listed every folder and recorded their keys: the next one lists none
+    # (but the folder with a folder of its own in it).
+    folders = trusted_folders(project, live)
+    assert "" in folders and "papers" in folders
+    assert (page.parent.relative_to(live).as_posix() in folders) == (change != "file in a new empty folder")
+    if change == "new file":
+        (page.parent / "extra.html").write_text("not ours")
+    elif change == "edit in place":
+        with open(page, "r+b") as handle:
+            handle.write(b"<!-- vandalised -->")
+    else:
+        ((page.parent / "empty") / "late.html").write_text("not ours")
+    report = incremental_build(project, live)
+    assert report.incremental.mode == "full"
+    assert_like_a_clean_build(project, live, clean)
+
+
+def test_an_update_keeps_the_keys_of_folders_it_did_not_touch(project, tmp_path):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(project, live)
+    age_folders(live)
+    incremental_build(project, live)
+    before = trusted_folders(project, live)
+    paper = first_paper(project)
+    paper.write_text(paper.read_text(encoding="utf-8").replace("title: ", "title: Retitled ", 1), encoding="utf-8")
+    report = incremental_build(project, live)
+    assert report.incremental.mode == "incremental"
+    after = trusted_folders(project, live)
+    written = {dest.rpartition("/")[0] for dest in report.written}
+    assert written and not written & set(after)  # (their listings changed: listed next time)
+    # A page replaced in its folder leaves the folders above it as they were.
+    assert set(after) <= set(before) and "papers" in after
+    assert_like_a_clean_build(project, live, clean)
+
+
 def test_a_cache_from_other_code_is_not_trusted(project, tmp_path, monkeypatch):
     live = tmp_path / "live"
     incremental_build(project, live)
