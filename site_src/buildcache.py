@@ -91,6 +91,8 @@ process beside the related papers and the plan (which keep one core busy, the ot
 EARLY_PRODUCERS = ("search", "exports", "feeds")
 """Output producers that read only the Site's papers, digests and topics (not the pages,
 related papers or about.md), so a full build can run them before the rest is made."""
+NO_OUTPUT = ("", "")
+"""A manifest entry (key, content hash) that matches no output: what old.get() gives for a new one."""
 RACY_NS = 2_000_000_000
 """Files modified this close to a snapshot are re-read: a second write within the file
 system's timestamp granularity would otherwise look unchanged (git's "racy clean")."""
@@ -577,10 +579,13 @@ def assign_topics(papers: Iterable[Paper], taxonomy, memo: dict | None = None, *
 
 # ------------------------------------------------------------------ templates
 
-def template_keys(env, names: Iterable[str]) -> dict[str, str]:
+def template_keys(env, names: Iterable[str], references: dict[str, frozenset] | None = None) -> dict[str, str]:
     """Template name -> hash of its source and of every template it extends, includes or imports.
 
     A template that names another dynamically (a variable) depends on all of them.
+    `references` (hash of a source -> the names it refers to, None for a dynamic one) spares
+    parsing a source seen before (every build of a CLI process parsed every template: ~0.2 s);
+    what is parsed is added to it.
     """
     import jinja2
     from jinja2 import meta
@@ -597,10 +602,15 @@ def template_keys(env, names: Iterable[str]) -> dict[str, str]:
             sources[name], deps[name] = None, set()
             return
         sources[name] = source
-        try:
-            found = set(meta.find_referenced_templates(env.parse(source)))
-        except jinja2.TemplateSyntaxError:
-            found = set()  # rendering reports the error; the key just has to differ
+        seen = digest(source.encode("utf-8", "surrogatepass")) if references is not None else ""
+        found = references.get(seen) if references is not None else None
+        if found is None:
+            try:
+                found = frozenset(meta.find_referenced_templates(env.parse(source)))
+            except jinja2.TemplateSyntaxError:
+                found = frozenset()  # rendering reports the error; the key just has to differ
+            if references is not None:
+                references[seen] = found
         deps[name] = None if None in found else {n for n in found if n}
         for child in deps[name] or ():
             load(child)
@@ -1462,18 +1472,22 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
             # Producers get the pages without views unless one of them might read views.
             keep_views = any(name not in NOTES_BLIND_PRODUCERS for name, _ in pipeline.OUTPUT_PRODUCERS)
             tkeys: dict[str, str] = {}
+            template_refs = _TemplateReferences(folder, session, full)
 
             salts: dict[str, str] = {}  # template -> hash of the settings and the template's code
+
+            def salt_of(template: str) -> str:
+                salt = salts.get(template)
+                if salt is None:
+                    if template not in tkeys:
+                        tkeys.update(template_keys(env, [template], references=template_refs.loaded))
+                    salt = salts[template] = _key_salt(settings, tkeys[template])
+                return salt
 
             def page_key(template: str, inputs: str, view) -> str:
                 # A page planned with its inputs (plan.paper_page_inputs, list_page_inputs: a
                 # hash) is keyed by them, any other by its view.
-                salt = salts.get(template)
-                if salt is None:
-                    if template not in tkeys:
-                        tkeys.update(template_keys(env, [template]))
-                    salt = salts[template] = _key_salt(settings, tkeys[template])
-                return salt + (inputs or view_key(view))
+                return salt_of(template) + (inputs or view_key(view))
 
             asked: dict[str, str] = {}  # dest -> key worked out by unchanged(), not hashed twice
 
@@ -1486,6 +1500,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
             # A full build plans paper pages without their views (keyed by their inputs): each
             # view is made by the worker process that renders the page (see _render_staged).
             index = pages_memo = None
+            kept: dict[str, str] = {}  # slug -> path of each paper page kept as the last build made it
+            paper_template = next(kind.template for kind in plan_module.PAGE_KINDS if kind.name == "paper")
             lists_memo = _ListsMemo(folder, session, full)
             if notes_only is None:
                 # Paper pages' inputs are made again only where what they read changed.
@@ -1502,20 +1518,33 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                                                  paper_keys=by_slug, index=index, card_keys=card_keys,
                                                  lists_memo=lists_memo.loaded, lists_made=lists_memo.made)
             else:
+                if old and not keep_views:
+                    # A paper page whose key (its inputs, template and settings) is the last
+                    # build's keeps its file and manifest entry: no Page is made for it.
+                    salt = salt_of(paper_template)
+                    inputs_of = index.page_inputs
+                    kept = {slug: dest for slug, dest in plan_module.paper_dests(index).items()
+                            if old.get(dest, NO_OUTPUT)[0] == salt + inputs_of[slug]}
                 # Pages whose inputs are those of the last build are not planned again.
                 planned = plan_module.iter_pages(site, config, unchanged=None if keep_views or not old else unchanged,
                                                  paper_keys=by_slug, card_keys=card_keys, index=index,
-                                                 lists_memo=lists_memo.loaded, lists_made=lists_memo.made)
+                                                 lists_memo=lists_memo.loaded, lists_made=lists_memo.made,
+                                                 kept=kept)
             keys: dict[str, str] = {}
             pages: list = []
             todo: list = []
             for page in planned:
+                if type(page) is str:  # a paper page kept (see kept above)
+                    pages.append(page)
+                    continue
                 key = asked.pop(page.dest, None) or page_key(page.template, page.inputs, page.view)
                 keys[page.dest] = key
                 if old.get(page.dest, ("",))[0] != key:
                     todo.append(page)
                 pages.append(page if keep_views or not page.view else dataclasses.replace(page, view={}))
             del planned
+            if kept:
+                pages = plan_module.PlannedPages(pages, kept, paper_template)
             # The pages and views kept are acyclic and live until the end: as the corpus,
             # keep the collector from walking them on every full collection while rendering.
             gc.freeze()
@@ -1627,9 +1656,11 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                                      previous=(state.corpus_memo, state.topics_memo),
                                      folders=tree_check.result()[1])
         extras, reused, ran, producer_keys = made_extras or make_extras(staging is None)
-        outputs: dict[str, tuple[str, str]] = {}
+        outputs: dict[str, tuple[str, str]] = {dest: old[dest] for dest in kept.values()}
         changed: dict[str, bytes] = {}
-        for page in pages:
+        for page in pages.items if kept else pages:
+            if type(page) is str:
+                continue  # (a paper page kept: its entry is in already)
             if page.dest in rendered_hash:
                 content = rendered_hash[page.dest]
                 if staging is None and old.get(page.dest, ("", ""))[1] != content:
@@ -1653,7 +1684,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                 raise BuildError(f"two outputs claim {dest!r}: a page and {name}")
             outputs[dest] = (content, content)
             staging.record(dest, written, key)
-        stale = sorted(set(old) - set(outputs))
+        stale = sorted(dest for dest in old if dest not in outputs)
 
         with timed(timings, "write"):
             check_dests(outputs, old)  # (the last build's outputs passed together: its manifest vouches)
@@ -1679,6 +1710,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                                     producers, tuple(corpus.problems), corpus_memo["scanned_ns"], len(pages),
                                     folders, loaded=manifest.loaded if manifest is not None else {})
             lists_memo.save()  # (before the manifest, like every memo)
+            template_refs.save()
             if memos_saved:
                 save_state(folder, new_manifest, corpus_memo, topics_memo, memos=False)
             else:
@@ -1771,6 +1803,32 @@ class _ListsMemo:
             self.session["lists"] = self.made  # (serve: kept in memory)
         else:
             save_blob(self.path, self.made)
+
+
+class _TemplateReferences:
+    """The templates each template source refers to (template_keys' references), through a
+    build: read from templates.pickle (a few KB) or kept in a serve session, saved when it grew.
+    Entries are keyed by a hash of the source itself, so none can go stale; a file of other
+    code, corrupted, or not a dict, is not used."""
+
+    def __init__(self, folder: Path, session: dict | None, full: bool) -> None:
+        self.path, self.session = Path(folder) / "templates.pickle", session
+        loaded = None
+        if session is not None:
+            loaded = session.get("templates")
+        elif not full:
+            loaded = load_blob(self.path)
+        self.loaded: dict[str, frozenset] = {}
+        if isinstance(loaded, dict):
+            self.loaded = {seen: found for seen, found in loaded.items() if isinstance(found, frozenset)}
+        self.known = len(self.loaded)
+
+    def save(self) -> None:
+        """Keep what was parsed for the next build (nothing to do when nothing was)."""
+        if self.session is not None:
+            self.session["templates"] = self.loaded
+        elif len(self.loaded) > self.known:
+            save_blob(self.path, self.loaded)
 
 
 MEMOISED_PRODUCERS = frozenset({"search", "exports"})

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from site_src import survey_pages, urls
 from site_src.authors import Author, author_urls, group_authors, sort_key
@@ -96,6 +96,48 @@ class Page:
     inputs: str = ""
     """A hash of everything the view is made from (paper_page_inputs, list_page_inputs), so a
     build can tell the page is unchanged without making its view; empty when not asked for."""
+
+
+class KeptPage(NamedTuple):
+    """A paper page a build keeps as its last build made it (iter_pages' kept=), with the
+    fields of a Page that output producers read: no view, no inputs."""
+
+    kind: str
+    url: str
+    dest: str
+    template: str
+    view: dict[str, Any]
+    source: str
+    in_sitemap: bool
+    inputs: str
+
+
+class PlannedPages:
+    """Every page of a build in plan order, as output producers read them (iterated, counted).
+
+    `items` holds the Pages planned and, in their place, the slug of each paper page kept
+    from the last build (iter_pages' kept=): those become KeptPages only while iterated, so a
+    build that keeps 100k paper pages holds 100k references, not 100k Page objects.
+    """
+
+    __slots__ = ("items", "kept", "template")
+
+    def __init__(self, items: list, kept: Mapping[str, str], template: str) -> None:
+        self.items, self.kept, self.template = items, kept, template
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Any]:
+        empty: dict[str, Any] = {}
+        url_for_dest = urls.url_for_dest
+        for item in self.items:
+            if type(item) is str:
+                dest = self.kept[item]
+                yield KeptPage("paper", url_for_dest(dest), dest, self.template, empty,
+                               f"content/papers/{item}.md", True, "")
+            else:
+                yield item
 
 
 # --- small pure helpers -------------------------------------------------------------
@@ -753,11 +795,22 @@ def papers_page_inputs(ix: SiteIndex, memo: Mapping[str, Any] | None = None, *,
                         dirty.add(slug)
                         break
         if compare_extras:
+            # (plain loops with identity first: most lists are the very objects of the last build)
             old_reasons, old_related = previous_extras[1]
-            dirty.update(slug for slug in ix.shown
-                         if related.get(slug, ()) != old_related.get(slug, ())
-                         or reasons.get(slug, ()) != old_reasons.get(slug, ()))
-        dirty.update(slug for slug in ix.shown if slug in old and topics.get(slug, ()) != old[slug][2])
+            for slug in ix.shown:
+                now, before = related.get(slug, ()), old_related.get(slug, ())
+                if now is not before and now != before:
+                    dirty.add(slug)
+                    continue
+                now, before = reasons.get(slug, ()), old_reasons.get(slug, ())
+                if now is not before and now != before:
+                    dirty.add(slug)
+        for slug in ix.shown:
+            entry = old.get(slug)
+            if entry is not None:
+                now, before = topics.get(slug, ()), entry[2]
+                if now is not before and now != before:
+                    dirty.add(slug)
     inputs: dict[str, str] = {}
     entries: dict[str, tuple] = {}
     for slug in ix.shown:
@@ -1082,7 +1135,8 @@ def iter_pages(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAG
                index: SiteIndex | None = None,
                card_keys: Mapping[str, str] | None = None,
                lists_memo: Mapping[str, Any] | None = None,
-               lists_made: dict[str, Any] | None = None) -> Iterator[Page]:
+               lists_made: dict[str, Any] | None = None,
+               kept: Mapping[str, str] | None = None) -> Iterator[Page | str]:
     """Yield every page of the site one at a time; raise PlanError when two claim one destination.
 
     Only destinations are remembered between pages, so a caller that hashes or renders each
@@ -1099,6 +1153,10 @@ def iter_pages(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAG
     of the last build as `lists_memo`, a page whose papers and other reads are the same
     takes its inputs from it without its view being planned (_memo_list_rows). A record
     made for another context or config, or not by this code's LISTS_MEMO_VERSION, is not used.
+
+    `kept` (slug -> paper_dests' path) names paper pages the caller keeps as its last build
+    made them (it compared their inputs itself): each is yielded as its slug alone, in its
+    place, with no Page made (PlannedPages turns such a list back into pages for producers).
     """
     ix = index if index is not None else index_site(site, config)
     ix.paper_keys = paper_keys or {}
@@ -1115,10 +1173,10 @@ def iter_pages(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAG
         lists_made.clear()
         lists_made.update(context=context, pages=made_pages)
         tokens = _list_tokens(ix, card_keys)
-    claimed: dict[str, str] = {}
+    claimed: dict[str, str | None] = {}
     for kind in kinds:
         if kind.plan is plan_papers:
-            rows = _paper_rows(ix, kind, unchanged)
+            rows = _paper_rows(ix, kind, unchanged, kept or {})
         elif made_pages is not None and kind.plan in LAZY_PLANNERS:
             rows = _memo_list_rows(ix, kind, LAZY_PLANNERS[kind.plan](ix), unchanged, tokens,
                                    memo_pages, made_pages)
@@ -1126,13 +1184,37 @@ def iter_pages(site: Site, config: SiteConfig, kinds: tuple[PageKind, ...] = PAG
             rows = _list_rows(ix, kind, unchanged)
         else:
             rows = ((url, view, source, "") for url, view, source in kind.plan(ix))
-        for url, view, source, inputs in rows:
+        for row in rows:
+            if type(row) is str:  # a paper page the caller keeps: its place and its path only
+                dest = kept[row]
+                # (an ASCII lower-case path is its own case fold: no new string for 100k pages)
+                key = dest if dest.isascii() and dest.islower() else dest.casefold()
+                if key in claimed:
+                    raise PlanError(f"two pages claim {dest!r}: {_claimant(claimed, key, kept)} "
+                                    f"and content/papers/{row}.md")
+                claimed[key] = None  # (a kept page: its source is found again by _claimant)
+                yield row
+                continue
+            url, view, source, inputs = row
             page = _page(kind, url, view, source, inputs)
             key = page.dest.casefold()  # two names that differ in case collide on macOS/Windows
             if key in claimed:
-                raise PlanError(f"two pages claim {page.dest!r}: {claimed[key]} and {source}")
+                raise PlanError(f"two pages claim {page.dest!r}: {_claimant(claimed, key, kept)} and {source}")
             claimed[key] = source
             yield page
+
+
+def _claimant(claimed: Mapping[str, str | None], key: str, kept: Mapping[str, str] | None) -> str:
+    """What claimed a destination first (by its case fold), for an error message."""
+    source = claimed[key]
+    if source is None:  # a kept paper page
+        source = next(f"content/papers/{slug}.md" for slug, dest in (kept or {}).items() if dest.casefold() == key)
+    return source
+
+
+def paper_dests(ix: SiteIndex) -> dict[str, str]:
+    """Slug -> output path of the page of each shown paper, in plan order."""
+    return urls.keyed_dests("paper", ix.shown)
 
 
 def paper_view(ix: SiteIndex, slug: str) -> dict[str, Any]:
@@ -1141,11 +1223,15 @@ def paper_view(ix: SiteIndex, slug: str) -> dict[str, Any]:
     return _paper_view(ix, ix.papers[slug])
 
 
-def _paper_rows(ix: SiteIndex, kind: PageKind, unchanged: Callable[[str, str, str], bool] | None
-                ) -> Iterator[tuple[str, dict[str, Any] | None, str, str]]:
+def _paper_rows(ix: SiteIndex, kind: PageKind, unchanged: Callable[[str, str, str], bool] | None,
+                kept: Mapping[str, str]) -> Iterator[str | tuple[str, dict[str, Any] | None, str, str]]:
     """plan_papers' rows with each page's inputs; the view is None when unchanged(dest, template,
-    inputs) says the last build made this page from the same inputs (it need not be made again)."""
+    inputs) says the last build made this page from the same inputs (it need not be made again).
+    A page the caller keeps (iter_pages' kept) is its slug alone."""
     for slug in ix.shown:
+        if slug in kept:
+            yield slug
+            continue
         paper = ix.papers[slug]
         url = _url_for("paper", slug)
         inputs = ix.page_inputs.get(slug) or paper_page_inputs(ix, paper)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 _SAFE_SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]*(?:\.[a-z0-9_-]+)*")
@@ -68,6 +69,14 @@ _KEYED = {"paper": "papers/", "topic": "topics/", "year": "years/", "digest": "d
           "author": "authors/"}
 _FILES = {"feed": "feed.xml", "topic_feed": "feed.xml", "sitemap": "sitemap.xml",
           "robots": "robots.txt", "topic_bibtex": "papers.bib", "topic_outline": "outline.md"}
+
+
+def keyed_dests(kind: str, keys: Iterable[str]) -> dict[str, str]:
+    """Key -> dest_for(url_for(kind, key)) for many keys of one keyed kind at once (100k paper
+    pages: a safe key, as slugs are, is checked by one regex match and used as it is)."""
+    prefix, safe = _KEYED[kind], _SAFE_SEGMENT.fullmatch
+    return {key: f"{prefix}{key}/index.html" if safe(key) and len(key) <= 120 else dest_for(url_for(kind, key))
+            for key in keys}
 
 
 def static_url(name: str) -> str:

@@ -775,3 +775,43 @@ def test_list_pages_through_the_lists_memo_equal_a_clean_build_and_a_bad_memo_is
         report = incremental_build(own_project, live)
         assert report.incremental.mode == "incremental"
         assert_like_a_clean_build(own_project, live, clean)
+
+
+def test_template_keys_through_remembered_references_equal_fresh_ones_and_parse_nothing_again(own_project):
+    project = own_project
+    from site_src.render import make_environment
+
+    env = make_environment(load_config(project))
+    names = sorted(env.loader.list_templates())
+    references: dict = {}
+    assert buildcache.template_keys(env, names, references=references) == buildcache.template_keys(env, names)
+    assert references and all(isinstance(found, frozenset) for found in references.values())
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("a template seen before was parsed again")
+
+    env.parse = no_parsing
+    assert buildcache.template_keys(env, names, references=dict(references)) == \
+        buildcache.template_keys(make_environment(load_config(project)), names)
+    before = buildcache.template_keys(env, ["paper.html"], references=references)
+    edit_template(project)  # a new source is parsed (and keyed) as it is
+    env = make_environment(load_config(project))
+    after = buildcache.template_keys(env, ["paper.html"], references=references)
+    assert after != before and after == buildcache.template_keys(env, ["paper.html"])
+
+
+def test_a_corrupted_or_foreign_memo_of_template_references_is_not_used(own_project, tmp_path):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(own_project, live)
+    folder = buildcache.cache_dir_for(own_project, live)
+    assert isinstance(buildcache.load_blob(folder / "templates.pickle"), dict)
+    buildcache.save_blob(folder / "templates.pickle", {"planted": frozenset({"404.html"}), "x": "garbage"})
+    add_digest(own_project)
+    edit_template(own_project)
+    incremental_build(own_project, live)
+    assert_like_a_clean_build(own_project, live, clean)
+    corrupt(folder, ("templates.pickle",))
+    edit_template(own_project)
+    report = incremental_build(own_project, live)
+    assert report.incremental.mode == "incremental"
+    assert_like_a_clean_build(own_project, live, clean)

@@ -667,3 +667,39 @@ def test_a_lists_memo_it_cannot_vouch_for_is_not_used():
     for stale in ({**planted, "context": "another context"}, {**planted, "pages": "garbage"}, "garbage", {}):
         got, _ = _lists_through(site, config, stale)
         assert not any(got[url].inputs == "planted" for url in planted["pages"]), stale if stale != planted else ""
+
+
+def test_kept_paper_pages_come_as_their_slugs_in_their_places_and_the_rest_as_planned():
+    from site_src.plan import PlannedPages, iter_pages, paper_dests
+
+    site = make_site(6)
+    plain = plan_site(site, CONFIG)
+    ix = index_site(site, CONFIG)
+    dests = paper_dests(ix)
+    assert dests == {page.url.split("/")[1]: page.dest for page in plain if page.kind == "paper"}
+    kept = {slug: dests[slug] for slug in ("p001", "p004")}
+    items = list(iter_pages(site, CONFIG, kept=kept))
+    assert [item if type(item) is str else item.url for item in items] == \
+        [page.url.split("/")[1] if page.dest in kept.values() else page.url for page in plain]
+    assert [item.view for item in items if type(item) is not str] == \
+        [page.view for page in plain if page.dest not in kept.values()]
+    # Producers read the kept pages back as pages without views, in plan order.
+    read = list(PlannedPages(items, kept, "paper.html"))
+    assert len(PlannedPages(items, kept, "paper.html")) == len(plain)
+    assert [(p.kind, p.url, p.dest, p.template, p.source, p.in_sitemap) for p in read] == \
+        [(p.kind, p.url, p.dest, p.template, p.source, p.in_sitemap) for p in plain]
+    assert all(p.view == {} for p in read if p.dest in kept.values())
+
+
+def test_a_kept_paper_page_still_claims_its_destination():
+    from site_src.plan import iter_pages
+
+    site = make_site(3)
+    kept = {"p001": "topics/index.html"}  # (a stand-in path: the topic index claims it too)
+    with pytest.raises(PlanError) as caught:
+        list(iter_pages(site, CONFIG, kept=kept))
+    assert "topics/index.html" in str(caught.value) and "content/papers/p001.md" in str(caught.value)
+    kept = {"p001": "Topics/index.html"}  # (a name that differs in case alone collides too)
+    with pytest.raises(PlanError) as caught:
+        list(iter_pages(site, CONFIG, kept=kept))
+    assert "content/papers/p001.md" in str(caught.value) and "topics" in str(caught.value)

@@ -66,3 +66,9 @@ def test_relative_links_agree_with_posix_path_arithmetic(from_parts, to_parts, t
     expected_target = to_url + ("index.html" if to_folder and not directory_links else "")
     assert resolved == posixpath.normpath(expected_target or ".")
     assert not link.startswith("/")
+
+
+def test_keyed_dests_are_the_dests_of_url_for_safe_keys_or_not():
+    keys = ["robust-training", "v2.1-notes", "Label Noise", "..", "", "a" * 121, "x" * 120, "ünïcode", "a/b"]
+    for kind in ("paper", "topic", "author"):
+        assert urls.keyed_dests(kind, keys) == {key: urls.dest_for(urls.url_for(kind, key)) for key in keys}
