@@ -1672,6 +1672,7 @@ def _memoised_outputs(name: str, site, config, pages, folder: Path, session: dic
                                                   paper_keys=blind_keys)
     if session is not None:
         session[name] = memo  # (a pure cache: one left older on disk is still right to use)
+        _EXPORTS_BASE_ON_DISK.pop(Path(folder), None)  # (nor is it saved as a delta)
     elif memo is not None and name == "search":
         _save_search_memo(Path(folder), memo)
     elif memo is not None:
@@ -1735,21 +1736,31 @@ def _save_exports_memo(folder: Path, memo) -> None:
 
 
 def _load_search_memo(folder: Path):
-    """The search memo saved by _save_search_memo, its segments from their own files
-    (a segment file another save left, with a token the head does not name, is not used)."""
+    """The search memo saved by _save_search_memo. Its segments stay in their own files until
+    update_index asks for more than the head says of them (search.index.SegmentOnDisk): a
+    digest leaves the base segment (~125 MB of memo at 100k papers) on disk. A segment file
+    another save left, with a token the head does not name, is not used."""
+    from site_src.search import index
+
     stored = load_blob(folder / "search.pickle")
     if not (isinstance(stored, dict) and stored.get("code") == code_version()
             and isinstance(stored.get("segments"), dict)):
         return None
     segments, tokens = {}, {}
-    for level, token in stored["segments"].items():
-        part = load_blob(folder / f"search-{level}.pickle")
-        if isinstance(part, dict) and part.get("token") == token:
-            segments[level], tokens[level] = part.get("memo"), token
+    for level, named in stored["segments"].items():
+        if not (isinstance(named, tuple) and len(named) == 4):
+            continue
+        token, order, vocab, files = named
+
+        def load(path=folder / f"search-{level}.pickle", token=token):
+            part = load_blob(path)
+            return part.get("memo") if isinstance(part, dict) and part.get("token") == token else None
+
+        segments[level], tokens[level] = index.SegmentOnDisk(order, vocab, files, load), token
     memo = stored.get("memo")
     try:
         memo = dataclasses.replace(memo, segments=segments)
-    except TypeError:  # not a memo of this code
+    except (TypeError, AttributeError):  # not a memo of this code
         return None
     _SEARCH_SEGMENTS_ON_DISK[folder] = (tokens, dict(segments))
     return memo
@@ -1763,15 +1774,17 @@ leaves a segment unchanged returns the very memo object, and its file is not wri
 def _save_search_memo(folder: Path, memo) -> None:
     """Save the search memo as a head (search.pickle) and one file per segment, writing only
     the segments whose memo changed: after a digest the base segment's (~90% of the memo at
-    100k papers) stays as it is."""
+    100k papers) stays as it is. The head names each segment's file by its token and holds
+    its order, vocabulary and files, all an unchanged segment is known by."""
     tokens, loaded = _SEARCH_SEGMENTS_ON_DISK.pop(folder, ({}, {}))
     names = {}
     for level, segment in memo.segments.items():
         if loaded.get(level) is segment and level in tokens:
-            names[level] = tokens[level]
+            names[level] = (tokens[level], segment.order, segment.vocab, segment.files)
             continue
-        names[level] = os.urandom(8).hex()
-        save_blob(folder / f"search-{level}.pickle", {"token": names[level], "memo": segment})
+        token = os.urandom(8).hex()
+        save_blob(folder / f"search-{level}.pickle", {"token": token, "memo": segment})
+        names[level] = (token, segment.order, segment.vocab, segment.files)
     # The head last: it names the segment files that go with it.
     save_blob(folder / "search.pickle", {"code": code_version(), "segments": names,
                                          "memo": dataclasses.replace(memo, segments={})})
