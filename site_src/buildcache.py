@@ -1552,6 +1552,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
         rendered_hash: dict[str, str] = {}
         page_outputs: dict[str, bytes] = {}
         old_producers = manifest.producers if manifest is not None else {}
+        extra_digests: dict[str, tuple[bytes, str]] = {}  # dest -> (bytes, digest) a producer hashed already
 
         def make_extras(in_place: bool) -> tuple[list, list[str], dict[str, list[str]], dict[str, str]]:
             """Feeds, sitemap, exports, search index and static files, through the producers' keys."""
@@ -1576,7 +1577,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                         on_disk = ({dest: old[dest][1] for dest in previous[1] if dest in old}
                                    if previous and in_place else {})
                         made, kept = _memoised_outputs(name, site, config, pages, folder, session, full=full,
-                                                       existing=on_disk, paper_keys=hashes)
+                                                       existing=on_disk, paper_keys=hashes,
+                                                       digests=extra_digests)
                     else:
                         made = pipeline.produce_extras(site, config, pages, [(name, produce)])
                     ran[name] = sorted([output.dest for output in made] + kept)
@@ -1675,7 +1677,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
         for output in extras:
             if output.dest in outputs:
                 raise BuildError(f"two outputs claim {output.dest!r}: a page and {output.source}")
-            content = digest(output.data)
+            known = extra_digests.get(output.dest)
+            content = known[1] if known is not None and known[0] is output.data else digest(output.data)
             outputs[output.dest] = (content, content)
             if old.get(output.dest, ("", ""))[1] != content:
                 changed[output.dest] = output.data
@@ -1837,7 +1840,8 @@ MEMOISED_PRODUCERS = frozenset({"search", "exports"})
 
 def _memoised_outputs(name: str, site, config, pages, folder: Path, session: dict | None, *, full: bool,
                       existing: Mapping[str, str],
-                      paper_keys: Mapping[str, tuple[str, str]]) -> tuple[list, list[str]]:
+                      paper_keys: Mapping[str, tuple[str, str]],
+                      digests: dict[str, tuple[bytes, str]] | None = None) -> tuple[list, list[str]]:
     """One producer's files through its memo, and the destinations of files to keep as they are on disk.
 
     search (search.update_search_index): a new digest tokenizes only its own papers; a
@@ -1848,11 +1852,12 @@ def _memoised_outputs(name: str, site, config, pages, folder: Path, session: dic
 
     Each memo (search ~14 MB at 10k papers, ~140 MB at 100k; exports ~9 / ~90 MB) has its
     own cache file, read only when the producer must run; serve keeps it in memory.
+    `digests` receives dest -> (bytes, digest) of the files whose digest the memo already
+    holds (the exports' ~200 MB at 100k papers need not be hashed twice).
     """
     from site_src import search, survey_pages
     from site_src.writer import Output
 
-    path = Path(folder) / f"{name}.pickle"
     memo = None
     if not full:
         if session is not None and session.get(name) is not None:
@@ -1860,9 +1865,7 @@ def _memoised_outputs(name: str, site, config, pages, folder: Path, session: dic
         elif name == "search":
             memo = _load_search_memo(Path(folder))
         else:
-            stored = load_blob(path)
-            if isinstance(stored, dict) and stored.get("code") == code_version():
-                memo = stored.get("memo")
+            memo = _load_exports_memo(Path(folder))
     blind_keys = {slug: key[1] for slug, key in paper_keys.items()}  # (these producers never read notes)
     if name == "search":
         files, memo = search.update_search_index(site, config, pages, memo, existing=frozenset(existing),
@@ -1872,30 +1875,95 @@ def _memoised_outputs(name: str, site, config, pages, folder: Path, session: dic
                                                   paper_keys=blind_keys)
     if session is not None:
         session[name] = memo  # (a pure cache: one left older on disk is still right to use)
+        _EXPORTS_BASE_ON_DISK.pop(Path(folder), None)  # (nor is it saved as a delta)
     elif memo is not None and name == "search":
         _save_search_memo(Path(folder), memo)
     elif memo is not None:
-        save_blob(path, {"code": code_version(), "memo": memo})
+        _save_exports_memo(Path(folder), memo)
     made = [Output(dest, data, name) for dest, data in sorted(files.items()) if data is not None]
+    if digests is not None and name == "exports" and memo is not None:
+        for output in made:  # (update_exports hashed them with digest's function, SHA-1 hex)
+            if output.dest in memo.hashes:
+                digests[output.dest] = (output.data, memo.hashes[output.dest])
     return made, sorted(dest for dest, data in files.items() if data is None)
 
 
+EXPORTS_DELTA_SHARE = 8
+"""The exports memo is saved whole again once its delta holds more than 1/EXPORTS_DELTA_SHARE of its papers."""
+
+_EXPORTS_BASE_ON_DISK: dict[Path, tuple[str, dict]] = {}
+"""Folder -> (token, papers) of the exports base file as loaded (see _save_exports_memo)."""
+
+
+def _load_exports_memo(folder: Path):
+    """The exports memo saved by _save_exports_memo: its base (exports.pickle) with the delta
+    (exports.delta.pickle) made on it applied. A delta made on another base is not used: the
+    base alone is then the memo of an older build, which is still right to use (the memo only
+    reuses what its keys and the manifest's hashes vouch for)."""
+    from site_src.survey_pages import ExportsMemo
+
+    stored = load_blob(folder / "exports.pickle")
+    if not (isinstance(stored, dict) and stored.get("code") == code_version()
+            and isinstance(stored.get("memo"), ExportsMemo) and isinstance(stored.get("token"), str)):
+        return None
+    memo, token = stored["memo"], stored["token"]
+    _EXPORTS_BASE_ON_DISK[folder] = (token, dict(memo.papers))
+    delta = load_blob(folder / "exports.delta.pickle")
+    if (isinstance(delta, dict) and delta.get("code") == code_version() and delta.get("base") == token
+            and isinstance(delta.get("changed"), dict) and isinstance(delta.get("removed"), (set, frozenset))
+            and isinstance(delta.get("hashes"), dict) and isinstance(delta.get("settings"), str)):
+        papers = memo.papers
+        for slug in delta["removed"]:
+            papers.pop(slug, None)
+        papers.update(delta["changed"])
+        memo = dataclasses.replace(memo, settings=delta["settings"], hashes=delta["hashes"])
+    return memo
+
+
+def _save_exports_memo(folder: Path, memo) -> None:
+    """Save the exports memo as the records that differ from the base file loaded (a delta:
+    ~50 of 100k papers after a digest, against ~90 MB for the whole memo), or whole with a
+    new base when there is no base or the delta has grown large."""
+    token, base = _EXPORTS_BASE_ON_DISK.pop(folder, ("", None))
+    if base is not None:
+        papers = memo.papers
+        changed = {slug: record for slug, record in papers.items() if base.get(slug) is not record}
+        removed = base.keys() - papers.keys()
+        if (len(changed) + len(removed)) * EXPORTS_DELTA_SHARE <= len(papers):
+            save_blob(folder / "exports.delta.pickle",
+                      {"code": code_version(), "base": token, "settings": memo.settings,
+                       "changed": changed, "removed": set(removed), "hashes": memo.hashes})
+            return
+    # A new base: its token names it, so the delta left on disk (of the old base) is never applied to it.
+    save_blob(folder / "exports.pickle", {"code": code_version(), "token": os.urandom(8).hex(), "memo": memo})
+
+
 def _load_search_memo(folder: Path):
-    """The search memo saved by _save_search_memo, its segments from their own files
-    (a segment file another save left, with a token the head does not name, is not used)."""
+    """The search memo saved by _save_search_memo. Its segments stay in their own files until
+    update_index asks for more than the head says of them (search.index.SegmentOnDisk): a
+    digest leaves the base segment (~125 MB of memo at 100k papers) on disk. A segment file
+    another save left, with a token the head does not name, is not used."""
+    from site_src.search import index
+
     stored = load_blob(folder / "search.pickle")
     if not (isinstance(stored, dict) and stored.get("code") == code_version()
             and isinstance(stored.get("segments"), dict)):
         return None
     segments, tokens = {}, {}
-    for level, token in stored["segments"].items():
-        part = load_blob(folder / f"search-{level}.pickle")
-        if isinstance(part, dict) and part.get("token") == token:
-            segments[level], tokens[level] = part.get("memo"), token
+    for level, named in stored["segments"].items():
+        if not (isinstance(named, tuple) and len(named) == 4):
+            continue
+        token, order, vocab, files = named
+
+        def load(path=folder / f"search-{level}.pickle", token=token):
+            part = load_blob(path)
+            return part.get("memo") if isinstance(part, dict) and part.get("token") == token else None
+
+        segments[level], tokens[level] = index.SegmentOnDisk(order, vocab, files, load), token
     memo = stored.get("memo")
     try:
         memo = dataclasses.replace(memo, segments=segments)
-    except TypeError:  # not a memo of this code
+    except (TypeError, AttributeError):  # not a memo of this code
         return None
     _SEARCH_SEGMENTS_ON_DISK[folder] = (tokens, dict(segments))
     return memo
@@ -1909,15 +1977,17 @@ leaves a segment unchanged returns the very memo object, and its file is not wri
 def _save_search_memo(folder: Path, memo) -> None:
     """Save the search memo as a head (search.pickle) and one file per segment, writing only
     the segments whose memo changed: after a digest the base segment's (~90% of the memo at
-    100k papers) stays as it is."""
+    100k papers) stays as it is. The head names each segment's file by its token and holds
+    its order, vocabulary and files, all an unchanged segment is known by."""
     tokens, loaded = _SEARCH_SEGMENTS_ON_DISK.pop(folder, ({}, {}))
     names = {}
     for level, segment in memo.segments.items():
         if loaded.get(level) is segment and level in tokens:
-            names[level] = tokens[level]
+            names[level] = (tokens[level], segment.order, segment.vocab, segment.files)
             continue
-        names[level] = os.urandom(8).hex()
-        save_blob(folder / f"search-{level}.pickle", {"token": names[level], "memo": segment})
+        token = os.urandom(8).hex()
+        save_blob(folder / f"search-{level}.pickle", {"token": token, "memo": segment})
+        names[level] = (token, segment.order, segment.vocab, segment.files)
     # The head last: it names the segment files that go with it.
     save_blob(folder / "search.pickle", {"code": code_version(), "segments": names,
                                          "memo": dataclasses.replace(memo, segments={})})

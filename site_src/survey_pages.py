@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from site_src import urls
@@ -155,7 +156,8 @@ class ExportsMemo:
     settings: str
     """What every export depends on besides the papers: title, base URL, topics."""
     papers: dict[str, tuple]
-    """Slug -> (paper key, topic ids, survey_order key, BibTeX entry, outline line)."""
+    """Slug -> (paper key, topic ids, survey_order key, BibTeX entry, outline line), in survey
+    order (survey_order ends with the slug: that is how the records are keyed again)."""
     hashes: dict[str, str]
     """Destination -> SHA-1 (hex) of the bytes made for it."""
 
@@ -214,7 +216,12 @@ def update_exports(site, config, pages, memo: ExportsMemo | None = None, *,
             dirty.update(ancestors.get(topic_id, ()))
     anything = bool(dirty) or len(records) != len(old) or any(old.get(s) is not r for s, r in records.items())
 
-    ordered = sorted(records.values(), key=lambda r: r[2])
+    # The memo keeps its papers in survey order: listed that way first, the new ones after,
+    # they sort in one merging pass (~0.1 s for 100k papers, against ~0.3 in site order).
+    ordered = [records[slug] for slug in old if slug in records]
+    if len(ordered) != len(records):
+        ordered += [record for slug, record in records.items() if slug not in old]
+    ordered.sort(key=itemgetter(2))
     members: dict[str, list[tuple]] = {t.id: [] for t in site.topics}  # subtree, in survey order
     own: dict[str, list[str]] = {t.id: [] for t in site.topics}
     for record in ordered:
@@ -253,4 +260,4 @@ def update_exports(site, config, pages, memo: ExportsMemo | None = None, *,
             f"{config.title}: {topic.name} ({len(inside)} papers)", [r[3] for r in inside]))
         put(urls.url_for("topic_outline", topic.id), topic.id in dirty, lambda: outline_text(
             f"{config.title}: {topic.name}", site.topics, own.__getitem__, root=topic.id, _shared=shared))
-    return files, (ExportsMemo(settings, records, hashes) if remember else None)
+    return files, (ExportsMemo(settings, {r[2][3]: r for r in ordered}, hashes) if remember else None)

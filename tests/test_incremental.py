@@ -706,6 +706,47 @@ def test_a_stale_or_corrupted_memo_of_paper_pages_inputs_is_not_trusted(own_proj
     assert_like_a_clean_build(own_project, live, clean)
 
 
+def test_the_exports_memo_is_saved_as_a_delta_and_a_stale_or_corrupted_one_is_not_trusted(own_project,
+                                                                                         tmp_path):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(own_project, live)
+    folder = buildcache.cache_dir_for(own_project, live)
+    base = (folder / "exports.pickle").read_bytes()
+    change_title(own_project)
+    incremental_build(own_project, live)
+    assert (folder / "exports.pickle").read_bytes() == base, "the whole exports memo was saved again"
+    delta = buildcache.load_blob(folder / "exports.delta.pickle")
+    assert len(delta["changed"]) == 1 and not delta["removed"]
+    assert_like_a_clean_build(own_project, live, clean)
+    add_digest(own_project)  # (a delta of 6 of 36 papers is too large: a new base)
+    incremental_build(own_project, live)
+    assert (folder / "exports.pickle").read_bytes() != base
+    assert_like_a_clean_build(own_project, live, clean)
+    # A delta made on another base is not applied: the base alone is an older memo.
+    stored = buildcache.load_blob(folder / "exports.pickle")
+    buildcache.save_blob(folder / "exports.pickle", {**stored, "token": "another base"})
+    change_title(own_project)
+    assert incremental_build(own_project, live).incremental.mode == "incremental"
+    assert_like_a_clean_build(own_project, live, clean)
+    corrupt(folder, ("exports.pickle", "exports.delta.pickle"), only_existing=True)
+    delete_paper(own_project)
+    assert incremental_build(own_project, live).incremental.mode == "incremental"
+    assert_like_a_clean_build(own_project, live, clean)
+
+
+def test_the_exports_digests_the_build_reuses_are_those_of_their_bytes(own_project, tmp_path):
+    live = tmp_path / "live"
+    incremental_build(own_project, live)
+    add_digest(own_project)
+    incremental_build(own_project, live)
+    folder = buildcache.cache_dir_for(own_project, live)
+    hashes = buildcache._load_exports_memo(folder).hashes
+    manifest, _ = buildcache.read_manifest(folder)
+    assert hashes
+    for dest, content in hashes.items():
+        assert buildcache.digest((live / dest).read_bytes()) == content == manifest.outputs[dest][1], dest
+
+
 def test_an_edit_made_while_an_update_ingests_is_built_by_the_next_build(own_project, tmp_path):
     live, clean = tmp_path / "live", tmp_path / "clean"
     incremental_build(own_project, live)

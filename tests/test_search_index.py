@@ -573,7 +573,7 @@ def test_a_digest_of_newest_papers_rewrites_the_tail_segment_only(monkeypatch):
     memo = pickle.loads(pickle.dumps(memo))
     after, memo_after = search_index.update_index(new_docs, (), memo, existing=set(before))
     assert memo_after.segments["base"] is memo.segments["base"], "an unchanged segment keeps its memo"
-    assert memo_after.aliases, "(the batches of the papers seen again are known by their old keys)"
+    assert not memo_after.aliases, "(a new comment count leaves a batch's key: its postings are the same)"
     old_segments, new_segments = manifest(before)["segments"], manifest(after)["segments"]
     assert old_segments[:2] == new_segments[:2], "base and mid keep every shard"
 
@@ -597,3 +597,35 @@ def test_a_digest_of_newest_papers_rewrites_the_tail_segment_only(monkeypatch):
     update, memo_again = search_index.update_index(again, (), memo_after, existing=set(files))
     assert {dest: files[dest] if data is None else data for dest, data in update.items()} == build_index(again)
     assert memo_again.segments["base"] is memo.segments["base"]
+
+
+def test_a_segment_left_on_disk_is_read_only_when_its_batches_changed(monkeypatch):
+    small_batches(monkeypatch)
+    docs = synthetic(400)
+    newest = [SearchDocument(url=f"papers/n{i}/", slug=f"n{i}", title=f"w0001 w{i:04d}", abstract="w0002 w0003",
+                             date=dt.date(2030, 1, 1)) for i in range(3)]
+    before, memo = search_index.update_index(docs)
+    reads = []
+
+    def on_disk(memo, load):
+        segments = {level: search_index.SegmentOnDisk(m.order, m.vocab, m.files, lambda m=m: reads.append(1) or load(m))
+                    for level, m in memo.segments.items()}
+        return dataclasses.replace(memo, segments=segments)
+
+    # A digest of the newest papers (and new comment counts): base and mid are never read.
+    seen_again = [dataclasses.replace(d, comments=d.comments + 1) if i in (5, 200) else d for i, d in enumerate(docs)]
+    new_docs = seen_again + newest
+    lazy = on_disk(memo, lambda m: m)
+    after, memo_after = search_index.update_index(new_docs, (), lazy, existing=set(before))
+    assert reads == [1], "only the tail segment was read"
+    assert memo_after.segments["base"] is lazy.segments["base"]
+    files = {dest: before[dest] if data is None else data for dest, data in after.items()}
+    assert files == build_index(new_docs)
+    # An edited old paper makes its segment read; a segment file that is gone or another
+    # build's counts as unknown, and the files are still right.
+    edited = [dataclasses.replace(d, title="A new title") if i == 5 else d for i, d in enumerate(docs)]
+    for load in (lambda m: m, lambda m: None, lambda m: search_index._NO_SEGMENT):
+        reads.clear()
+        update, _ = search_index.update_index(edited, (), on_disk(memo, load), existing=set(before))
+        assert reads, "the base segment was read"
+        assert {dest: before[dest] if data is None else data for dest, data in update.items()} == build_index(edited)

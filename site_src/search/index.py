@@ -38,7 +38,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from operator import getitem
-from typing import Container, Iterable, Mapping, Sequence
+from typing import Callable, Container, Iterable, Mapping, Sequence
 
 import numpy as np
 from isal import igzip
@@ -610,6 +610,33 @@ class SegmentMemo:
 _NO_SEGMENT = SegmentMemo((), {})
 
 
+class SegmentOnDisk:
+    """A SegmentMemo known by its order, vocab and files, the rest read when first asked for.
+
+    update_index tells an unchanged segment by those three alone, so after a digest the base
+    segment's memo (~90% of the index memo at 100k papers) is never unpickled. `load()`
+    returns the whole SegmentMemo, or None when the file is gone or is another build's: the
+    segment then counts as unknown (empty order, files and vocab), which is always right.
+    """
+
+    def __init__(self, order: tuple[bytes, ...], vocab: tuple, files: tuple[str, ...],
+                 load: Callable[[], SegmentMemo | None]) -> None:
+        self.order, self.vocab, self.files, self._load = order, vocab, files, load
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or name == "_load":
+            raise AttributeError(name)
+        memo = self.__dict__.get("_memo")
+        if memo is None:
+            memo = self._load()
+            if not isinstance(memo, SegmentMemo) or (memo.order, memo.vocab, memo.files) != (
+                    self.order, self.vocab, self.files):
+                memo = _NO_SEGMENT
+                self.order, self.vocab, self.files = (), (), ()
+            self._memo = memo
+        return getattr(memo, name)
+
+
 @dataclass(frozen=True, eq=False)
 class IndexMemo:
     """What update_index remembers from one build for the next: per segment, encoded batches
@@ -627,10 +654,14 @@ class IndexMemo:
     """Metadata chunk key (its documents' keys) -> the chunk's shard hash."""
     aliases: dict[bytes, bytes] = dataclasses.field(default_factory=dict)
     """Batch key -> the key a segment's memo knows a batch of the same content by (a batch
-    whose paper changed only its comment count, in a segment otherwise unchanged)."""
+    made again with the same postings, in a segment otherwise unchanged)."""
+    text_keys: dict[bytes, bytes] = dataclasses.field(default_factory=dict)
+    """Document key -> its text key (document_key without the comment count, which only the
+    metadata and comment files hold): batches are keyed by text keys, so a paper listed again
+    with new comments leaves its batch, and its segment's memo file, as they are."""
 
 
-MEMO_VERSION = 3
+MEMO_VERSION = 4
 """Bump when the memo's layout or meaning changes (older memos are then ignored)."""
 
 
@@ -651,6 +682,21 @@ def document_key(doc: SearchDocument) -> bytes:
     except ValueError:  # an unusual value (a str subclass, ...): its repr still says it all
         data = repr(fields).encode("utf-8", "surrogatepass")
     return hashlib.sha1(data).digest()[:16]  # SHA-1 runs on the CPU's SHA instructions here
+
+
+def text_key(doc: SearchDocument) -> bytes:
+    """document_key without the comment count: what a batch's postings and positions depend on
+    (a document's id comes from its place among the batches, not from this key)."""
+    if not isinstance(doc, SearchDocument):  # (a stand-in that makes its document when read)
+        doc = doc.document()
+    return document_key(dataclasses.replace(doc, comments=None))
+
+
+def keys_of_batches(keys: Sequence[bytes], bounds: list[int]) -> list[bytes]:
+    """Key of each batch: a hash of its documents' (text) keys, in order."""
+    ends = bounds[1:] + [len(keys)]
+    return [hashlib.blake2b(b"".join(keys[start:stop]), digest_size=16).digest()
+            for start, stop in zip(bounds, ends)]
 
 
 def batch_bounds(ordered: Sequence[SearchDocument]) -> list[int]:
@@ -722,6 +768,8 @@ def update_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTop
     with collector_paused():
         known_keys = keys or {}
         keys = [known_keys.get(doc.slug) or document_key(doc) for doc in ordered]
+        known_text = memo.text_keys
+        text_keys = [known_text.get(key) or text_key(doc) for key, doc in zip(keys, ordered)]
         bounds = batch_bounds(ordered)
         segments = []
         segment_memos: dict[str, SegmentMemo] = {}
@@ -730,13 +778,13 @@ def update_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTop
             lo = bounds[b_lo]
             hi = bounds[b_hi] if b_hi < len(bounds) else len(ordered)
             vocab, made, known_as = _segment_files(
-                ordered[lo:hi], keys[lo:hi], [b - lo for b in bounds[b_lo:b_hi]], topic_names, topic_index,
+                ordered[lo:hi], text_keys[lo:hi], [b - lo for b in bounds[b_lo:b_hi]], topic_names, topic_index,
                 memo.segments.get(level, _NO_SEGMENT), memo.aliases, emit, outputs, existing, data_dir)
             aliases.update(known_as)
             segments.append({"start": lo, "docs": hi - lo, "vocab": vocab})
             segment_memos[level] = made
-        new_memo = IndexMemo(settings, segment_memos, {}, aliases) if remember else None
-        del segment_memos
+        new_memo = IndexMemo(settings, segment_memos, {}, aliases, dict(zip(keys, text_keys))) if remember else None
+        del segment_memos, text_keys
 
         chunk_hashes = []
         known_meta = memo.meta
@@ -791,6 +839,13 @@ def _segment_files(ordered: Sequence[SearchDocument], keys: Sequence[bytes], bou
     """Make one segment's vocabulary shards, postings and positions files (documents numbered
     from the segment's first): return the manifest's [[first term, shard hash], ...], the
     segment's memo and the batch aliases it needs. `emit(kind, raw)` names and records a new file."""
+    keyed = keys_of_batches(keys, bounds)
+    if (memo.order and len(keyed) == len(memo.order) and all(dest in existing for dest in memo.files)
+            and all(key == old or aliases.get(key) == old for key, old in zip(keyed, memo.order))):
+        # The same batches in the same order (the base and mid segments after a digest): the
+        # same files and the same memo, told from the batch keys alone (see SegmentOnDisk).
+        outputs.update(dict.fromkeys(memo.files))
+        return [list(v) for v in memo.vocab], memo, {key: old for key, old in zip(keyed, memo.order) if key != old}
     batches, fresh, batch_keys, found = _batches(ordered, keys, bounds, topic_names, topic_index, memo, aliases)
     known_as = _same_batches(batches, fresh, batch_keys, found, memo, aliases)
     if known_as is not None and all(dest in existing for dest in memo.files):
