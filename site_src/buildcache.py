@@ -540,11 +540,14 @@ def _assign_one(paper: Paper):
 
 
 def assign_topics(papers: Iterable[Paper], taxonomy, memo: dict | None = None, *,
-                  jobs: int | None = None, text_keys: Mapping[str, str] | None = None) -> tuple[dict, dict]:
+                  jobs: int | None = None, text_keys: Mapping[str, str] | None = None,
+                  paper_keys: Mapping[str, tuple[str, str, str]] | None = None) -> tuple[dict, dict]:
     """taxonomy.assign_topics with a memo: only papers whose text changed are scored again.
 
-    text_keys: slug -> paper_text_key of the very papers given (the parse memo keeps them), so
-    100k texts are not written out and hashed again at every build.
+    text_keys: slug -> paper_text_key of the very papers given, or paper_keys: slug ->
+    paper_hashes (the parse memo keeps them), so 100k texts are not written out and hashed
+    again at every build. An unchanged paper keeps the memo's entry, the very object (so
+    what was made from its Assignment can be told unchanged by identity).
     """
     global _TAXONOMY
     from site_src.parallel import parallel_map
@@ -553,23 +556,28 @@ def assign_topics(papers: Iterable[Paper], taxonomy, memo: dict | None = None, *
     tax_key = digest(repr(taxonomy.topics).encode())
     memo = memo if isinstance(memo, dict) and memo.get("taxonomy") == tax_key else {}
     known: Mapping = memo.get("papers") or {}
-    text_keys = text_keys or {}
-    keys = {p.slug: text_keys.get(p.slug) or paper_text_key(p) for p in papers}
-    todo = [p for p in papers if not (p.slug in known and known[p.slug][0] == keys[p.slug])]
+    entries: dict[str, Any] = {}
+    todo: list[tuple[Paper, str]] = []
+    for paper in papers:
+        slug = paper.slug
+        hashes = paper_keys.get(slug) if paper_keys else None
+        key = hashes[2] if hashes else (text_keys.get(slug) if text_keys else None) or paper_text_key(paper)
+        entry = known.get(slug)
+        if entry is not None and entry[0] == key:
+            entries[slug] = entry
+        else:
+            entries[slug] = None  # (filled below, in the papers' order)
+            todo.append((paper, key))
     _TAXONOMY = taxonomy
     try:
         # Assignment is a pure function of one paper and the taxonomy: split across workers.
-        fresh = dict(zip((p.slug for p in todo),
-                         parallel_map(_assign_one, todo, min_items=ASSIGN_IN_PARALLEL, jobs=jobs)))
+        fresh = parallel_map(_assign_one, [paper for paper, _ in todo], min_items=ASSIGN_IN_PARALLEL, jobs=jobs)
     finally:
         _TAXONOMY = None
-    out: dict = {}
-    new_memo: dict[str, Any] = {"taxonomy": tax_key, "papers": {}}
-    for paper in papers:
-        assignment = fresh[paper.slug] if paper.slug in fresh else known[paper.slug][1]
-        out[paper.slug] = assignment
-        new_memo["papers"][paper.slug] = (keys[paper.slug], assignment)
-    return out, new_memo
+    for (paper, key), assignment in zip(todo, fresh):
+        entries[paper.slug] = (key, assignment)
+    out = {slug: entry[1] for slug, entry in entries.items()}
+    return out, {"taxonomy": tax_key, "papers": entries}
 
 
 # ------------------------------------------------------------------ templates
@@ -1810,7 +1818,7 @@ def _make_site(config, corpus: Corpus, state: CacheState, notes_only: bool, jobs
 
         def assign(papers, taxonomy):
             assigned, memos["topics"] = assign_topics(papers, taxonomy, state.topics_memo, jobs=jobs,
-                                                      text_keys={slug: key[2] for slug, key in keys.items()})
+                                                      paper_keys=keys)
             return assigned
 
         topics, paper_topics, assignments = pipeline.load_topics(config, corpus.papers, assign=assign)
@@ -1820,7 +1828,8 @@ def _make_site(config, corpus: Corpus, state: CacheState, notes_only: bool, jobs
     with timed(timings, "site"):
         extras_memo = {"old": site_extras_of(state.topics_memo or {}), "trusted": notes_only,
                        "folder": state.folder, "session": session, "full": full,
-                       "paper_keys": keys, "taxonomy": topics_memo.get("taxonomy")}
+                       "paper_keys": keys, "taxonomy": topics_memo.get("taxonomy"),
+                       "assigned": ((state.topics_memo or {}).get("papers"), topics_memo.get("papers"))}
         site = pipeline.site_from_corpus(config, corpus, topics, paper_topics, assignments,
                                          site_extras=_memoised_site_extras(extras_memo))
         if extras_memo.get("new"):
@@ -1899,7 +1908,8 @@ def _related_through_memo(papers, assignments, memo: dict):
         previous = old[1]
     fingerprints = {slug: hashes[1] for slug, hashes in memo["paper_keys"].items()}
     value, terms = survey_pages.update_site_extras(papers, assignments, terms, previous=previous,
-                                                   fingerprints=fingerprints)
+                                                   fingerprints=fingerprints,
+                                                   reasons_before=_reasons_before(memo))
     if terms is not None and dataclasses.is_dataclass(terms):
         terms = dataclasses.replace(terms, made_for=memo.get("key"))
     if session is not None:
@@ -1907,6 +1917,20 @@ def _related_through_memo(papers, assignments, memo: dict):
     elif folder is not None and terms is not None:
         save_blob(Path(folder) / "related.pickle", {"code": code_version(), "memo": terms})
     return value
+
+
+def _reasons_before(memo: Mapping) -> tuple[dict, set[str]] | None:
+    """The last build's topic reasons and the slugs re-assigned since (topic_reasons' previous), or None.
+
+    Reasons and topic memo were saved together, the reasons made from that memo's
+    assignments; assign_topics keeps an unchanged paper's memo entry, the very object.
+    """
+    old = memo.get("old")
+    before, now = memo.get("assigned") or (None, None)
+    if not (isinstance(old, tuple) and len(old) == 2 and isinstance(old[1][0], Mapping)
+            and isinstance(before, Mapping) and isinstance(now, Mapping)):
+        return None
+    return old[1][0], {slug for slug, entry in now.items() if before.get(slug) is not entry}
 
 
 def _memoised_site_extras(memo: dict) -> Callable:
@@ -1922,10 +1946,11 @@ def _memoised_site_extras(memo: dict) -> Callable:
         if memo.get("trusted") and isinstance(old, tuple) and len(old) == 2:
             memo["new"] = old  # only notes changed: its inputs are those of the last build
             return old[1]
-        # The assignments are a function of the papers (notes aside) and the taxonomy.
+        # The assignments are a function of the papers (notes aside) and the taxonomy; a
+        # paper's hash without notes covers its slug (paper_hashes).
         hashes = memo["paper_keys"]
-        key = digest(repr((code_version(), memo.get("taxonomy"),
-                           [(p.slug, hashes[p.slug][1]) for p in papers])).encode())
+        blind = "\n".join([hashes[p.slug][1] for p in papers])
+        key = digest(repr((code_version(), memo.get("taxonomy"), len(papers))).encode() + blind.encode())
         if isinstance(old, tuple) and len(old) == 2 and old[0] == key:
             value = old[1]
         else:
