@@ -1884,8 +1884,8 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
 
 def _related_through_memo(papers, assignments, memo: dict):
     """survey_pages.update_site_extras with the related-papers memo of the last build (its own
-    cache file, related.pickle, ~13 MB at 10k papers, 126 MB at 100k; serve keeps it in memory), so a new
-    digest redoes only the papers it changes. The value does not depend on the memo.
+    cache files, related.pickle + related.delta.pickle: _load_related_memo; serve keeps it in
+    memory), so a new digest redoes only the papers it changes. The value does not depend on the memo.
 
     The memo records the key of the value it was made with (made_for): when that is the
     last build's value (memo['old']), its unchanged related lists are reused as they are.
@@ -1893,30 +1893,74 @@ def _related_through_memo(papers, assignments, memo: dict):
     from site_src import survey_pages
 
     folder, session = memo.get("folder"), memo.get("session")
-    terms = None
+    terms = layers = None
     if not memo.get("full"):
         if session is not None and session.get("related") is not None:
             terms = session["related"]
         elif folder is not None:
-            stored = load_blob(Path(folder) / "related.pickle")
-            if isinstance(stored, dict) and stored.get("code") == code_version():
-                terms = stored.get("memo")
+            terms, layers = _load_related_memo(Path(folder))
     old = memo.get("old")
     previous = None
     if (terms is not None and isinstance(old, tuple) and len(old) == 2
             and getattr(terms, "made_for", None) == old[0]):
         previous = old[1]
     fingerprints = {slug: hashes[1] for slug, hashes in memo["paper_keys"].items()}
-    value, terms = survey_pages.update_site_extras(papers, assignments, terms, previous=previous,
-                                                   fingerprints=fingerprints,
-                                                   reasons_before=_reasons_before(memo))
-    if terms is not None and dataclasses.is_dataclass(terms):
-        terms = dataclasses.replace(terms, made_for=memo.get("key"))
+    value, new_terms = survey_pages.update_site_extras(papers, assignments, terms, previous=previous,
+                                                       fingerprints=fingerprints,
+                                                       reasons_before=_reasons_before(memo))
+    if new_terms is not None and dataclasses.is_dataclass(new_terms):
+        new_terms = dataclasses.replace(new_terms, made_for=memo.get("key"))
     if session is not None:
-        session["related"] = terms  # (a pure cache: one left older on disk is still right to use)
-    elif folder is not None and terms is not None:
-        save_blob(Path(folder) / "related.pickle", {"code": code_version(), "memo": terms})
+        session["related"] = new_terms  # (a pure cache: one left older on disk is still right to use)
+    elif folder is not None and new_terms is not None:
+        _save_related_memo(Path(folder), new_terms, terms, layers)
     return value
+
+
+def _load_related_memo(folder: Path) -> tuple[Any, dict | None]:
+    """The related-papers memo on disk and what saving the next one as a delta needs, or (None, None).
+
+    It is a base (related.pickle, stamped with a token) and a delta against it
+    (related.delta.pickle: related.MemoDelta, the rows that differ); a delta of another
+    base or one that does not fit is left out, the base alone being an older memo (always
+    right to use: the value does not depend on the memo).
+    """
+    from site_src import related
+
+    stored = load_blob(folder / "related.pickle")
+    if not (isinstance(stored, dict) and stored.get("code") == code_version()
+            and isinstance(stored.get("memo"), related.RelatedMemo)):
+        return None, None
+    base, token = stored["memo"], stored.get("token")
+    if not isinstance(token, str):
+        return base, None
+    layers = {"token": token, "sizes": (len(base.slugs), len(base.table.first), len(base.table.words)),
+              "touched": frozenset(), "removed": frozenset()}
+    delta = load_blob(folder / "related.delta.pickle")
+    if isinstance(delta, dict) and delta.get("code") == code_version() and delta.get("base") == token:
+        try:
+            merged = related.with_delta(base, delta.get("delta"))
+        except (ValueError, IndexError, TypeError, AttributeError):
+            merged = None
+        if merged is not None:
+            layers.update(touched=frozenset(delta["delta"].slugs), removed=delta["delta"].removed)
+            return merged, layers
+    return base, layers
+
+
+def _save_related_memo(folder: Path, memo, previous, layers: dict | None) -> None:
+    """Save the related-papers memo as a delta against the base on disk (previous: the memo
+    _load_related_memo gave with layers), or as a new base when one is due."""
+    from site_src import related
+
+    delta = None
+    if layers is not None and isinstance(previous, related.RelatedMemo):
+        delta = related.memo_delta(previous, memo, layers["sizes"], layers["touched"], layers["removed"])
+    if delta is None:
+        save_blob(folder / "related.pickle", {"code": code_version(), "memo": memo, "token": os.urandom(12).hex()})
+        (folder / "related.delta.pickle").unlink(missing_ok=True)  # (it names the old base's token)
+    else:
+        save_blob(folder / "related.delta.pickle", {"code": code_version(), "base": layers["token"], "delta": delta})
 
 
 def _reasons_before(memo: Mapping) -> tuple[dict, set[str]] | None:
