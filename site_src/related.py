@@ -607,7 +607,7 @@ class TermTable:
 
     def absorb(self, found: Terms) -> np.ndarray:
         """Add counted terms not met before; return the table's term of each of found's columns."""
-        number = {w: i for i, w in enumerate(self.words)}
+        number = dict(zip(self.words, range(len(self.words))))
         new_words = [w for w in found.words if w not in number]
         if new_words:
             for w in new_words:
@@ -821,14 +821,13 @@ def _update(papers: Sequence[Paper], memo: RelatedMemo, k: int, min_score: float
             fingerprints: Mapping[str, Any] | None) -> tuple[dict[str, tuple], RelatedMemo]:
     slugs = [p.slug for p in papers]
     n = len(slugs)
-    old_index = {s: i for i, s in enumerate(memo.slugs)}
-    old_row = np.array([old_index.get(s, -1) for s in slugs], dtype=np.int64)
-    prints = None if fingerprints is None else [fingerprints.get(s) for s in slugs]
+    old_row = _row_map(memo.slugs, slugs)
+    prints = None if fingerprints is None else list(map(fingerprints.get, slugs))
     if prints is not None and memo.fingerprints is not None:
         # A paper whose fingerprint is the memo's has the memo's text: no need to hash it.
-        old_prints = memo.fingerprints
-        known = np.array([r >= 0 and f is not None and old_prints[r] == f
-                          for r, f in zip(old_row.tolist(), prints)], dtype=bool)
+        old_prints = np.array(memo.fingerprints + (None,), dtype=object)[old_row]
+        known = (old_row >= 0) & (old_prints == np.array(prints, dtype=object))
+        known &= np.array([f is not None for f in prints], dtype=bool)
         keys = np.empty(n, dtype="S16")
         keys[known] = memo.keys[old_row[known]]
         unknown = np.flatnonzero(~known).tolist()
@@ -907,7 +906,7 @@ def _update(papers: Sequence[Paper], memo: RelatedMemo, k: int, min_score: float
         old_chosen = _chosen(memo.candidates, k)
         reuse = _same_choice(old_chosen, old_row, new_of_old, chosen) & ~changed & ~redone_lists
         reuse &= ~_per_row_any(changed[chosen.rows], chosen.indptr)
-        reuse &= np.array([s in previous for s in slugs], dtype=bool) if n else reuse
+        reuse &= np.fromiter(map(previous.__contains__, slugs), bool, n) if n else reuse
     result = _result(papers, slugs, matrix, table, chosen, reuse, previous, as_pairs)
     new_memo = RelatedMemo(memo.settings, tuple(slugs), keys, table, counts, status, epoch, matrix, lists,
                            None if prints is None else tuple(prints))
@@ -1007,9 +1006,14 @@ def _result(papers, slugs: list[str], matrix, table: TermTable, chosen: Candidat
         flat = list(map(Related, others, (ticks[fresh] / TICKS).tolist(), explained))
     lengths = np.where(reuse, 0, np.diff(chosen.indptr))
     bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
-    reuse_list = reuse.tolist()
-    return {slug: (previous[slug] if reuse_list[i] else tuple(flat[bounds[i]:bounds[i + 1]]))
-            for i, slug in enumerate(slugs)}
+    # Reused lists are taken in one pass (most rows at 100k papers); the others are cut from flat.
+    out = dict.fromkeys(slugs)
+    reused = [slugs[i] for i in np.flatnonzero(reuse).tolist()]
+    if reused:
+        out.update(zip(reused, map(previous.__getitem__, reused)))
+    for i in np.flatnonzero(~reuse).tolist():
+        out[slugs[i]] = tuple(flat[bounds[i]:bounds[i + 1]])
+    return out
 
 
 # ---- the memo saved as a base and a delta ---------------------------------------------
@@ -1058,7 +1062,7 @@ class MemoDelta:
 
 def _row_map(old_slugs: Sequence[str], slugs: Sequence[str]) -> np.ndarray:
     """Return, per slug, its row in old_slugs, or -1."""
-    index = {s: i for i, s in enumerate(old_slugs)}
+    index = dict(zip(old_slugs, range(len(old_slugs))))
     return np.fromiter(map(index.get, slugs, itertools.repeat(-1)), dtype=np.int64, count=len(slugs))
 
 

@@ -31,7 +31,7 @@ def topic_reasons(assignments: Mapping[str, Any],
     from that call's): every other paper keeps its earlier sentences (a digest re-assigns a
     few dozen of 100k papers).
     """
-    old_reasons, changed = previous if previous is not None else ({}, ())
+    old_reasons, changed = previous if previous is not None else ({}, set())
     # A sentence depends on the rule and the words matched, not on the paper: made once
     # per distinct one (writing it normalizes the phrase, the costly part at 100k papers).
     sentences: dict[tuple, str] = {}
@@ -43,14 +43,14 @@ def topic_reasons(assignments: Mapping[str, Any],
             text = sentences[key] = str(reason)
         return text
 
-    out: dict[str, Reasons] = {}
     curated = ("set by the curator in the paper's front matter",)
     excluded = ("matched, but removed by topics_exclude",)
-    for slug, assignment in assignments.items():
-        kept = old_reasons.get(slug)
-        if kept is not None and slug not in changed:
-            out[slug] = kept
-            continue
+    # Earlier sentences are taken in one pass (in the assignments' order), then the papers
+    # re-assigned or without earlier sentences get theirs.
+    out: dict[str, Reasons] = dict(zip(assignments, map(old_reasons.get, assignments)))
+    todo = (out.keys() & set(changed)) | (out.keys() - old_reasons.keys()) if old_reasons else out.keys()
+    for slug in todo:
+        assignment = assignments[slug]
         rows = []
         for topic_id in assignment.topics:
             if assignment.curated:
