@@ -545,11 +545,14 @@ def _assign_one(paper: Paper):
 
 
 def assign_topics(papers: Iterable[Paper], taxonomy, memo: dict | None = None, *,
-                  jobs: int | None = None, text_keys: Mapping[str, str] | None = None) -> tuple[dict, dict]:
+                  jobs: int | None = None, text_keys: Mapping[str, str] | None = None,
+                  paper_keys: Mapping[str, tuple[str, str, str]] | None = None) -> tuple[dict, dict]:
     """taxonomy.assign_topics with a memo: only papers whose text changed are scored again.
 
-    text_keys: slug -> paper_text_key of the very papers given (the parse memo keeps them), so
-    100k texts are not written out and hashed again at every build.
+    text_keys: slug -> paper_text_key of the very papers given, or paper_keys: slug ->
+    paper_hashes (the parse memo keeps them), so 100k texts are not written out and hashed
+    again at every build. An unchanged paper keeps the memo's entry, the very object (so
+    what was made from its Assignment can be told unchanged by identity).
     """
     global _TAXONOMY
     from site_src.parallel import parallel_map
@@ -558,23 +561,28 @@ def assign_topics(papers: Iterable[Paper], taxonomy, memo: dict | None = None, *
     tax_key = digest(repr(taxonomy.topics).encode())
     memo = memo if isinstance(memo, dict) and memo.get("taxonomy") == tax_key else {}
     known: Mapping = memo.get("papers") or {}
-    text_keys = text_keys or {}
-    keys = {p.slug: text_keys.get(p.slug) or paper_text_key(p) for p in papers}
-    todo = [p for p in papers if not (p.slug in known and known[p.slug][0] == keys[p.slug])]
+    entries: dict[str, Any] = {}
+    todo: list[tuple[Paper, str]] = []
+    for paper in papers:
+        slug = paper.slug
+        hashes = paper_keys.get(slug) if paper_keys else None
+        key = hashes[2] if hashes else (text_keys.get(slug) if text_keys else None) or paper_text_key(paper)
+        entry = known.get(slug)
+        if entry is not None and entry[0] == key:
+            entries[slug] = entry
+        else:
+            entries[slug] = None  # (filled below, in the papers' order)
+            todo.append((paper, key))
     _TAXONOMY = taxonomy
     try:
         # Assignment is a pure function of one paper and the taxonomy: split across workers.
-        fresh = dict(zip((p.slug for p in todo),
-                         parallel_map(_assign_one, todo, min_items=ASSIGN_IN_PARALLEL, jobs=jobs)))
+        fresh = parallel_map(_assign_one, [paper for paper, _ in todo], min_items=ASSIGN_IN_PARALLEL, jobs=jobs)
     finally:
         _TAXONOMY = None
-    out: dict = {}
-    new_memo: dict[str, Any] = {"taxonomy": tax_key, "papers": {}}
-    for paper in papers:
-        assignment = fresh[paper.slug] if paper.slug in fresh else known[paper.slug][1]
-        out[paper.slug] = assignment
-        new_memo["papers"][paper.slug] = (keys[paper.slug], assignment)
-    return out, new_memo
+    for (paper, key), assignment in zip(todo, fresh):
+        entries[paper.slug] = (key, assignment)
+    out = {slug: entry[1] for slug, entry in entries.items()}
+    return out, {"taxonomy": tax_key, "papers": entries}
 
 
 # ------------------------------------------------------------------ templates
@@ -2083,7 +2091,7 @@ def _make_site(config, corpus: Corpus, state: CacheState, notes_only: bool, jobs
 
         def assign(papers, taxonomy):
             assigned, memos["topics"] = assign_topics(papers, taxonomy, state.topics_memo, jobs=jobs,
-                                                      text_keys={slug: key[2] for slug, key in keys.items()})
+                                                      paper_keys=keys)
             return assigned
 
         topics, paper_topics, assignments = pipeline.load_topics(config, corpus.papers, assign=assign)
@@ -2093,7 +2101,8 @@ def _make_site(config, corpus: Corpus, state: CacheState, notes_only: bool, jobs
     with timed(timings, "site"):
         extras_memo = {"old": site_extras_of(state.topics_memo or {}), "trusted": notes_only,
                        "folder": state.folder, "session": session, "full": full,
-                       "paper_keys": keys, "taxonomy": topics_memo.get("taxonomy")}
+                       "paper_keys": keys, "taxonomy": topics_memo.get("taxonomy"),
+                       "assigned": ((state.topics_memo or {}).get("papers"), topics_memo.get("papers"))}
         site = pipeline.site_from_corpus(config, corpus, topics, paper_topics, assignments,
                                          site_extras=_memoised_site_extras(extras_memo))
         if extras_memo.get("new"):
@@ -2151,8 +2160,8 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
 
 def _related_through_memo(papers, assignments, memo: dict):
     """survey_pages.update_site_extras with the related-papers memo of the last build (its own
-    cache file, related.pickle, ~13 MB at 10k papers, 126 MB at 100k; serve keeps it in memory), so a new
-    digest redoes only the papers it changes. The value does not depend on the memo.
+    cache files, related.pickle + related.delta.pickle: _load_related_memo; serve keeps it in
+    memory), so a new digest redoes only the papers it changes. The value does not depend on the memo.
 
     The memo records the key of the value it was made with (made_for): when that is the
     last build's value (memo['old']), its unchanged related lists are reused as they are.
@@ -2160,29 +2169,112 @@ def _related_through_memo(papers, assignments, memo: dict):
     from site_src import survey_pages
 
     folder, session = memo.get("folder"), memo.get("session")
-    terms = None
+    terms = layers = None
     if not memo.get("full"):
         if session is not None and session.get("related") is not None:
             terms = session["related"]
         elif folder is not None:
-            stored = load_blob(Path(folder) / "related.pickle")
-            if isinstance(stored, dict) and stored.get("code") == code_version():
-                terms = stored.get("memo")
+            terms, layers = _load_related_memo(Path(folder))
     old = memo.get("old")
     previous = None
     if (terms is not None and isinstance(old, tuple) and len(old) == 2
             and getattr(terms, "made_for", None) == old[0]):
         previous = old[1]
-    fingerprints = {slug: hashes[1] for slug, hashes in memo["paper_keys"].items()}
-    value, terms = survey_pages.update_site_extras(papers, assignments, terms, previous=previous,
-                                                   fingerprints=fingerprints)
-    if terms is not None and dataclasses.is_dataclass(terms):
-        terms = dataclasses.replace(terms, made_for=memo.get("key"))
+    fingerprints = dict(zip(memo["paper_keys"], map(operator.itemgetter(1), memo["paper_keys"].values())))
+    value, new_terms = survey_pages.update_site_extras(papers, assignments, terms, previous=previous,
+                                                       fingerprints=fingerprints,
+                                                       reasons_before=_reasons_before(memo))
+    if new_terms is not None and dataclasses.is_dataclass(new_terms):
+        new_terms = dataclasses.replace(new_terms, made_for=memo.get("key"))
     if session is not None:
-        session["related"] = terms  # (a pure cache: one left older on disk is still right to use)
-    elif folder is not None and terms is not None:
-        save_blob(Path(folder) / "related.pickle", {"code": code_version(), "memo": terms})
+        session["related"] = new_terms  # (a pure cache: one left older on disk is still right to use)
+    elif folder is not None and new_terms is not None:
+        _save_related_memo(Path(folder), new_terms, terms, layers)
+        del terms, new_terms
+        release_freed_memory()
     return value
+
+
+_MALLOC_TRIM: list = []
+
+
+def release_freed_memory() -> None:
+    """Hand the heap's free memory back to the system (glibc's malloc_trim; elsewhere nothing).
+
+    The related-papers memo and the arrays an update makes from it (~200 MB at 100k papers)
+    are freed once its value is taken, but glibc keeps most of that in the heap (its mmap
+    threshold rises with the first large frees): the rest of the build would carry it.
+    """
+    if not _MALLOC_TRIM:
+        try:
+            import ctypes
+            import ctypes.util
+
+            _MALLOC_TRIM.append(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim)
+        except (OSError, AttributeError):
+            _MALLOC_TRIM.append(None)
+    if _MALLOC_TRIM[0] is not None:
+        _MALLOC_TRIM[0](0)
+
+
+def _load_related_memo(folder: Path) -> tuple[Any, dict | None]:
+    """The related-papers memo on disk and what saving the next one as a delta needs, or (None, None).
+
+    It is a base (related.pickle, stamped with a token) and a delta against it
+    (related.delta.pickle: related.MemoDelta, the rows that differ); a delta of another
+    base or one that does not fit is left out, the base alone being an older memo (always
+    right to use: the value does not depend on the memo).
+    """
+    from site_src import related
+
+    stored = load_blob(folder / "related.pickle")
+    if not (isinstance(stored, dict) and stored.get("code") == code_version()
+            and isinstance(stored.get("memo"), related.RelatedMemo)):
+        return None, None
+    base, token = stored["memo"], stored.get("token")
+    if not isinstance(token, str):
+        return base, None
+    layers = {"token": token, "sizes": (len(base.slugs), len(base.table.first), len(base.table.words)),
+              "touched": frozenset(), "removed": frozenset()}
+    delta = load_blob(folder / "related.delta.pickle")
+    if isinstance(delta, dict) and delta.get("code") == code_version() and delta.get("base") == token:
+        try:
+            merged = related.with_delta(base, delta.get("delta"))
+        except (ValueError, IndexError, TypeError, AttributeError):
+            merged = None
+        if merged is not None:
+            layers.update(touched=frozenset(delta["delta"].slugs), removed=delta["delta"].removed)
+            return merged, layers
+    return base, layers
+
+
+def _save_related_memo(folder: Path, memo, previous, layers: dict | None) -> None:
+    """Save the related-papers memo as a delta against the base on disk (previous: the memo
+    _load_related_memo gave with layers), or as a new base when one is due."""
+    from site_src import related
+
+    delta = None
+    if layers is not None and isinstance(previous, related.RelatedMemo):
+        delta = related.memo_delta(previous, memo, layers["sizes"], layers["touched"], layers["removed"])
+    if delta is None:
+        save_blob(folder / "related.pickle", {"code": code_version(), "memo": memo, "token": os.urandom(12).hex()})
+        (folder / "related.delta.pickle").unlink(missing_ok=True)  # (it names the old base's token)
+    else:
+        save_blob(folder / "related.delta.pickle", {"code": code_version(), "base": layers["token"], "delta": delta})
+
+
+def _reasons_before(memo: Mapping) -> tuple[dict, set[str]] | None:
+    """The last build's topic reasons and the slugs re-assigned since (topic_reasons' previous), or None.
+
+    Reasons and topic memo were saved together, the reasons made from that memo's
+    assignments; assign_topics keeps an unchanged paper's memo entry, the very object.
+    """
+    old = memo.get("old")
+    before, now = memo.get("assigned") or (None, None)
+    if not (isinstance(old, tuple) and len(old) == 2 and isinstance(old[1][0], Mapping)
+            and isinstance(before, Mapping) and isinstance(now, Mapping)):
+        return None
+    return old[1][0], {slug for slug, entry in now.items() if before.get(slug) is not entry}
 
 
 def _memoised_site_extras(memo: dict) -> Callable:
@@ -2198,10 +2290,11 @@ def _memoised_site_extras(memo: dict) -> Callable:
         if memo.get("trusted") and isinstance(old, tuple) and len(old) == 2:
             memo["new"] = old  # only notes changed: its inputs are those of the last build
             return old[1]
-        # The assignments are a function of the papers (notes aside) and the taxonomy.
+        # The assignments are a function of the papers (notes aside) and the taxonomy; a
+        # paper's hash without notes covers its slug (paper_hashes).
         hashes = memo["paper_keys"]
-        key = digest(repr((code_version(), memo.get("taxonomy"),
-                           [(p.slug, hashes[p.slug][1]) for p in papers])).encode())
+        blind = "\n".join(map(operator.itemgetter(1), map(hashes.__getitem__, map(operator.attrgetter("slug"), papers))))
+        key = digest(repr((code_version(), memo.get("taxonomy"), len(papers))).encode() + blind.encode())
         if isinstance(old, tuple) and len(old) == 2 and old[0] == key:
             value = old[1]
         else:

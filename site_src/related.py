@@ -607,7 +607,7 @@ class TermTable:
 
     def absorb(self, found: Terms) -> np.ndarray:
         """Add counted terms not met before; return the table's term of each of found's columns."""
-        number = {w: i for i, w in enumerate(self.words)}
+        number = dict(zip(self.words, range(len(self.words))))
         new_words = [w for w in found.words if w not in number]
         if new_words:
             for w in new_words:
@@ -821,14 +821,13 @@ def _update(papers: Sequence[Paper], memo: RelatedMemo, k: int, min_score: float
             fingerprints: Mapping[str, Any] | None) -> tuple[dict[str, tuple], RelatedMemo]:
     slugs = [p.slug for p in papers]
     n = len(slugs)
-    old_index = {s: i for i, s in enumerate(memo.slugs)}
-    old_row = np.array([old_index.get(s, -1) for s in slugs], dtype=np.int64)
-    prints = None if fingerprints is None else [fingerprints.get(s) for s in slugs]
+    old_row = _row_map(memo.slugs, slugs)
+    prints = None if fingerprints is None else list(map(fingerprints.get, slugs))
     if prints is not None and memo.fingerprints is not None:
         # A paper whose fingerprint is the memo's has the memo's text: no need to hash it.
-        old_prints = memo.fingerprints
-        known = np.array([r >= 0 and f is not None and old_prints[r] == f
-                          for r, f in zip(old_row.tolist(), prints)], dtype=bool)
+        old_prints = np.array(memo.fingerprints + (None,), dtype=object)[old_row]
+        known = (old_row >= 0) & (old_prints == np.array(prints, dtype=object))
+        known &= np.array([f is not None for f in prints], dtype=bool)
         keys = np.empty(n, dtype="S16")
         keys[known] = memo.keys[old_row[known]]
         unknown = np.flatnonzero(~known).tolist()
@@ -907,7 +906,7 @@ def _update(papers: Sequence[Paper], memo: RelatedMemo, k: int, min_score: float
         old_chosen = _chosen(memo.candidates, k)
         reuse = _same_choice(old_chosen, old_row, new_of_old, chosen) & ~changed & ~redone_lists
         reuse &= ~_per_row_any(changed[chosen.rows], chosen.indptr)
-        reuse &= np.array([s in previous for s in slugs], dtype=bool) if n else reuse
+        reuse &= np.fromiter(map(previous.__contains__, slugs), bool, n) if n else reuse
     result = _result(papers, slugs, matrix, table, chosen, reuse, previous, as_pairs)
     new_memo = RelatedMemo(memo.settings, tuple(slugs), keys, table, counts, status, epoch, matrix, lists,
                            None if prints is None else tuple(prints))
@@ -1007,6 +1006,192 @@ def _result(papers, slugs: list[str], matrix, table: TermTable, chosen: Candidat
         flat = list(map(Related, others, (ticks[fresh] / TICKS).tolist(), explained))
     lengths = np.where(reuse, 0, np.diff(chosen.indptr))
     bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
-    reuse_list = reuse.tolist()
-    return {slug: (previous[slug] if reuse_list[i] else tuple(flat[bounds[i]:bounds[i + 1]]))
-            for i, slug in enumerate(slugs)}
+    # Reused lists are taken in one pass (most rows at 100k papers); the others are cut from flat.
+    out = dict.fromkeys(slugs)
+    reused = [slugs[i] for i in np.flatnonzero(reuse).tolist()]
+    if reused:
+        out.update(zip(reused, map(previous.__getitem__, reused)))
+    for i in np.flatnonzero(~reuse).tolist():
+        out[slugs[i]] = tuple(flat[bounds[i]:bounds[i + 1]])
+    return out
+
+
+# ---- the memo saved as a base and a delta ---------------------------------------------
+
+DELTA_SHARE = 0.125
+"""A delta touching more than this share of the rows is replaced by a new base."""
+SMALL_DELTA = 256
+"""Rows a delta may always touch."""
+
+
+@dataclass(frozen=True, eq=False)
+class MemoDelta:
+    """What turns a base RelatedMemo into a later one: the rows that differ from the base's, by slug.
+
+    A digest changes a few hundred rows of 100k (its papers, the vectors its terms moved,
+    the candidate lists it entered); the rest of a later memo is the base's, the candidate
+    lists' rows renumbered. The term table only grows, so the delta holds its new terms.
+    """
+
+    settings: str
+    base_rows: int
+    base_terms: int
+    base_words: int
+    """Sizes of the base this delta applies to (a check, beside the files' token)."""
+    removed: frozenset
+    """Slugs of the base that the memo no longer has."""
+    slugs: tuple[str, ...]
+    """Slugs of the rows held here (sorted): new rows and rows that differ from the base's."""
+    keys: np.ndarray
+    fingerprints: tuple | None
+    counts: sparse.csr_matrix
+    vectors: sparse.csr_matrix
+    lists: Candidates
+    """The rows' candidate lists, other papers as rows of the whole memo."""
+    words: list
+    word_hash: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    """The terms (and words) added since the base."""
+    status: np.ndarray
+    epoch: int
+    complete: np.ndarray
+    """Per row of the whole memo (small arrays: kept whole)."""
+    made_for: Any = None
+
+
+def _row_map(old_slugs: Sequence[str], slugs: Sequence[str]) -> np.ndarray:
+    """Return, per slug, its row in old_slugs, or -1."""
+    index = dict(zip(old_slugs, range(len(old_slugs))))
+    return np.fromiter(map(index.get, slugs, itertools.repeat(-1)), dtype=np.int64, count=len(slugs))
+
+
+def _lists_renumbered(lists: Candidates, new_of_old: np.ndarray, old_row: np.ndarray) -> Candidates:
+    """Return, per row, the list of old row old_row[i] with its papers renumbered (empty where -1;
+    a paper that left becomes -1)."""
+    lengths = np.where(old_row >= 0, np.diff(lists.indptr)[np.maximum(old_row, 0)], 0)
+    picks = _spans(lists.indptr[np.maximum(old_row, 0)], lengths)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    complete = np.where(old_row >= 0, lists.complete[np.maximum(old_row, 0)], False)
+    return Candidates(indptr, new_of_old[lists.rows[picks]], lists.ticks[picks], complete)
+
+
+def _same_lists(a: Candidates, b: Candidates) -> np.ndarray:
+    """Return, per row, whether the two lists hold the same papers and ticks in the same order."""
+    same = np.diff(a.indptr) == np.diff(b.indptr)
+    rows = np.flatnonzero(same)
+    lengths = np.diff(a.indptr)[rows]
+    pick_a, pick_b = _spans(a.indptr[rows], lengths), _spans(b.indptr[rows], lengths)
+    differ = (a.rows[pick_a] != b.rows[pick_b]) | (a.ticks[pick_a] != b.ticks[pick_b])
+    same[rows] = ~_per_row_any(differ, np.concatenate([[0], np.cumsum(lengths)]))
+    return same
+
+
+def memo_delta(previous: RelatedMemo, memo: RelatedMemo, base: tuple[int, int, int],
+               touched: frozenset = frozenset(), removed: frozenset = frozenset(), *,
+               share: float = DELTA_SHARE, small: int = SMALL_DELTA) -> MemoDelta | None:
+    """Return the delta turning a base into memo; None when a new base is due.
+
+    previous is the memo that base and its delta (touched: the slugs it holds; removed)
+    made, or the base itself; base = its (rows, terms, words). Rows are compared by
+    value with previous's rows of the same slug, so only what really differs is kept.
+    """
+    base_rows, base_terms, base_words = base
+    table = memo.table
+    if (not base_rows or not len(previous.slugs) or memo.settings != previous.settings or len(table.first) < base_terms or len(table.words) < base_words
+            or len(previous.table.first) < base_terms or (previous.fingerprints is None) != (memo.fingerprints is None)):
+        return None
+    n = len(memo.slugs)
+    old_row = _row_map(previous.slugs, memo.slugs)
+    new_of_old = np.full(len(previous.slugs) + 1, -1, dtype=np.int64)
+    new_of_old[old_row[old_row >= 0]] = np.flatnonzero(old_row >= 0)
+    had = old_row >= 0
+    differ = ~had
+    differ[had] = memo.keys[had] != previous.keys[old_row[had]]
+    if memo.fingerprints is not None:
+        old_prints = np.array(previous.fingerprints + (None,), dtype=object)
+        differ |= np.array(memo.fingerprints, dtype=object) != old_prints[old_row]
+    n_terms = len(table.first)
+    was = _with_columns(previous.vectors, n_terms)[np.maximum(old_row, 0)]
+    differ |= ~_same_rows(_with_columns(memo.vectors, n_terms), was)
+    # (a row with the same text has the same counts: the update copies them from the memo)
+    differ |= ~_same_lists(memo.candidates, _lists_renumbered(previous.candidates, new_of_old, old_row))
+    slugs_now = set(memo.slugs)
+    rows = np.flatnonzero(differ | np.fromiter((s in touched for s in memo.slugs), bool, n)
+                          if touched else differ)
+    if len(rows) > max(small, share * n):
+        return None
+    gone = (removed | (set(previous.slugs) - slugs_now)) - slugs_now
+    prints = memo.fingerprints
+    return MemoDelta(
+        memo.settings, base_rows, base_terms, base_words, frozenset(gone),
+        tuple(memo.slugs[i] for i in rows.tolist()), memo.keys[rows],
+        None if prints is None else tuple(prints[i] for i in rows.tolist()),
+        memo.counts[rows], memo.vectors[rows], _lists_renumbered(memo.candidates, np.append(np.arange(n), -1), rows),
+        list(table.words[base_words:]), table.word_hash[base_words:], table.first[base_terms:],
+        table.second[base_terms:], memo.status, memo.epoch, memo.candidates.complete, memo.made_for)
+
+
+def with_delta(base: RelatedMemo, delta: MemoDelta) -> RelatedMemo | None:
+    """Return the memo a base and its delta stand for; None when they do not fit together."""
+    import bisect
+
+    table = base.table
+    if not (isinstance(base, RelatedMemo) and isinstance(delta, MemoDelta) and base.slugs
+            and delta.settings == base.settings
+            and (len(base.slugs), len(table.first), len(table.words))
+            == (delta.base_rows, delta.base_terms, delta.base_words)
+            and (base.fingerprints is None) == (delta.fingerprints is None)):
+        return None
+    held = set(delta.slugs)
+    gone = delta.removed | held
+    base_rows = [i for i, s in enumerate(base.slugs) if s not in gone]
+    kept = [base.slugs[i] for i in base_rows]
+    held_base = [(i, s) for i, s in enumerate(base.slugs) if s in held]
+    n = len(kept) + len(delta.slugs)
+    at = np.array([bisect.bisect_left(kept, s) for s in delta.slugs], dtype=np.int64) + np.arange(len(delta.slugs))
+    if len(delta.complete) != n or delta.counts.shape[0] != len(at) or delta.lists.indptr.shape[0] != len(at) + 1:
+        return None
+    is_held = np.zeros(n, dtype=bool)
+    is_held[at] = True
+    old_row = np.full(n, -1, dtype=np.int64)
+    old_row[~is_held] = base_rows
+    slug_array = np.empty(n, dtype=object)
+    slug_array[~is_held] = kept
+    slug_array[at] = delta.slugs
+    slugs = tuple(slug_array.tolist())
+    keys = base.keys[np.maximum(old_row, 0)]
+    keys[at] = delta.keys
+    prints = None
+    if base.fingerprints is not None:
+        print_array = np.array(base.fingerprints + (None,), dtype=object)[old_row]
+        print_array[at] = delta.fingerprints
+        prints = tuple(print_array.tolist())
+    new_table = TermTable(table.words + list(delta.words), np.concatenate([table.word_hash, delta.word_hash]),
+                          np.concatenate([table.first, delta.first]), np.concatenate([table.second, delta.second]),
+                          table.sorted_codes, table.sorted_terms)
+    if len(delta.first):
+        codes = (delta.first.astype(np.int64) << 32) | (delta.second.astype(np.int64) + 1)
+        order = np.argsort(codes)
+        place = np.searchsorted(table.sorted_codes, codes[order])
+        new_table.sorted_codes = np.insert(table.sorted_codes, place, codes[order])
+        new_table.sorted_terms = np.insert(table.sorted_terms, place,
+                                           (delta.base_terms + order).astype(table.sorted_terms.dtype))
+    n_terms = len(new_table.first)
+    if len(delta.status) != n_terms:
+        return None
+    counts = _with_columns(_stacked(base.counts, old_row, delta.counts, is_held), n_terms)
+    vectors = _with_columns(_stacked(base.vectors, old_row, delta.vectors, is_held), n_terms)
+    new_of_old = np.full(len(base.slugs) + 1, -1, dtype=np.int64)
+    new_of_old[base_rows] = np.flatnonzero(~is_held)
+    # Papers of the base whose rows the delta holds are still there: kept lists may name them.
+    position = dict(zip(delta.slugs, at.tolist()))
+    for i, s in held_base:
+        new_of_old[i] = position[s]
+    lists = _lists_renumbered(base.candidates, new_of_old, old_row)
+    if (lists.rows < 0).any():
+        return None  # a kept list names a paper that left: it should have been in the delta
+    lists = _replaced(lists, at, delta.lists)
+    lists = Candidates(lists.indptr, lists.rows, lists.ticks, delta.complete)
+    return RelatedMemo(base.settings, slugs, keys, new_table, counts, delta.status, delta.epoch, vectors, lists,
+                       prints, delta.made_for)

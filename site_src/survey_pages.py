@@ -12,7 +12,7 @@ The planners import plan lazily because plan imports this module for its rows.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -24,8 +24,15 @@ Reasons = tuple[tuple[str, tuple[str, ...]], ...]
 """((topic id, (reason sentence, …)), …) for one paper, in topic display order."""
 
 
-def topic_reasons(assignments: Mapping[str, Any]) -> dict[str, Reasons]:
-    """Return slug -> why each topic was given, as sentences for the curator."""
+def topic_reasons(assignments: Mapping[str, Any],
+                  previous: tuple[Mapping[str, Reasons], Container[str]] | None = None) -> dict[str, Reasons]:
+    """Return slug -> why each topic was given, as sentences for the curator.
+
+    previous = (the topic reasons of an earlier call, the slugs whose assignment may differ
+    from that call's): every other paper keeps its earlier sentences (a digest re-assigns a
+    few dozen of 100k papers).
+    """
+    old_reasons, changed = previous if previous is not None else ({}, set())
     # A sentence depends on the rule and the words matched, not on the paper: made once
     # per distinct one (writing it normalizes the phrase, the costly part at 100k papers).
     sentences: dict[tuple, str] = {}
@@ -37,10 +44,14 @@ def topic_reasons(assignments: Mapping[str, Any]) -> dict[str, Reasons]:
             text = sentences[key] = str(reason)
         return text
 
-    out: dict[str, Reasons] = {}
     curated = ("set by the curator in the paper's front matter",)
     excluded = ("matched, but removed by topics_exclude",)
-    for slug, assignment in assignments.items():
+    # Earlier sentences are taken in one pass (in the assignments' order), then the papers
+    # re-assigned or without earlier sentences get theirs.
+    out: dict[str, Reasons] = dict(zip(assignments, map(old_reasons.get, assignments)))
+    todo = (out.keys() & set(changed)) | (out.keys() - old_reasons.keys()) if old_reasons else out.keys()
+    for slug in todo:
+        assignment = assignments[slug]
         rows = []
         for topic_id in assignment.topics:
             if assignment.curated:
@@ -78,17 +89,20 @@ def site_extras(papers: Sequence[Paper], assignments: Mapping[str, Any]) -> tupl
 
 def update_site_extras(papers: Sequence[Paper], assignments: Mapping[str, Any], memo: Any = None, *,
                        previous: tuple[dict, dict] | None = None,
-                       fingerprints: Mapping[str, Any] | None = None) -> tuple[tuple[dict, dict], Any]:
+                       fingerprints: Mapping[str, Any] | None = None,
+                       reasons_before: tuple[Mapping[str, Reasons], Container[str]] | None = None
+                       ) -> tuple[tuple[dict, dict], Any]:
     """Return (site_extras' value, the memo for the next call): the same value whatever the memo holds.
 
     The memo (related.RelatedMemo, picklable) remembers each paper's term counts, vector
     and best candidates, so a new digest counts only its new papers' words and compares
     with all papers only those whose vector it changed. previous is site_extras' value from
-    the call that made the memo (its related lists are reused where nothing changed).
+    the call that made the memo (its related lists are reused where nothing changed);
+    reasons_before is topic_reasons' previous (earlier reasons, slugs re-assigned since).
     """
     related, new_memo = update_related_for_site(
         papers, memo, previous=None if previous is None else previous[1], fingerprints=fingerprints)
-    return (topic_reasons(assignments), related), new_memo
+    return (topic_reasons(assignments, reasons_before), related), new_memo
 
 
 # --- page kinds -------------------------------------------------------------------

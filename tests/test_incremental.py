@@ -198,6 +198,34 @@ def test_a_small_change_saves_the_memos_as_deltas_that_the_next_build_reads(proj
     assert_like_a_clean_build(project, live, clean)
 
 
+def test_the_related_papers_memo_is_saved_as_a_delta_and_a_bad_delta_is_not_used(project, tmp_path):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(project, live)
+    folder = buildcache.cache_dir_for(project, live)
+    base = (folder / "related.pickle").read_bytes()
+    change_title(project)
+    incremental_build(project, live)
+    add_digest(project)
+    incremental_build(project, live)
+    assert (folder / "related.pickle").read_bytes() == base, "the whole related memo was saved again"
+    memo, layers = buildcache._load_related_memo(folder)
+    papers = sorted(path.stem for path in (project / "content" / "papers").glob("*.md"))
+    assert memo.slugs == tuple(papers) and layers["touched"]
+    assert_like_a_clean_build(project, live, clean)
+    # A delta that does not load, or belongs to another base, leaves the base alone in use.
+    corrupt(folder, ("related.delta.pickle",))
+    assert buildcache._load_related_memo(folder)[0].slugs != tuple(papers)
+    change_title(project)
+    incremental_build(project, live)
+    assert_like_a_clean_build(project, live, clean)
+    stored = buildcache.load_blob(folder / "related.delta.pickle")
+    buildcache.save_blob(folder / "related.delta.pickle", {**stored, "base": "another base"})
+    assert buildcache._load_related_memo(folder)[1]["touched"] == frozenset()
+    change_title(project)
+    incremental_build(project, live)
+    assert_like_a_clean_build(project, live, clean)
+
+
 def test_the_manifest_is_saved_as_a_delta_and_never_trusted_without_it(project, tmp_path):
     live, clean = tmp_path / "live", tmp_path / "clean"
     incremental_build(project, live)

@@ -335,3 +335,91 @@ def test_the_site_shape_holds_the_same_neighbours_and_terms():
     pairs, _ = update_related(papers, as_pairs=True)
     assert pairs == {slug: tuple((r.slug, r.terms) for r in rows) for slug, rows in related_papers(papers).items()}
     assert any(pairs.values())
+
+
+# ---- the memo saved as a base and a delta -------------------------------------------------
+
+def same_memo(a, b) -> bool:
+    """Whether two RelatedMemos hold the same values (arrays compared by value)."""
+    def value(x):
+        if sparse.issparse(x):
+            x = x.tocsr()
+            return ("csr", x.shape, x.indptr.tolist(), x.indices.tolist(), x.data.tolist())
+        if isinstance(x, np.ndarray):
+            return ("array", x.dtype.kind, x.tolist())
+        if dataclasses.is_dataclass(x):
+            return tuple(value(getattr(x, f.name)) for f in dataclasses.fields(x))
+        return x
+    return value(a) == value(b)
+
+
+def through_delta(base, layers, previous, memo):
+    """Save memo as a delta against base (as the build cache does) and load it back: (base, memo, layers)."""
+    import pickle
+
+    touched, removed = layers
+    sizes = (len(base.slugs), len(base.table.first), len(base.table.words))
+    delta = related_module.memo_delta(previous, memo, sizes, touched, removed, small=10 ** 9, share=1.0)
+    if delta is None:  # (a base or a memo with no rows: a new base is due)
+        assert not (base.slugs and previous.slugs)
+        return memo, memo, (frozenset(), frozenset())
+    loaded = related_module.with_delta(pickle.loads(pickle.dumps(base)), pickle.loads(pickle.dumps(delta)))
+    assert loaded is not None and same_memo(loaded, memo)
+    return base, loaded, (frozenset(delta.slugs), delta.removed)
+
+
+def test_a_memo_saved_as_base_and_deltas_loads_as_the_memo_itself():
+    papers = zipf_papers(1300)
+    current = papers[:1100]
+    result, base = update_related(current)
+    memo, layers = base, (frozenset(), frozenset())
+    for step in range(4):
+        if step == 1:  # an edited abstract and a removed paper
+            current = [dataclasses.replace(p, summary=p.summary + " w5x w9x") if i == 7 else p
+                       for i, p in enumerate(current) if i != 30]
+        else:
+            current = current + papers[1100 + 2 * step:1102 + 2 * step]
+        result, new_memo = update_related(current, memo, previous=result)
+        base, memo, layers = through_delta(base, layers, memo, new_memo)
+        assert update_related(current, memo, previous=result)[0] == related_papers(current)
+    # Only what changed is held: fewer rows than the memo has.
+    assert 0 < len(layers[0]) < len(memo.slugs) and layers[1]
+
+
+def test_a_delta_is_refused_by_another_base_and_a_big_one_asks_for_a_new_base():
+    papers = zipf_papers(1200)
+    _, base = update_related(papers[:1100])
+    _, memo = update_related(papers, base)
+    sizes = (len(base.slugs), len(base.table.first), len(base.table.words))
+    delta = related_module.memo_delta(base, memo, sizes, small=10 ** 9, share=1.0)
+    _, other = update_related(papers[:1099])
+    assert related_module.with_delta(other, delta) is None
+    assert related_module.memo_delta(base, memo, sizes, small=0, share=0.01) is None
+
+
+@given(st.lists(st.lists(st.sampled_from(WORDS), min_size=1, max_size=12).map(" ".join),
+                min_size=0, max_size=30),
+       st.lists(st.tuples(st.integers(0, 40), st.integers(0, 3)), min_size=1, max_size=4))
+@settings(max_examples=100, deadline=None)
+def test_any_chain_of_updates_through_deltas_keeps_the_memo(texts, steps):
+    papers = [dataclasses.replace(paper(f"p{i:02d}", t.split()[0], t),
+                                  first_seen=dt.date(2025, 1, 1) + dt.timedelta(days=i // 2))
+              for i, t in enumerate(texts)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(related_module, "KEEP_TERMS", 4)
+        arrived = len(papers) // 2
+        current = papers[:arrived]
+        result, base = update_related(current, k=2)
+        memo, layers = base, (frozenset(), frozenset())
+        for at, kind in steps:
+            if kind in (0, 3):
+                current = current + papers[arrived:arrived + 1 + at % 5]
+                arrived += 1 + at % 5
+            elif kind == 1 and current:
+                i = at % len(current)
+                current = current[:i] + [dataclasses.replace(current[i], summary=current[i].summary + " graph noise")] + current[i + 1:]
+            elif kind == 2 and current:
+                current = current[:at % len(current)] + current[at % len(current) + 1:]
+            result, new_memo = update_related(current, memo, k=2, previous=result)
+            base, memo, layers = through_delta(base, layers, memo, new_memo)
+        assert update_related(current, memo, k=2, previous=result)[0] == related_papers(current, k=2)
