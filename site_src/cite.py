@@ -12,7 +12,9 @@ _REPLACE = {"\\": r"\textbackslash{}", "~": r"\textasciitilde{}", "^": r"\textas
 
 def escape_bibtex(text: str) -> str:
     """Escape characters that BibTeX/LaTeX would read as markup; keep braces balanced."""
-    flat = re.sub(r"\s+", " ", text).strip()
+    flat = " ".join(text.split())  # (the whitespace of re's \s and of str.strip alike)
+    if _SPECIAL.search(flat) is None:  # most names and titles: nothing to replace
+        return flat
     return _SPECIAL.sub(lambda m: _REPLACE.get(m.group(1), "\\" + m.group(1)), flat)
 
 

@@ -658,6 +658,7 @@ def _paper_view(ix: SiteIndex, paper: Paper) -> dict[str, Any]:
     related = [{"title": ix.papers[slug].title, "url": _url_for("paper", slug),
                 "terms": list(terms)}
                for slug, terms in ix.site.related.get(paper.slug, ()) if slug in ix.papers]
+    last_author = len(paper.authors) - 1
     crumbs: list[tuple[str, str | None]] = []
     if topic_ids:
         crumbs = [(t.name, _url_for("topic", t.id)) for t in _topic_path(topic_ids[0], ix.topics)]
@@ -670,8 +671,10 @@ def _paper_view(ix: SiteIndex, paper: Paper) -> dict[str, Any]:
         paper={
             **ix.cards[paper.slug],
             "authors_full": list(paper.authors),
-            "author_links": [{"name": name, "url": ix.author_urls.get(" ".join(name.split()))}
-                             for name in paper.authors],
+            # ('last': the template's separator test; Jinja's loop.last costs a LoopContext per page)
+            "author_links": [{"name": name, "url": ix.author_urls.get(" ".join(name.split())),
+                              "last": n == last_author}
+                             for n, name in enumerate(paper.authors)],
             "authors": authors_line(paper, limit=None),
             "n_authors": paper.n_authors,
             "organization": paper.organization,

@@ -456,8 +456,37 @@ class _CodeGenerator(jinja2.compiler.CodeGenerator):
     generators of every template in the inheritance chain (paper.html -> base.html ->
     block main): ~300 pieces per page. Joining a run first makes it one step per run.
 
+    Blocks, and the root of a template that extends none, collect their output in a list
+    and yield it once, joined (see enter_frame): every piece a block yields otherwise
+    climbs through the generators of the whole inheritance chain.
+
     Macros whose links only go into their output are marked (links_only_in_output).
     """
+
+    _COLLECTED = "_collected"
+    """The list a collecting frame appends to (Jinja's own names are l_…, t_… and _block_vars)."""
+
+    def visit_Template(self, node: jinja2.nodes.Template, frame: Any = None) -> None:
+        # An include without context is compiled as a `yield from` whatever the frame's
+        # buffer, so a template with an include keeps Jinja's generators throughout.
+        self._collect_blocks = node.find(jinja2.nodes.Include) is None
+        self._collect_root = self._collect_blocks and node.find(jinja2.nodes.Extends) is None
+        self._collecting: set[int] = set()
+        super().visit_Template(node, frame)
+
+    def enter_frame(self, frame: Any) -> None:
+        if (frame.buffer is None and not self.environment.is_async
+                and ((frame.block_frame and self._collect_blocks) or (frame.rootlevel and self._collect_root))):
+            frame.buffer = self._COLLECTED
+            self.writeline(f"{self._COLLECTED} = []")
+            self._collecting.add(id(frame))
+        super().enter_frame(frame)
+
+    def leave_frame(self, frame: Any, with_python_scope: bool = False) -> None:
+        super().leave_frame(frame, with_python_scope)
+        if id(frame) in self._collecting:
+            self._collecting.discard(id(frame))
+            self.writeline(f"yield concat({self._COLLECTED})")
 
     def visit_Macro(self, node: jinja2.nodes.Macro, frame: Any) -> None:
         # Jinja's visit_Macro, with the mark written between the function and its wrapper.

@@ -109,8 +109,8 @@ def test_the_plan_has_one_index_and_one_page_per_author_with_their_papers_newest
 def test_paper_views_link_each_named_author_to_their_page():
     views = {p.view["paper"]["slug"]: p.view["paper"] for p in pages_of("paper")}
     assert views["old"]["author_links"] == [
-        {"name": "Jörg Müller", "url": "authors/jorg-muller/"},
-        {"name": "Ann Lee", "url": "authors/ann-lee/"}]
+        {"name": "Jörg Müller", "url": "authors/jorg-muller/", "last": False},
+        {"name": "Ann Lee", "url": "authors/ann-lee/", "last": True}]
     assert views["counted"]["author_links"] == []
 
 

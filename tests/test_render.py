@@ -83,6 +83,48 @@ def test_the_compiled_templates_print_what_plain_jinja_prints(name, tmp_path):
     assert "<script>alert" not in expected.replace('<script type="application/ld+json">', "")
 
 
+INHERITANCE_FILES = {
+    "base.html": ("<title>{% block title %}{{ page.title }}{% endblock %}</title>{% for x in page.things %}"
+                  "{% block item scoped %}<i>{{ x.name }}</i>{% endblock %}{% endfor %}"
+                  "<main>{% block main %}base {{ page.n }}{% endblock %}</main>{{ self.title() }}"),
+    "child.html": ("{% extends 'base.html' %}{% block title %}[{{ super() }}]{% endblock %}"
+                   "{% block main %}{% if page.n %}<p>{{ page.title }}</p>{% endif %}"
+                   "{% include 'part.html' %}{% for x in page.things %}{{ x.name }}, {% endfor %}{% endblock %}"),
+    "part.html": "<aside>{{ page.title }} {% block inner %}in part{% endblock %}</aside>",
+    "nocontext.html": ("{% extends 'base.html' %}{% block main %}before {% include 'plain.html' without context %}"
+                       " after {{ page.n }}{% endblock %}"),
+    "plain.html": "<b>plain</b>",
+}
+
+
+@pytest.mark.parametrize("name", ["base.html", "child.html", "part.html", "nocontext.html"])
+def test_blocks_collected_in_lists_print_what_plain_jinja_prints(name, tmp_path):
+    for file, text in INHERITANCE_FILES.items():
+        (tmp_path / file).write_text(text, encoding="utf-8")
+    config = SiteConfig(templates_dir=tmp_path)
+    plain = jinja2.Environment(loader=jinja2.FileSystemLoader(str(tmp_path)), autoescape=True,
+                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                               keep_trailing_newline=True)
+    expected = plain.get_template(name).render(page=HOSTILE, config=config)
+    assert render_page(make_environment(config), name, HOSTILE).decode() == expected
+    assert "<script>alert" not in expected
+
+
+def test_a_page_without_includes_comes_out_of_its_template_in_one_piece(tmp_path):
+    for file, text in INHERITANCE_FILES.items():
+        (tmp_path / file).write_text(text, encoding="utf-8")
+    env = make_environment(SiteConfig(templates_dir=tmp_path))
+    pieces = list(env.get_template("base.html").generate(page=HOSTILE))
+    assert len(pieces) == 1 and "<i>two&#39;s</i>" in pieces[0]
+
+    def block_pieces(name: str) -> list[str]:
+        template = env.get_template(name)
+        return list(template.blocks["main"](template.new_context({"page": HOSTILE})))
+    assert len(block_pieces("base.html")) == 1
+    # An include (compiled as `yield from` whatever the frame) keeps Jinja's generators.
+    assert len(block_pieces("child.html")) > 1
+
+
 CARD_MACRO = (
     "{% macro card(c, heading='h3') %}<li><{{ heading }}><a href=\"{{ c.url|href }}\">{{ c.title }}</a></{{ heading }}>"
     "{% for t in c.topics %}<a href=\"{{ t.url|href }}\">{{ t.name }}</a>{% endfor %}</li>{% endmacro %}"
