@@ -777,12 +777,7 @@ def check_tree(manifest: Manifest, out_dir: Path) -> tuple[bool, dict[str, Folde
             return False, {}
         if (st.st_mtime_ns, st.st_size, st.st_ino) != key:
             return False, {}
-    folders: set[str] = {""}
-    for dest in tree:
-        folder = dest.rpartition("/")[0]
-        while folder not in folders:
-            folders.add(folder)
-            folder = folder.rpartition("/")[0]
+    folders = tree_folders(tree)
     keys: dict[str, FolderKey] = {}
     for folder in folders:
         path = prefix + folder if folder else root
@@ -804,6 +799,35 @@ def check_tree(manifest: Manifest, out_dir: Path) -> tuple[bool, dict[str, Folde
         if key[0] < trusted_before:
             keys[folder] = key
     return True, keys
+
+
+def tree_folders(tree: Iterable[str]) -> set[str]:
+    """Every folder holding a file of the tree, and those above it ('' for the tree's root)."""
+    folders: set[str] = {""}
+    for dest in tree:
+        folder = dest.rpartition("/")[0]
+        while folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    return folders
+
+
+def written_tree_keys(out_dir: Path, tree: Mapping[str, StatKey]) -> dict[str, FolderKey]:
+    """The keys of the folders of a tree a full build just wrote whole (staged, then swapped
+    in): their entries are the tree's files, so the next check_tree need not list them.
+    As there, a folder changed within RACY_NS of now is left out (listed next time)."""
+    trusted_before = time.time_ns() - RACY_NS
+    root = os.fspath(out_dir)
+    prefix = os.path.join(root, "")
+    keys: dict[str, FolderKey] = {}
+    for folder in tree_folders(tree):
+        try:
+            st = os.stat(prefix + folder if folder else root, follow_symlinks=not folder)
+        except OSError:
+            continue
+        if st.st_mtime_ns < trusted_before:
+            keys[folder] = (st.st_mtime_ns, st.st_ino)
+    return keys
 
 
 def _folder_listed(path: str, folder: str, tree: Mapping[str, StatKey], folders: set[str]) -> bool | None:
@@ -1702,7 +1726,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
             if staging is not None:
                 # (the extras were staged while the pages rendered)
                 written_dests, removed = staging.commit(set(outputs))
-                tree, folders = staging.tree, {}
+                tree = staging.tree
+                folders = written_tree_keys(config.out_dir, tree)  # (the next check lists none)
             else:
                 forget(folder)
                 write_changed(config.out_dir, changed, stale)

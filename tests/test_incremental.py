@@ -311,6 +311,22 @@ def test_a_folder_whose_key_is_trusted_still_reveals_changes(project, tmp_path, 
     assert_like_a_clean_build(project, live, clean)
 
 
+def test_a_full_build_records_its_folders_so_the_next_check_lists_none(project, tmp_path, monkeypatch):
+    live = tmp_path / "live"
+    age_everything(project)
+    monkeypatch.setattr(buildcache, "RACY_NS", 0)  # (the build takes less than the usual 2 s)
+    incremental_build(project, live, full=True)
+    folders = trusted_folders(project, live)
+    assert "" in folders and "papers" in folders
+    assert set(folders) == {p.relative_to(live).as_posix() if p != live else ""
+                            for p in [live, *live.rglob("*")] if p.is_dir()}
+    listed = []
+    real = buildcache._folder_listed
+    monkeypatch.setattr(buildcache, "_folder_listed", lambda *a: listed.append(a[1]) or real(*a))
+    assert incremental_build(project, live).incremental.mode == "no-op"
+    assert listed == []
+
+
 def test_an_update_keeps_the_keys_of_folders_it_did_not_touch(project, tmp_path):
     live, clean = tmp_path / "live", tmp_path / "clean"
     age_everything(project)
