@@ -48,7 +48,6 @@ import collections
 import contextlib
 import dataclasses
 import datetime as dt
-import fcntl
 import gc
 import hashlib
 import importlib.metadata
@@ -69,7 +68,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from site_src import memolayers, urls
+from site_src import lockfile, memolayers, urls
 from site_src.buildreport import BuildError, BuildReport
 from site_src.config import project_path
 from site_src.gcpause import collector_paused
@@ -1369,17 +1368,11 @@ def build(config, now: dt.datetime | None = None, **options):
 def build_lock(folder: Path, out_dir: Path) -> Iterator[None]:
     """Hold the build lock of one output folder (a file in its cache folder), waiting for
     the build that holds it; the system drops the lock when its process dies."""
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    with open(Path(folder) / "lock", "a+b") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"waiting for another build of {out_dir} to finish...", file=sys.stderr, flush=True)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    def say_waiting() -> None:
+        print(f"waiting for another build of {out_dir} to finish...", file=sys.stderr, flush=True)
+
+    with lockfile.locked(folder, on_wait=say_waiting):
+        yield
 
 
 def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: int | None = None,

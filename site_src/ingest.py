@@ -1,7 +1,7 @@
 """Ingest: fold digests into content/, all or nothing, one ingest at a time.
 
 The recipe (`ingest`):
-1. take the lock (content/.ingest/lock) and finish or discard what a killed ingest left;
+1. take the lock (content/.ingest/lock-<hash of its location>, see site_src/lockfile.py) and finish or discard what a killed ingest left;
 2. load the store; refuse to write over files that do not fit the schema;
 3. read every digest, match each record against the store (site_src.merge), build the new
    papers and digest records in memory (`plan_ingest`, pure);
@@ -18,8 +18,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -31,7 +29,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from site_src import merge, store
+from site_src import lockfile, merge, store
 from site_src.model import Appearance, Corpus, DigestRecord, Paper, Problem, ReadResult
 from site_src.slugs import slugify, unique_slug
 
@@ -275,26 +273,14 @@ def _write_synced(path: Path, data: bytes) -> None:
 def store_lock(content_dir: Path, *, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """Hold the store's exclusive lock; raise LockTimeout after `timeout` seconds of waiting."""
     work = Path(content_dir) / WORK_DIR
-    work.mkdir(parents=True, exist_ok=True)
-    handle = open(work / "lock", "a+b")  # noqa: SIM115 - closed in finally
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as error:
-                if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise LockTimeout(
-                        f"another ingest is running on {content_dir} (lock {work / 'lock'} "
-                        f"held for more than {timeout:g} s); try again when it has finished"
-                    ) from None
-                time.sleep(0.05)
-        yield
-    finally:
-        handle.close()  # closing the descriptor releases the lock
+        with lockfile.locked(work, timeout=timeout):
+            yield
+    except TimeoutError:
+        raise LockTimeout(
+            f"another ingest is running on {content_dir} (lock {lockfile.lock_path(work)} "
+            f"held for more than {timeout:g} s); try again when it has finished"
+        ) from None
 
 
 def _recover_locked(content_dir: Path) -> str | None:
