@@ -14,11 +14,12 @@ PAPER_ATLAS_JOBS=1 forces a single process (tests compare both).
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -65,6 +66,27 @@ def chunk_bounds(n: int, chunks: int) -> list[tuple[int, int]]:
     return out
 
 
+@contextlib.contextmanager
+def _fork_pool(jobs: int) -> Iterator[multiprocessing.pool.Pool]:
+    """A pool of forked workers, closed gracefully once its work is done.
+
+    Pool's own `with` calls terminate(), which can hang for good when a worker exits while
+    another waits for a task with the task queue's lock held (CPython gh-78178, gh-96995;
+    seen here once in a 10k build under load). close() + join() lets each worker take its
+    sentinel and exit; terminate() is left for a map that failed.
+    """
+    pool = multiprocessing.get_context("fork").Pool(jobs)
+    try:
+        yield pool
+    except BaseException:
+        pool.terminate()
+        raise
+    else:
+        pool.close()
+    finally:
+        pool.join()
+
+
 def _serial(fn: Callable[[T], R], items: Sequence[T], done: Callable[[int], None] | None) -> list[R]:
     out = []
     for item in items:
@@ -89,8 +111,7 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], *, min_items: int = 5
     _TASK = (fn, items)
     parts = []
     try:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(jobs) as pool:
+        with _fork_pool(jobs) as pool:
             for part in pool.imap(_run_chunk, chunk_bounds(len(items), jobs * CHUNKS_PER_WORKER)):
                 parts.append(part)
                 if done is not None:
@@ -127,8 +148,7 @@ def parallel_map_meanwhile(fn: Callable[[T], R], items: Sequence[T], meanwhile: 
         return results, meanwhile()
     _TASK = (fn, items)
     try:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(jobs) as pool:
+        with _fork_pool(jobs) as pool:
             callback = None if done is None else (lambda part: done(len(part)))
             together = min(max(0, together), len(items))
             rest = len(items) - together

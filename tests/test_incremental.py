@@ -443,6 +443,27 @@ def test_parallel_map_keeps_order_and_falls_back_for_small_inputs():
     assert parallel.chunk_bounds(10, 3) == [(0, 4), (4, 7), (7, 10)]
 
 
+@pytest.mark.parametrize("map_with", ["parallel_map", "parallel_map_meanwhile"])
+def test_worker_pools_end_gracefully_and_are_terminated_only_when_a_map_fails(map_with, monkeypatch):
+    import multiprocessing.pool
+
+    terminated = []
+    terminate = multiprocessing.pool.Pool.terminate
+    monkeypatch.setattr(multiprocessing.pool.Pool, "terminate",
+                        lambda pool: (terminated.append(pool), terminate(pool))[1])
+
+    def run(fn):
+        if map_with == "parallel_map":
+            return parallel.parallel_map(fn, list(range(600)), min_items=10, jobs=2)
+        return parallel.parallel_map_meanwhile(fn, list(range(600)), lambda: None, min_items=10, jobs=2)[0]
+
+    assert run(abs) == list(range(600))
+    assert terminated == []  # (terminate() can hang: CPython gh-78178)
+    with pytest.raises(ZeroDivisionError):
+        run(lambda x: 1 // (x - 599))
+    assert len(terminated) == 1 and not multiprocessing.active_children()
+
+
 def test_run_beside_returns_the_childs_value_and_reports_its_failure():
     parent = os.getpid()
     assert parallel.run_beside(lambda: (os.getpid(), [1, 2]), jobs=2).result()[0] != parent
