@@ -71,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
     except IngestError as error:
         raise WorkError(f"{error}; the site was not rebuilt") from None
     ingest_seconds = time.perf_counter() - started
+    # Ingest's transient tables (the fuzzy-match index, the listing) are garbage now: hand
+    # the heap's free memory back before the build loads its memos.
+    buildcache.release_freed_memory()
     for problem in ingested.problems:
         print(f"  {problem}", file=sys.stderr)
     for duplicate in ingested.possible_duplicates:
