@@ -822,47 +822,106 @@ def check_tree(manifest: Manifest, out_dir: Path) -> tuple[bool, dict[str, Folde
     renaming an entry changes a folder's mtime. At 100k papers (150k files in 120k folders)
     that is a stat per file and folder instead of a listing of every folder (2.0 -> ~1 CPU-s).
     """
+    return _folder_keys(manifest, *_tree_changes(manifest, out_dir))
+
+
+def _tree_changes(manifest: Manifest, out_dir: Path) -> tuple[bool, dict[str, FolderKey], set[str], set[str]]:
+    """check_tree's work: (whether the tree is as recorded, the folders listed now and trusted
+    from now on, those to list again next time, the recorded folders the tree no longer has)."""
     started_ns = time.time_ns()
     trusted_before = started_ns - RACY_NS
     tree, recorded = manifest.tree, manifest.folders
     root = os.fspath(out_dir)
     prefix = os.path.join(root, "")
     stat = os.stat
+    failed: tuple[bool, dict, set, set] = (False, {}, set(), set())
     for dest, key in tree.items():
         try:
             st = stat(prefix + dest, follow_symlinks=False)
         except OSError:
-            return False, {}
+            return failed
         if (st.st_mtime_ns, st.st_size, st.st_ino) != key:
-            return False, {}
+            return failed
     folders = tree_folders(tree)
-    fresh: dict[str, FolderKey] = {}  # folders listed now and trusted from now on
-    left_out: set[str] = set()  # folders to list again next time
+    fresh: dict[str, FolderKey] = {}
+    left_out: set[str] = set()
     for folder in folders:
         path = prefix + folder if folder else root
         try:
             # (the root as scan_tree lists it, through a symlink; any other folder by lstat)
             st = stat(path, follow_symlinks=not folder)
         except OSError:
-            return False, {}
+            return failed
         if not stat_module.S_ISDIR(st.st_mode):
-            return False, {}
+            return failed
         key = (st.st_mtime_ns, st.st_ino)
         if recorded.get(folder) != key:
             # Listed after its stat: an entry added since changes the mtime again.
             listed = _folder_listed(path, folder, tree, folders)
             if listed is None:
-                return False, {}
+                return failed
             if listed and key[0] < trusted_before:
                 fresh[folder] = key
             else:
                 left_out.add(folder)  # (racy, or an empty folder of its own inside: listed every time)
-    # The folders whose key is the recorded one keep the recorded objects (name and key):
-    # made anew, the 120k folders of a 100k-paper site held ~30 MB more through the build.
-    keys = {folder: key for folder, key in recorded.items()
-            if folder in folders and folder not in fresh and folder not in left_out}
+    gone = {folder for folder in recorded if folder not in folders}
+    return True, fresh, left_out, gone
+
+
+def _folder_keys(manifest: Manifest, ok: bool, fresh: dict[str, FolderKey], left_out: set[str],
+                 gone: set[str]) -> tuple[bool, dict[str, FolderKey]]:
+    """check_tree's answer from _tree_changes'. The folders whose key is the recorded one keep
+    the recorded objects (name and key): made anew, the 120k folders of a 100k-paper site
+    held ~30 MB more through the build."""
+    if not ok:
+        return False, {}
+    keys = {folder: key for folder, key in manifest.folders.items()
+            if folder not in fresh and folder not in left_out and folder not in gone}
     keys.update(fresh)
     return True, keys
+
+
+TREE_CHECK_BESIDE = 20_000
+"""Output files from which the tree is checked in a child process rather than a thread."""
+
+
+class _TreeCheck:
+    """check_tree(manifest, out_dir) running beside the build; result() gives its answer.
+
+    A big tree is checked in a forked child process: in a thread, its loop over 150k files
+    and 120k folders contended for the interpreter with the memos' unpickling (at 100k
+    papers ~1.4 CPU-s, most of it added to the build's time); beside, it runs on another
+    core and sends back only what changed. A small tree, or a single core, uses a thread.
+    """
+
+    def __init__(self, manifest: Manifest, out_dir: Path, jobs: int | None) -> None:
+        from site_src.parallel import available_jobs, run_beside
+
+        self._manifest, self._out_dir = manifest, out_dir
+        self._answer: tuple[bool, dict[str, FolderKey]] | None = None
+        self._beside = self._future = None
+        if len(manifest.tree) >= TREE_CHECK_BESIDE and (jobs if jobs is not None else available_jobs()) > 1:
+            self._beside = run_beside(lambda: _tree_changes(manifest, out_dir), jobs=jobs)
+        else:
+            self._future = _scanner().submit(_tree_changes, manifest, out_dir)
+
+    def result(self) -> tuple[bool, dict[str, FolderKey]]:
+        """check_tree's answer, once the check is done."""
+        if self._answer is None:
+            if self._beside is not None:
+                try:
+                    changes = self._beside.result()
+                except RuntimeError:  # (the child process died: check here)
+                    changes = _tree_changes(self._manifest, self._out_dir)
+            else:
+                changes = self._future.result()
+            self._answer = _folder_keys(self._manifest, *changes)
+        return self._answer
+
+    def cancel(self) -> None:
+        """Stop a child process still checking (the build failed)."""
+        if self._beside is not None:
+            self._beside.cancel()
 
 
 def tree_folders(tree: Iterable[str]) -> set[str]:
@@ -1530,6 +1589,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
     timings: dict[str, float] = {}
     staging: _Staging | None = None
     extras_beside = None  # a full build's search index, exports and feeds, made in a child process
+    tree_check: _TreeCheck | None = None  # the output tree's check, beside the build
     staged_extras: list[tuple[str, str, bool, StatKey, str]] = []
     memos_saved = False  # (a full build saves its memos while the pages render)
     folder = cache_dir_for(config.root, config.out_dir)
@@ -1537,16 +1597,15 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
     protected = [config.root, config.content_dir, config.templates_dir]
     try:
         with timed(timings, "check"):
-            tree_check = None
             if full:
                 manifest, reason = None, "asked for a full build"
             else:
-                # The output tree (a folder per page) is checked in a thread while the
-                # corpus loads (stat calls release the GIL); the manifest counts as
+                # The output tree (a folder per page) is checked beside the build (a child
+                # process, or a thread) while the corpus loads; the manifest counts as
                 # trusted only once the check passes, before anything is planned.
                 manifest, reason = read_manifest(folder)
                 if manifest is not None:
-                    tree_check = _scanner().submit(check_tree, manifest, config.out_dir)
+                    tree_check = _TreeCheck(manifest, config.out_dir, jobs)
             scanned_ns = time.time_ns()
             odd_inputs: set[str] = set()  # (the snapshot stands for content/'s listing too)
             inputs = snapshot_inputs(config, {"memo": corpus_memo, "written": written}
@@ -1884,6 +1943,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                 if pages_memo is not None:
                     pages_memo.save()
     except BaseException as error:
+        if tree_check is not None:
+            tree_check.cancel()
         if extras_beside is not None:
             extras_beside.cancel()  # (before the tree it writes into goes)
         if staging is not None and not staging.committed:

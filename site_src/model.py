@@ -18,7 +18,7 @@ is the first day of that month / year. Show such dates as 'Mar 2019' / '2019',
 and let a 'day' date from another source replace them."""
 
 
-def _pickled_as_tuples(cls):
+def pickled_as_tuples(cls):
     """Pickle a frozen slots dataclass as the plain tuple of its fields.
 
     The __getstate__/__setstate__ that dataclasses generate look the fields up on every call:
@@ -41,7 +41,7 @@ def _pickled_as_tuples(cls):
     return cls
 
 
-@_pickled_as_tuples
+@pickled_as_tuples
 @dataclass(frozen=True, slots=True)
 class Problem:
     """Something a reader or the store skipped or doubted, with where it was."""
@@ -60,7 +60,7 @@ class Problem:
         return f"{where}: {self.severity}: {self.reason}"
 
 
-@_pickled_as_tuples
+@pickled_as_tuples
 @dataclass(frozen=True, slots=True)
 class Appearance:
     """One appearance of a paper in one digest."""
@@ -77,7 +77,7 @@ class Appearance:
     """Upvote count shown in that digest, where the capture has it."""
 
 
-@_pickled_as_tuples
+@pickled_as_tuples
 @dataclass(frozen=True, slots=True)
 class Paper:
     """A paper: what digests said about it, plus what the curator added.
@@ -172,7 +172,7 @@ class ReadResult:
     """Entries the reader recognised, including skipped and duplicate ones."""
 
 
-@_pickled_as_tuples
+@pickled_as_tuples
 @dataclass(frozen=True, slots=True)
 class DigestRecord:
     """One ingested digest, as kept in content/digests/<id>.yaml."""

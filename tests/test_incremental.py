@@ -886,6 +886,25 @@ def test_a_check_and_a_snapshot_keep_the_last_builds_objects_where_nothing_chang
     assert all(key is manifest.inputs[name] for name, key in inputs.items() if name not in changed)
 
 
+def test_the_tree_checked_in_a_child_process_answers_as_check_tree(own_project, tmp_path, monkeypatch):
+    monkeypatch.setattr(buildcache, "TREE_CHECK_BESIDE", 1)  # (any tree: in a child process)
+    live = tmp_path / "live"
+    incremental_build(own_project, live, jobs=2)
+    folder = buildcache.cache_dir_for(own_project, live)
+    manifest, _ = buildcache.read_manifest(folder)
+    check = buildcache._TreeCheck(manifest, live, 2)
+    assert check._beside is not None
+    assert check.result() == buildcache.check_tree(manifest, live)
+    assert check.result()[0]
+    assert incremental_build(own_project, live, jobs=2).incremental.mode == "no-op"
+    page = next(live.rglob("index.html"))
+    page.write_bytes(page.read_bytes() + b"<!-- edited behind the build's back -->")
+    check = buildcache._TreeCheck(manifest, live, 2)
+    assert check.result() == (False, {})
+    report = incremental_build(own_project, live, jobs=2)
+    assert (report.incremental.mode, report.incremental.why) == ("full", buildcache.TREE_CHANGED)
+
+
 def test_the_build_after_an_update_plans_nothing_when_nothing_changed_since(own_project, tmp_path):
     from site_src.cli import main
 
