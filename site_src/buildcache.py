@@ -430,9 +430,61 @@ PAPERS_LISTED_WHOLE = "papers_listed_whole"
 (regular, visible '.md' files) when load_corpus listed it (see snapshot_inputs)."""
 
 
+def list_folder_files(folder: Path, suffix: str, known: Mapping[str, StatKey] | None = None
+                      ) -> tuple[list[tuple[str, StatKey]], bool]:
+    """(name, stat key) of the files named *suffix in content/<folder>/ (symlinks followed),
+    by name, and whether the folder held nothing else (only regular, visible such files).
+
+    A regular file whose 'content/<folder>/<name>' is in `known` takes that key. Streamed,
+    each file stat'ed by name relative to the open folder: a list of 100k DirEntry objects,
+    each caching its stat result, took ~80 MB of heap for the moment (kept by the process
+    ever after) and the full paths' lookups ~20% more CPU.
+    """
+    known = known or {}
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except (FileNotFoundError, NotADirectoryError):
+        return [], False
+    prefix = f"content/{Path(folder).name}/"
+    out = []
+    others = 0  # entries other than regular, visible files with the suffix
+    try:
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                name = entry.name
+                if not (name.endswith(suffix) and entry.is_file(follow_symlinks=False)
+                        and not name.startswith(".")):
+                    others += 1
+                if not (name.endswith(suffix) and entry.is_file()):
+                    continue
+                # The snapshot holds lstat keys: equal to stat's for a regular file only.
+                key = known.get(prefix + name) if entry.is_file(follow_symlinks=False) else None
+                if key is None:
+                    st = os.stat(name, dir_fd=fd)
+                    key = (st.st_mtime_ns, st.st_size, st.st_ino)
+                out.append((name, key))
+    finally:
+        os.close(fd)
+    out.sort(key=_first)  # (names are unique: no need to compare the keys)
+    return out, not others
+
+
+def list_content(content_dir: Path) -> dict[str, Any]:
+    """The listings load_corpus makes of content/ (papers and digest records), for its
+    `listings`: made beside the unpickling of the parse memo (update), they cost no time."""
+    from site_src import store
+
+    content_dir = Path(content_dir)
+    scanned_ns = time.time_ns()  # (before any stat: see load_corpus)
+    return {"scanned_ns": scanned_ns,
+            store.PAPERS_DIR: list_folder_files(content_dir / store.PAPERS_DIR, ".md"),
+            store.DIGESTS_DIR: list_folder_files(content_dir / store.DIGESTS_DIR, ".yaml")}
+
+
 def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = True,
                 known: Mapping[str, StatKey] | None = None, known_ns: int = 0,
-                odd: Collection[str] | None = None) -> tuple[Corpus, dict]:
+                odd: Collection[str] | None = None, listings: Mapping[str, Any] | None = None
+                ) -> tuple[Corpus, dict]:
     """Load content/ like store.load_store, re-parsing only files whose stat changed.
 
     Returns the corpus and the new memo ({'papers': {name: (stat, paper, problems, hashes)},
@@ -445,7 +497,8 @@ def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = 
     With `odd` (what the snapshot found under content/ that is not a regular file, see
     scan_tree), the snapshot also stands for the folders' listings: they are not listed
     again (a scandir of 100k entries and a lookup each, ~0.4 s at 100k papers), and what
-    the build reads is exactly what its snapshot recorded.
+    the build reads is exactly what its snapshot recorded. `listings` is list_content's,
+    made moments ago (and before this call): the folders are not listed again.
     """
     from site_src import store
 
@@ -467,37 +520,14 @@ def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = 
         new_memo["scanned_ns"] = min(known_ns, new_memo["scanned_ns"])
     else:
         known = {}
+    if listings is not None:
+        new_memo["scanned_ns"] = min(listings["scanned_ns"], new_memo["scanned_ns"])
 
     def listing(folder: Path, suffix: str) -> list[tuple[str, StatKey]]:
-        # Streamed, each file stat'ed by name relative to the open folder: a list of 100k
-        # DirEntry objects, each caching its stat result, took ~80 MB of heap for the moment
-        # (kept by the process ever after) and the full paths' lookups ~20% more CPU.
-        try:
-            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        prefix = f"content/{folder.name}/"
-        out = []
-        others = 0  # entries other than regular, visible files with the suffix
-        try:
-            with os.scandir(fd) as entries:
-                for entry in entries:
-                    name = entry.name
-                    if not (name.endswith(suffix) and entry.is_file(follow_symlinks=False)
-                            and not name.startswith(".")):
-                        others += 1
-                    if not (name.endswith(suffix) and entry.is_file()):
-                        continue
-                    # The snapshot holds lstat keys: equal to stat's for a regular file only.
-                    key = known.get(prefix + name) if entry.is_file(follow_symlinks=False) else None
-                    if key is None:
-                        st = os.stat(name, dir_fd=fd)
-                        key = (st.st_mtime_ns, st.st_size, st.st_ino)
-                    out.append((name, key))
-        finally:
-            os.close(fd)
-        out.sort(key=_first)  # (names are unique: no need to compare the keys)
-        plain[folder.name] = not others
+        if listings is not None and folder.name in listings:
+            out, plain[folder.name] = listings[folder.name]
+        else:
+            out, plain[folder.name] = list_folder_files(folder, suffix, known)
         return out
 
     def snapshot_listing(folder: Path, suffix: str) -> list[tuple[str, StatKey]]:

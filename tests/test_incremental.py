@@ -860,6 +860,12 @@ def test_a_corpus_loaded_through_the_snapshots_listing_is_the_one_a_listing_find
     assert {name: entry[0] for name, entry in snapped_memo["papers"].items()} == \
         {name: entry[0] for name, entry in listed_memo["papers"].items()}
     assert "linked.md" in snapped_memo["papers"] and ".hidden.md" in snapped_memo["papers"]
+    # (update's: listed beforehand, in a child process)
+    listings = buildcache.list_content(own_project / "content")
+    given, given_memo = buildcache.load_corpus(own_project / "content", listings=listings)
+    assert given == listed and given_memo["papers"] == listed_memo["papers"]
+    assert given_memo["scanned_ns"] == listings["scanned_ns"]  # (the listing's time: before its stats)
+    assert given_memo[buildcache.PAPERS_LISTED_WHOLE] is False  # (a symlink and a hidden file in there)
 
 
 def test_a_check_and_a_snapshot_keep_the_last_builds_objects_where_nothing_changed(own_project, tmp_path):
