@@ -51,6 +51,7 @@ import datetime as dt
 import gc
 import hashlib
 import importlib.metadata
+import itertools
 import json
 import marshal
 import operator
@@ -63,7 +64,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -268,10 +269,14 @@ def stat_key(st: os.stat_result) -> StatKey:
 
 
 def scan_tree(root: Path, *, skip_hidden: bool = True,
-              known: Mapping[str, StatKey] | None = None) -> dict[str, StatKey]:
+              known: Mapping[str, StatKey] | None = None, odd: set[str] | None = None,
+              skip: Collection[str] = ()) -> dict[str, StatKey]:
     """Relative POSIX path -> stat key of every file under root (empty when root is missing).
 
-    A regular file whose path is in `known` takes that key instead of a stat call.
+    A regular file whose path is in `known` takes that key instead of a stat call. `odd`
+    collects the paths of the entries that are neither listed as regular files nor
+    folders: symlinks, other special files and (with skip_hidden) hidden entries. Folders
+    in `skip` (relative paths) are left out.
     """
     known = known or {}
     out: dict[str, StatKey] = {}
@@ -280,18 +285,25 @@ def scan_tree(root: Path, *, skip_hidden: bool = True,
     while stack:
         prefix, folder = stack.pop()
         try:
-            entries = list(os.scandir(folder))
+            entries = os.scandir(folder)
         except (FileNotFoundError, NotADirectoryError):
             continue
-        for entry in entries:
-            if skip_hidden and entry.name.startswith("."):
-                continue
-            rel = prefix + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                stack.append((rel + "/", entry.path))
-            else:
-                key = known.get(rel) if entry.is_file(follow_symlinks=False) else None
-                out[rel] = key or stat_key(entry.stat(follow_symlinks=False))
+        with entries:  # (streamed: 100k DirEntry objects held at once cost ~40 MB of heap)
+            for entry in entries:
+                rel = prefix + entry.name
+                if skip_hidden and entry.name.startswith("."):
+                    if odd is not None:
+                        odd.add(rel)
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    if rel not in skip:
+                        stack.append((rel + "/", entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    out[rel] = known.get(rel) or stat_key(entry.stat(follow_symlinks=False))
+                else:
+                    out[rel] = stat_key(entry.stat(follow_symlinks=False))
+                    if odd is not None:
+                        odd.add(rel)
     return out
 
 
@@ -412,10 +424,66 @@ def _parse_digest_file(job: tuple[str, str]) -> tuple[DigestRecord | None, tuple
 
 
 _first = operator.itemgetter(0)
+PAPERS_LISTED_WHOLE = "papers_listed_whole"
+"""Item of a parse memo: True when content/papers/ held nothing but the memo's paper files
+(regular, visible '.md' files) when load_corpus listed it (see snapshot_inputs)."""
+
+
+def list_folder_files(folder: Path, suffix: str, known: Mapping[str, StatKey] | None = None
+                      ) -> tuple[list[tuple[str, StatKey]], bool]:
+    """(name, stat key) of the files named *suffix in content/<folder>/ (symlinks followed),
+    by name, and whether the folder held nothing else (only regular, visible such files).
+
+    A regular file whose 'content/<folder>/<name>' is in `known` takes that key. Streamed,
+    each file stat'ed by name relative to the open folder: a list of 100k DirEntry objects,
+    each caching its stat result, took ~80 MB of heap for the moment (kept by the process
+    ever after) and the full paths' lookups ~20% more CPU.
+    """
+    known = known or {}
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except (FileNotFoundError, NotADirectoryError):
+        return [], False
+    prefix = f"content/{Path(folder).name}/"
+    out = []
+    others = 0  # entries other than regular, visible files with the suffix
+    try:
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                name = entry.name
+                if not (name.endswith(suffix) and entry.is_file(follow_symlinks=False)
+                        and not name.startswith(".")):
+                    others += 1
+                if not (name.endswith(suffix) and entry.is_file()):
+                    continue
+                # The snapshot holds lstat keys: equal to stat's for a regular file only.
+                key = known.get(prefix + name) if entry.is_file(follow_symlinks=False) else None
+                if key is None:
+                    st = os.stat(name, dir_fd=fd)
+                    key = (st.st_mtime_ns, st.st_size, st.st_ino)
+                out.append((name, key))
+    finally:
+        os.close(fd)
+    out.sort(key=_first)  # (names are unique: no need to compare the keys)
+    return out, not others
+
+
+def list_content(content_dir: Path) -> dict[str, Any]:
+    """The listings load_corpus makes of content/ (papers and digest records), for its
+    `listings`: made beside the unpickling of the parse memo (update), they cost no time."""
+    from site_src import store
+
+    content_dir = Path(content_dir)
+    scanned_ns = time.time_ns()  # (before any stat: see load_corpus)
+    return {"scanned_ns": scanned_ns,
+            store.PAPERS_DIR: list_folder_files(content_dir / store.PAPERS_DIR, ".md"),
+            store.DIGESTS_DIR: list_folder_files(content_dir / store.DIGESTS_DIR, ".yaml")}
 
 
 def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = True,
-                known: Mapping[str, StatKey] | None = None, known_ns: int = 0) -> tuple[Corpus, dict]:
+                known: Mapping[str, StatKey] | None = None, known_ns: int = 0,
+                odd: Collection[str] | None = None, listings: Mapping[str, Any] | None = None
+                ) -> tuple[Corpus, dict]:
     """Load content/ like store.load_store, re-parsing only files whose stat changed.
 
     Returns the corpus and the new memo ({'papers': {name: (stat, paper, problems, hashes)},
@@ -425,6 +493,11 @@ def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = 
     `known` is a build's snapshot of content/ (snapshot_inputs: 'content/papers/x.md' -> stat
     key, taken at known_ns): a regular file it lists is not stat'ed again (100k stat calls,
     ~1 s at 100k papers). Files it does not list (added since, hidden, symlinks) are.
+    With `odd` (what the snapshot found under content/ that is not a regular file, see
+    scan_tree), the snapshot also stands for the folders' listings: they are not listed
+    again (a scandir of 100k entries and a lookup each, ~0.4 s at 100k papers), and what
+    the build reads is exactly what its snapshot recorded. `listings` is list_content's,
+    made moments ago (and before this call): the folders are not listed again.
     """
     from site_src import store
 
@@ -446,54 +519,69 @@ def load_corpus(content_dir: Path, memo: dict | None = None, *, recover: bool = 
         new_memo["scanned_ns"] = min(known_ns, new_memo["scanned_ns"])
     else:
         known = {}
+    if listings is not None:
+        new_memo["scanned_ns"] = min(listings["scanned_ns"], new_memo["scanned_ns"])
 
     def listing(folder: Path, suffix: str) -> list[tuple[str, StatKey]]:
-        try:
-            entries = [e for e in os.scandir(folder) if e.name.endswith(suffix) and e.is_file()]
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        prefix = f"content/{folder.name}/"
-        out = []
-        for entry in entries:
-            # The snapshot holds lstat keys: equal to stat's for a regular file only.
-            key = known.get(prefix + entry.name) if entry.is_file(follow_symlinks=False) else None
-            out.append((entry.name, key or stat_key(entry.stat())))
-        out.sort(key=_first)  # (names are unique: no need to compare the keys)
+        if listings is not None and folder.name in listings:
+            out, plain[folder.name] = listings[folder.name]
+        else:
+            out, plain[folder.name] = list_folder_files(folder, suffix, known)
         return out
 
+    def snapshot_listing(folder: Path, suffix: str) -> list[tuple[str, StatKey]]:
+        prefix = f"content/{folder.name}/"
+        cut = len(prefix)
+        out = [(rel[cut:], key) for rel, key in known.items()
+               if rel.startswith(prefix) and rel.endswith(suffix) and rel.find("/", cut) < 0]
+        strays = [rel for rel in odd if rel.startswith(prefix) and rel.endswith(suffix)
+                  and rel.find("/", cut) < 0]
+        if strays:
+            # Symlinks and hidden files: taken as a listing would (a regular file once
+            # symlinks are followed, by its stat).
+            out = [item for item in out if prefix + item[0] not in odd]
+            for rel in strays:
+                try:
+                    st = os.stat(folder / rel[cut:])
+                except OSError:
+                    continue
+                if stat_module.S_ISREG(st.st_mode):
+                    out.append((rel[cut:], stat_key(st)))
+        out.sort(key=_first)
+        return out
+
+    plain: dict[str, bool] = {}  # folder name -> listed by scandir, and held nothing else
+    list_folder = snapshot_listing if odd is not None and known else listing
     papers_dir = content_dir / store.PAPERS_DIR
-    paper_files = listing(papers_dir, ".md")
-    reused = {}
+    paper_files = list_folder(papers_dir, ".md")
+    # The folder held only paper files (regular, visible): this memo is its whole listing.
+    new_memo[PAPERS_LISTED_WHOLE] = plain.get(store.PAPERS_DIR, False)
+    new_papers = new_memo["papers"]
+    todo: list[tuple[str, StatKey]] = []
+    get = old_papers.get
     for name, key in paper_files:
-        entry = old_papers.get(name)
+        entry = get(name)
         if entry is not None and entry[0] == key and key[0] < trusted_before:
-            reused[name] = entry  # (the very entry: memolayers then compares by identity)
+            new_papers[name] = entry  # (the very entry: memolayers then compares by identity)
+        else:
+            new_papers[name] = None  # (its place, in the listing's order: parsed below)
+            todo.append((name, key))
     folder, prefix = str(papers_dir), f"{content_dir.name}/{store.PAPERS_DIR}/"
-    todo = [name for name, _ in paper_files if name not in reused]
-    paths = [os.path.join(folder, name) for name in todo]
+    paths = [os.path.join(folder, name) for name, _ in todo]
     # Many files (a full build, a new code version): read by threads ahead of the parsing,
     # so that files not in the page cache are waited for several at a time.
-    sizes = dict(paper_files)
-    contents = (_read_ahead(paths, [sizes[name][1] for name in todo]) if len(paths) >= READ_AHEAD_FILES
+    contents = (_read_ahead(paths, [key[1] for _, key in todo]) if len(paths) >= READ_AHEAD_FILES
                 else (None for _ in paths))
-    parsed = {name: _parse_paper_file((path, name[:-3], prefix + name), data)
-              for name, path, data in zip(todo, paths, contents)}
-    papers: list[Paper] = []
-    problems: list[Problem] = []
-    new_papers = new_memo["papers"]
-    for name, key in paper_files:
-        entry = reused.get(name)
-        if entry is None:
-            paper, found = parsed[name]
-            entry = (key, paper, found, paper_hashes(paper) if paper is not None else None)
-        new_papers[name] = entry
-        problems.extend(entry[2])
-        if entry[1] is not None:
-            papers.append(entry[1])
+    for (name, key), path, data in zip(todo, paths, contents):
+        paper, found = _parse_paper_file((path, name[:-3], prefix + name), data)
+        new_papers[name] = (key, paper, found, paper_hashes(paper) if paper is not None else None)
+    entries = new_papers.values()
+    papers: list[Paper] = [entry[1] for entry in entries if entry[1] is not None]
+    problems: list[Problem] = [problem for entry in entries if entry[2] for problem in entry[2]]
 
     digests_dir = content_dir / store.DIGESTS_DIR
     digests: list[DigestRecord] = []
-    for name, key in listing(digests_dir, ".yaml"):
+    for name, key in list_folder(digests_dir, ".yaml"):
         if name in old_digests and old_digests[name][0] == key:
             _, record, found = old_digests[name]
         else:
@@ -763,41 +851,106 @@ def check_tree(manifest: Manifest, out_dir: Path) -> tuple[bool, dict[str, Folde
     renaming an entry changes a folder's mtime. At 100k papers (150k files in 120k folders)
     that is a stat per file and folder instead of a listing of every folder (2.0 -> ~1 CPU-s).
     """
+    return _folder_keys(manifest, *_tree_changes(manifest, out_dir))
+
+
+def _tree_changes(manifest: Manifest, out_dir: Path) -> tuple[bool, dict[str, FolderKey], set[str], set[str]]:
+    """check_tree's work: (whether the tree is as recorded, the folders listed now and trusted
+    from now on, those to list again next time, the recorded folders the tree no longer has)."""
     started_ns = time.time_ns()
     trusted_before = started_ns - RACY_NS
     tree, recorded = manifest.tree, manifest.folders
     root = os.fspath(out_dir)
     prefix = os.path.join(root, "")
     stat = os.stat
+    failed: tuple[bool, dict, set, set] = (False, {}, set(), set())
     for dest, key in tree.items():
         try:
             st = stat(prefix + dest, follow_symlinks=False)
         except OSError:
-            return False, {}
+            return failed
         if (st.st_mtime_ns, st.st_size, st.st_ino) != key:
-            return False, {}
+            return failed
     folders = tree_folders(tree)
-    keys: dict[str, FolderKey] = {}
+    fresh: dict[str, FolderKey] = {}
+    left_out: set[str] = set()
     for folder in folders:
         path = prefix + folder if folder else root
         try:
             # (the root as scan_tree lists it, through a symlink; any other folder by lstat)
             st = stat(path, follow_symlinks=not folder)
         except OSError:
-            return False, {}
+            return failed
         if not stat_module.S_ISDIR(st.st_mode):
-            return False, {}
+            return failed
         key = (st.st_mtime_ns, st.st_ino)
         if recorded.get(folder) != key:
             # Listed after its stat: an entry added since changes the mtime again.
             listed = _folder_listed(path, folder, tree, folders)
             if listed is None:
-                return False, {}
-            if not listed:
-                continue  # (an empty folder of its own inside: listed every time)
-        if key[0] < trusted_before:
-            keys[folder] = key
+                return failed
+            if listed and key[0] < trusted_before:
+                fresh[folder] = key
+            else:
+                left_out.add(folder)  # (racy, or an empty folder of its own inside: listed every time)
+    gone = {folder for folder in recorded if folder not in folders}
+    return True, fresh, left_out, gone
+
+
+def _folder_keys(manifest: Manifest, ok: bool, fresh: dict[str, FolderKey], left_out: set[str],
+                 gone: set[str]) -> tuple[bool, dict[str, FolderKey]]:
+    """check_tree's answer from _tree_changes'. The folders whose key is the recorded one keep
+    the recorded objects (name and key): made anew, the 120k folders of a 100k-paper site
+    held ~30 MB more through the build."""
+    if not ok:
+        return False, {}
+    keys = {folder: key for folder, key in manifest.folders.items()
+            if folder not in fresh and folder not in left_out and folder not in gone}
+    keys.update(fresh)
     return True, keys
+
+
+TREE_CHECK_BESIDE = 20_000
+"""Output files from which the tree is checked in a child process rather than a thread."""
+
+
+class _TreeCheck:
+    """check_tree(manifest, out_dir) running beside the build; result() gives its answer.
+
+    A big tree is checked in a forked child process: in a thread, its loop over 150k files
+    and 120k folders contended for the interpreter with the memos' unpickling (at 100k
+    papers ~1.4 CPU-s, most of it added to the build's time); beside, it runs on another
+    core and sends back only what changed. A small tree, or a single core, uses a thread.
+    """
+
+    def __init__(self, manifest: Manifest, out_dir: Path, jobs: int | None) -> None:
+        from site_src.parallel import available_jobs, run_beside
+
+        self._manifest, self._out_dir = manifest, out_dir
+        self._answer: tuple[bool, dict[str, FolderKey]] | None = None
+        self._beside = self._future = None
+        if len(manifest.tree) >= TREE_CHECK_BESIDE and (jobs if jobs is not None else available_jobs()) > 1:
+            self._beside = run_beside(lambda: _tree_changes(manifest, out_dir), jobs=jobs)
+        else:
+            self._future = _scanner().submit(_tree_changes, manifest, out_dir)
+
+    def result(self) -> tuple[bool, dict[str, FolderKey]]:
+        """check_tree's answer, once the check is done."""
+        if self._answer is None:
+            if self._beside is not None:
+                try:
+                    changes = self._beside.result()
+                except RuntimeError:  # (the child process died: check here)
+                    changes = _tree_changes(self._manifest, self._out_dir)
+            else:
+                changes = self._future.result()
+            self._answer = _folder_keys(self._manifest, *changes)
+        return self._answer
+
+    def cancel(self) -> None:
+        """Stop a child process still checking (the build failed)."""
+        if self._beside is not None:
+            self._beside.cancel()
 
 
 def tree_folders(tree: Iterable[str]) -> set[str]:
@@ -936,10 +1089,20 @@ def save_manifest(folder: Path, manifest: Manifest) -> None:
     memo = {name: getattr(manifest, name) for name in _MANIFEST_FIELDS}
     delta = memolayers.delta_against(manifest.loaded, memo) if manifest.loaded else None
     if delta is None:
+        memo["tree"] = _keyed_like(memo["tree"], memo["outputs"])
         base = memolayers.new_base(memo)
         save_blob(folder / "manifest.pickle", base)
         delta = {"base": base[memolayers.TOKEN], "sections": {}, "scalars": {}}
     save_blob(folder / "manifest.delta.pickle", delta)
+
+
+def _keyed_like(tree: Mapping[str, StatKey], outputs: Mapping) -> dict[str, StatKey]:
+    """tree keyed by the very strings that key outputs (the same paths): pickled together,
+    each path is then stored and loaded once (150k paths, ~17 MB in memory at 100k papers)."""
+    shared = {dest: tree[dest] for dest in outputs if dest in tree}
+    if len(shared) != len(tree):
+        shared.update((dest, key) for dest, key in tree.items() if dest not in shared)
+    return shared
 
 
 def forget(folder: Path) -> None:
@@ -1204,23 +1367,75 @@ def settings_key(config) -> str:
     return digest(json.dumps(config.fingerprint(), sort_keys=True, default=str).encode())
 
 
-def snapshot_inputs(config, listed: Mapping | None = None) -> dict[str, StatKey]:
+def snapshot_inputs(config, listed: Mapping | None = None,
+                    previous: Mapping[str, StatKey] | None = None, odd: set[str] | None = None
+                    ) -> dict[str, StatKey]:
     """Stat of every file a build reads: content/ (minus work folders) and the templates.
 
     `listed` is a parse memo made moments ago (update: ingest's load) and the files it wrote
     since ({'memo': ..., 'written': paths under content/}): the memo's stat keys of paper
     files older than its snapshot by more than RACY_NS, and not written since, are taken
-    as they are (see stat_keys_to_reuse).
+    as they are (see stat_keys_to_reuse). `previous` is the last snapshot (the manifest's):
+    the entries equal to its own are its very objects (see _sharing). `odd` collects the
+    paths of the entries under content/ it lists not as regular files (see scan_tree).
     """
     out: dict[str, StatKey] = {}
     folders = [("content/", config.content_dir), ("templates/", config.templates_dir)]
     if config.theme_dir:
         folders.append(("theme/", config.theme_dir))
+    memo = (listed or {}).get("memo") or {}
+    whole = bool(listed) and memo.get(PAPERS_LISTED_WHOLE) is True and isinstance(memo.get("papers"), dict)
     for prefix, folder in folders:
-        known = stat_keys_to_reuse(listed) if listed and prefix == "content/" else None
-        for rel, key in scan_tree(folder, known=known).items():
+        known = stat_keys_to_reuse(listed) if listed and prefix == "content/" and not whole else None
+        found: set[str] | None = set() if odd is not None and prefix == "content/" else None
+        skip = ("papers",) if whole and prefix == "content/" else ()
+        for rel, key in scan_tree(folder, known=known, odd=found, skip=skip).items():
             out[prefix + rel] = key
+        if found:
+            odd.update(prefix + rel for rel in found)
+        if skip:
+            out.update(_papers_listed(folder, listed))
+    return _sharing(out, previous) if previous else out
+
+
+def _papers_listed(content_dir: Path, listed: Mapping) -> dict[str, StatKey]:
+    """content/papers/ as listed by a parse memo made moments ago that holds its whole listing
+    (update: ingest's load, under the store's lock) and the files written since: the memo's
+    keys where stat_keys_to_reuse takes them, a stat of the others (racy, or written).
+
+    The folder is not listed again (100k entries at the top end): a file someone adds or
+    removes between ingest's listing and this build is missed by this build as an edit
+    would be (stat_keys_to_reuse), and seen by the next, whose snapshot then differs.
+    """
+    memo = listed["memo"]
+    written = {rel[len("papers/"):] for rel in listed.get("written") or ()
+               if rel.startswith("papers/") and rel.endswith(".md") and rel.count("/") == 1}
+    before = memo.get("scanned_ns", 0) - RACY_NS
+    folder = os.path.join(content_dir, "papers", "")
+    out: dict[str, StatKey] = {}
+    papers = memo["papers"]
+    for name in itertools.chain(papers, (name for name in written if name not in papers)):
+        key = papers[name][0] if name in papers else None
+        if key is None or key[0] >= before or name in written:
+            try:
+                key = stat_key(os.stat(folder + name, follow_symlinks=False))
+            except OSError:
+                continue
+        out["content/papers/" + name] = key
     return out
+
+
+def _sharing(new: dict, old: Mapping) -> dict:
+    """new, with each entry equal to one of old made of old's objects (key and value).
+
+    The manifest a build loaded and the one it saves are alive together: at 100k papers a
+    new snapshot's own path strings and keys held ~17 MB more, for the same values.
+    """
+    get = new.get
+    shared = {key: value for key, value in old.items() if get(key) == value}
+    if len(shared) != len(new):
+        shared.update((key, value) for key, value in new.items() if key not in shared)
+    return shared
 
 
 def stat_keys_to_reuse(listed: Mapping) -> dict[str, StatKey]:
@@ -1397,6 +1612,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
     timings: dict[str, float] = {}
     staging: _Staging | None = None
     extras_beside = None  # a full build's search index, exports and feeds, made in a child process
+    tree_check: _TreeCheck | None = None  # the output tree's check, beside the build
     staged_extras: list[tuple[str, str, bool, StatKey, str]] = []
     memos_saved = False  # (a full build saves its memos while the pages render)
     folder = cache_dir_for(config.root, config.out_dir)
@@ -1404,19 +1620,21 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
     protected = [config.root, config.content_dir, config.templates_dir]
     try:
         with timed(timings, "check"):
-            tree_check = None
             if full:
                 manifest, reason = None, "asked for a full build"
             else:
-                # The output tree (a folder per page) is checked in a thread while the
-                # corpus loads (stat calls release the GIL); the manifest counts as
+                # The output tree (a folder per page) is checked beside the build (a child
+                # process, or a thread) while the corpus loads; the manifest counts as
                 # trusted only once the check passes, before anything is planned.
                 manifest, reason = read_manifest(folder)
                 if manifest is not None:
-                    tree_check = _scanner().submit(check_tree, manifest, config.out_dir)
+                    tree_check = _TreeCheck(manifest, config.out_dir, jobs)
             scanned_ns = time.time_ns()
+            odd_inputs: set[str] = set()  # (the snapshot stands for content/'s listing too)
             inputs = snapshot_inputs(config, {"memo": corpus_memo, "written": written}
-                                     if corpus_memo and written is not None else None)
+                                     if corpus_memo and written is not None else None,
+                                     previous=manifest.inputs if manifest is not None else None,
+                                     odd=odd_inputs)
         if (allow_noop and manifest is not None and manifest.settings == settings
                 and manifest.inputs == inputs and not _is_racy(inputs, manifest.scanned_ns)
                 and tree_check.result()[0]):
@@ -1447,7 +1665,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
         with timed(timings, "load"):
             # A caller that just loaded the corpus (update: ingest) hands its memo over.
             corpus, corpus_memo = load_corpus(config.content_dir, corpus_memo or state.corpus_memo,
-                                              known=inputs, known_ns=scanned_ns)
+                                              known=inputs, known_ns=scanned_ns, odd=odd_inputs)
             # Only notes changed (the curator's usual edit)? Then only those papers' pages
             # are planned; the rest of the site, feeds and search are known to be unchanged.
             notes_only = None
@@ -1748,6 +1966,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                 if pages_memo is not None:
                     pages_memo.save()
     except BaseException as error:
+        if tree_check is not None:
+            tree_check.cancel()
         if extras_beside is not None:
             extras_beside.cancel()  # (before the tree it writes into goes)
         if staging is not None and not staging.committed:

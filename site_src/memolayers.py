@@ -29,6 +29,9 @@ SMALL_DELTA = 256
 """Entries a delta may always touch (a small memo is never re-based at every save)."""
 
 
+_MISSING = object()
+
+
 def new_base(memo: Mapping[str, Any]) -> dict[str, Any]:
     """memo as a base: stamped with a fresh token, without any layers record."""
     base = {name: value for name, value in memo.items() if name != LAYERS}
@@ -87,10 +90,17 @@ def delta_against(previous: Mapping[str, Any], memo: Mapping[str, Any], *,
         if not isinstance(old, dict):
             return None
         # Unchanged entries are the very objects the previous memo holds: comparing
-        # them costs an identity check per entry.
+        # them costs a lookup and an identity check per entry.
+        get = old.get
+        changed = {key for key, entry in value.items()
+                   if get(key, _MISSING) is not entry and (key not in old or old[key] != entry)}
+        # Every key of value not found in old is in changed: when old has no more entries
+        # than value shares with it, no key was removed (no pass over old's keys).
+        added = sum(1 for key in changed if key not in old)
         keys = set(touched.get(name, ()))
-        keys.update(key for key, entry in value.items() if key not in old or old[key] != entry)
-        keys.update(old.keys() - value.keys())
+        keys.update(changed)
+        if len(old) != len(value) - added:
+            keys.update(old.keys() - value.keys())
         sections[name] = ({key: value[key] for key in keys if key in value},
                           frozenset(key for key in keys if key not in value))
         size += len(keys)

@@ -827,6 +827,111 @@ def test_an_edit_made_while_an_update_ingests_is_built_by_the_next_build(own_pro
     assert_like_a_clean_build(own_project, live, clean)
 
 
+def test_a_paper_added_or_removed_while_an_update_ingests_is_built_by_the_next_build(own_project, tmp_path):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(own_project, live)
+    age_everything(own_project / "content")
+    folder = buildcache.cache_dir_for(own_project, live)
+    papers = own_project / "content" / "papers"
+    _, listed = buildcache.load_corpus(own_project / "content", buildcache.load_corpus_memo(folder), recover=False)
+    assert listed[buildcache.PAPERS_LISTED_WHOLE] is True  # (so the build takes papers/ from it)
+    # Someone else's changes after ingest listed the store: one paper added, one removed.
+    first, second = sorted(papers.glob("*.md"))[:2]
+    (papers / "a-paper-added-meanwhile.md").write_text(
+        first.read_text(encoding="utf-8").replace("title:", "title: Added Meanwhile,", 1), encoding="utf-8")
+    second.unlink()
+    report = incremental_build(own_project, live, corpus_memo=listed, written=())
+    assert "papers/a-paper-added-meanwhile/index.html" not in report.written  # (as listed)
+    report = incremental_build(own_project, live)
+    assert report.incremental.mode == "incremental", "the changes were taken for built"
+    assert "papers/a-paper-added-meanwhile/index.html" in report.written
+    assert_like_a_clean_build(own_project, live, clean)
+
+
+def test_a_papers_folder_holding_other_entries_is_not_taken_from_the_parse_memo(own_project):
+    papers = own_project / "content" / "papers"
+    _, memo = buildcache.load_corpus(own_project / "content")
+    assert memo[buildcache.PAPERS_LISTED_WHOLE] is True
+    for odd in ("notes.txt", ".hidden.md", "sub/x.md"):
+        path = papers / odd
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("---\ntitle: x\n---\n", encoding="utf-8")
+        _, memo = buildcache.load_corpus(own_project / "content")
+        assert memo[buildcache.PAPERS_LISTED_WHOLE] is False, odd
+        path.unlink()
+        _, memo = buildcache.load_corpus(own_project / "content")
+        assert memo[buildcache.PAPERS_LISTED_WHOLE] is (odd != "sub/x.md"), odd  # (the folder stays)
+
+
+def test_a_corpus_loaded_through_the_snapshots_listing_is_the_one_a_listing_finds(own_project):
+    papers = own_project / "content" / "papers"
+    first, second = sorted(papers.glob("*.md"))[:2]
+    (papers / "linked.md").symlink_to(first)  # a paper file reached through a symlink
+    (papers / ".hidden.md").write_text(second.read_text(encoding="utf-8"), encoding="utf-8")
+    os.symlink(papers / "missing.md", papers / "dangling.md")
+    config = load_config(own_project)
+    odd: set[str] = set()
+    scanned_ns = time.time_ns()
+    known = buildcache.snapshot_inputs(config, odd=odd)
+    assert {"content/papers/linked.md", "content/papers/.hidden.md", "content/papers/dangling.md"} <= odd
+    listed, listed_memo = buildcache.load_corpus(own_project / "content")
+    snapped, snapped_memo = buildcache.load_corpus(own_project / "content", known=known, known_ns=scanned_ns,
+                                                   odd=odd)
+    assert snapped == listed
+    assert {name: entry[0] for name, entry in snapped_memo["papers"].items()} == \
+        {name: entry[0] for name, entry in listed_memo["papers"].items()}
+    assert "linked.md" in snapped_memo["papers"] and ".hidden.md" in snapped_memo["papers"]
+    # (update's: listed beforehand, in a child process)
+    listings = buildcache.list_content(own_project / "content")
+    given, given_memo = buildcache.load_corpus(own_project / "content", listings=listings)
+    assert given == listed and given_memo["papers"] == listed_memo["papers"]
+    assert given_memo["scanned_ns"] == listings["scanned_ns"]  # (the listing's time: before its stats)
+    assert given_memo[buildcache.PAPERS_LISTED_WHOLE] is False  # (a symlink and a hidden file in there)
+
+
+def test_a_check_and_a_snapshot_keep_the_last_builds_objects_where_nothing_changed(own_project, tmp_path):
+    live = tmp_path / "live"
+    incremental_build(own_project, live)
+    folder = buildcache.cache_dir_for(own_project, live)
+    manifest, _ = buildcache.read_manifest(folder)
+    paths = {id(dest) for dest in manifest.outputs}  # (a new base: each path is pickled once)
+    assert manifest.tree and all(id(dest) in paths for dest in manifest.tree)
+    past = time.time() - 300
+    for path in [live, *live.rglob("*")]:
+        if path.is_dir():
+            os.utime(path, (past, past))  # (the folders only: their files stay as built)
+    assert incremental_build(own_project, live).incremental.mode == "no-op"  # (records the folders' keys)
+    manifest, _ = buildcache.read_manifest(folder)
+    ok, keys = buildcache.check_tree(manifest, live)
+    assert ok and keys == manifest.folders
+    assert all(key is manifest.folders[name] for name, key in keys.items())
+    assert all(any(name is recorded for recorded in manifest.folders) for name in list(keys)[:20])
+    change_title(own_project)
+    inputs = buildcache.snapshot_inputs(load_config(own_project, out_dir=live), previous=manifest.inputs)
+    changed = {name for name, key in inputs.items() if manifest.inputs.get(name) != key}
+    assert len(changed) == 1
+    assert all(key is manifest.inputs[name] for name, key in inputs.items() if name not in changed)
+
+
+def test_the_tree_checked_in_a_child_process_answers_as_check_tree(own_project, tmp_path, monkeypatch):
+    monkeypatch.setattr(buildcache, "TREE_CHECK_BESIDE", 1)  # (any tree: in a child process)
+    live = tmp_path / "live"
+    incremental_build(own_project, live, jobs=2)
+    folder = buildcache.cache_dir_for(own_project, live)
+    manifest, _ = buildcache.read_manifest(folder)
+    check = buildcache._TreeCheck(manifest, live, 2)
+    assert check._beside is not None
+    assert check.result() == buildcache.check_tree(manifest, live)
+    assert check.result()[0]
+    assert incremental_build(own_project, live, jobs=2).incremental.mode == "no-op"
+    page = next(live.rglob("index.html"))
+    page.write_bytes(page.read_bytes() + b"<!-- edited behind the build's back -->")
+    check = buildcache._TreeCheck(manifest, live, 2)
+    assert check.result() == (False, {})
+    report = incremental_build(own_project, live, jobs=2)
+    assert (report.incremental.mode, report.incremental.why) == ("full", buildcache.TREE_CHANGED)
+
+
 def test_the_build_after_an_update_plans_nothing_when_nothing_changed_since(own_project, tmp_path):
     from site_src.cli import main
 

@@ -118,3 +118,15 @@ def test_a_cache_file_written_by_other_code_is_not_loaded(tmp_path, monkeypatch)
     monkeypatch.setattr(buildcache, "_CODE_VERSION", "other code")
     assert buildcache.load_blob(tmp_path / "blob.pickle") is None
     assert buildcache.load_blob(tmp_path / "blob.pickle", any_code=True) == {"a": 1}
+
+
+def test_a_delta_keeps_a_removal_when_as_many_entries_were_added_or_replaced(tmp_path):
+    first = saved(tmp_path, a_memo(2000), {})
+    second = {**a_memo(2000), "papers": dict(first["papers"])}
+    del second["papers"]["p5.md"]
+    second["papers"]["renamed.md"] = (5, "paper 5")  # (same size: one out, one in)
+    second["papers"]["p6.md"] = (6, "paper 6")  # (equal, not the same object: unchanged)
+    delta = memolayers.delta_against(first, second)
+    changed, removed = delta["sections"]["papers"]
+    assert (set(changed), removed) == ({"renamed.md"}, frozenset({"p5.md"}))
+    assert plain(saved(tmp_path, second, first)) == second

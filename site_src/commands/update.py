@@ -58,9 +58,18 @@ def run(args: argparse.Namespace) -> int:
 
     def load(content_dir: Path):
         # The build cache's parse memo: only files changed since the last build are parsed,
-        # and the build below reuses what this load parsed.
+        # and the build below reuses what this load parsed. The store is listed (a stat per
+        # file) in a child process while the memo is unpickled here.
+        from site_src.parallel import run_beside
+
+        lister = run_beside(lambda: buildcache.list_content(content_dir))
         memo["previous"] = buildcache.load_corpus_memo(buildcache.cache_dir_for(config.root, config.out_dir))
-        corpus, memo["corpus"] = buildcache.load_corpus(content_dir, memo["previous"], recover=False)
+        try:
+            listings = lister.result()
+        except RuntimeError:  # (the child process died: list here)
+            listings = None
+        corpus, memo["corpus"] = buildcache.load_corpus(content_dir, memo["previous"], recover=False,
+                                                        listings=listings)
         return corpus
 
     try:
@@ -71,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
     except IngestError as error:
         raise WorkError(f"{error}; the site was not rebuilt") from None
     ingest_seconds = time.perf_counter() - started
+    # Ingest's transient tables (the fuzzy-match index, the listing) are garbage now: hand
+    # the heap's free memory back before the build loads its memos.
+    buildcache.release_freed_memory()
     for problem in ingested.problems:
         print(f"  {problem}", file=sys.stderr)
     for duplicate in ingested.possible_duplicates:
