@@ -31,6 +31,10 @@ EXPORTS_MEMO_VERSION = 2
 
 FLUSH_BYTES = 1 << 17
 """A stream hands its text to the file (and the hash) in pieces of about this size."""
+BATCH = 1024
+"""Papers whose BibTeX entries are gathered before each file's share is written."""
+BLOCK_BYTES = 1 << 20
+"""The last build's survey.bib is read in blocks of this size."""
 
 UNSORTED = ""
 """The listing key of the papers no topic claims (survey.md's '## Unsorted')."""
@@ -364,52 +368,66 @@ def _write_bibtex(site, config, sink, files, hashes, slugs, source, topics_in_or
         for topic_id in above(topics):
             members[topic_id] += count
     names = {t.id: t.name for t in site.topics}
-    # Each stream: [stream, entries written, head]
-    streams: dict[str, list] = {}
+    # The entries go into lists, one per file, written out (newline-joined) every
+    # BATCH papers: a paper costs an append per file that lists it.
+    streams: dict[str, tuple[_Stream, list[bytes]]] = {}
+    heads: dict[str, bytes] = {}
     if survey_due:
-        streams[""] = [sink.open(bib_dest), 0, _bibtex_head(f"{config.title}: all {len(slugs)} papers")]
+        heads[""] = _bibtex_head(f"{config.title}: all {len(slugs)} papers")
     for topic_id in bib_due:
-        streams[topic_id] = [sink.open(bib_files[topic_id]), 0, _bibtex_head(
-            f"{config.title}: {names[topic_id]} ({members[topic_id]} papers)")]
-    for state in streams.values():
-        state[0].write(state[2])
-    survey = streams.get("")
-    entry_sizes, first_entry = array("L"), 0
-    starts: array | None = None
-    reader = None
+        heads[topic_id] = _bibtex_head(f"{config.title}: {names[topic_id]} ({members[topic_id]} papers)")
+    for name, head in heads.items():
+        stream = sink.open(bib_dest if name == "" else bib_files[name])
+        stream.write(head)
+        streams[name] = (stream, [])
+    started = {name: bool(head) for name, head in heads.items()}  # (a headless file starts with its first entry)
+    first_entry = len(heads.get("", b"")) + (1 if heads.get("") else 0)
+
+    def flush() -> None:
+        for name, (stream, entries) in streams.items():
+            if entries:
+                if started[name]:
+                    stream.write(b"\n")
+                started[name] = True
+                stream.write(b"\n".join(entries))
+                entries.clear()
+
+    survey = (streams[""][1].append,) if "" in streams else ()
+    appenders: dict[tuple, tuple] = {}
+    entry_sizes = array("L")
+    sizes_append = entry_sizes.append
+    fd, starts, old_sizes = -1, array("q"), array("L")
     if memo is not None:
-        starts = array("q", [memo.first_entry])
-        for size in memo.entry_sizes:
+        old_sizes = memo.entry_sizes
+        starts.append(memo.first_entry)
+        for size in old_sizes:
             starts.append(starts[-1] + size + 1)
-        reader = open(old_bib, "rb", buffering=1 << 20)
+        fd = os.open(old_bib, os.O_RDONLY)
+    block, base, block_end = b"", 0, 0
     try:
-        for slug, old, topics in zip(slugs, source, topics_in_order):
-            if old >= 0 and reader is not None:
-                reader.seek(starts[old])  # type: ignore[index]
-                entry = reader.read(memo.entry_sizes[old])
+        for count, (slug, old, topics) in enumerate(zip(slugs, source, topics_in_order), 1):
+            if old >= 0 and fd >= 0:
+                start = starts[old]
+                end = start + old_sizes[old]
+                if start < base or end > block_end:  # (read on in blocks: the survivors are in file order)
+                    block = os.pread(fd, max(BLOCK_BYTES, end - start), start)
+                    base, block_end = start, start + len(block)
+                entry = block[start - base:end - base]
             else:
                 entry = bibtex_for(by_slug[slug], url=paper_url(slug)).encode("utf-8")
-            entry_sizes.append(len(entry))
-            if survey is not None:
-                stream = survey[0]
-                if survey[1]:
-                    stream.write(b"\n")
-                elif survey[2]:
-                    stream.write(b"\n")
-                if not survey[1]:
-                    first_entry = stream.position
-                survey[1] += 1
-                stream.write(entry)
-            for topic_id in above(topics):
-                state = streams.get(topic_id)
-                if state is not None:
-                    if state[1] or state[2]:
-                        state[0].write(b"\n")
-                    state[1] += 1
-                    state[0].write(entry)
+            sizes_append(len(entry))
+            targets = appenders.get(topics)
+            if targets is None:
+                targets = appenders[topics] = survey + tuple(streams[t][1].append for t in above(topics)
+                                                             if t in streams)
+            for append in targets:
+                append(entry)
+            if count % BATCH == 0:
+                flush()
+        flush()
     finally:
-        if reader is not None:
-            reader.close()
+        if fd >= 0:
+            os.close(fd)
     if survey_due:
         _finish(sink, files, hashes, bib_dest, existing)
     for topic_id in bib_due:
