@@ -1624,6 +1624,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                     ran[name] = sorted([output.dest for output in made] + kept)
                     extras.extend(made)
                     reused.extend(kept)  # unchanged content-hashed files: the ones on disk are right
+                    if name in MEMOISED_PRODUCERS and in_place:
+                        release_freed_memory()  # (the memo and its per-paper scratch are gone)
                 extras.extend(pipeline.static_outputs(config))
             return extras, reused, ran, producer_keys
 
