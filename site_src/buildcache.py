@@ -2343,8 +2343,8 @@ def _producer_keys(site, settings: str, keys: Mapping[str, tuple[str, str]], tax
         # was a ~90 MB peak of strings at 100k papers.
         found = hashlib.sha1()
         for part in parts:
-            found.update(repr(part).encode("utf-8", "surrogatepass"))
-            found.update(b"\0")
+            found.update((part if type(part) is str else repr(part)).encode("utf-8", "surrogatepass"))
+            found.update(b"\0\n")
         return found.hexdigest()
 
     def slices(items: list, size: int = 4096) -> Iterator[list]:
@@ -2353,7 +2353,8 @@ def _producer_keys(site, settings: str, keys: Mapping[str, tuple[str, str]], tax
     papers = list(site.papers)
     blind = hashed(itertools.chain(
         [(code_version(), settings, taxonomy, len(papers), len(site.digests))],
-        ([(p.slug, keys[p.slug][1]) for p in part] for part in slices(papers)),
+        # (a path never holds a NUL, nor does a hex key: the pairs read back one way)
+        ("\0".join([f"{p.slug}\0{keys[p.slug][1]}" for p in part]) for part in slices(papers)),
         slices(list(site.digests), 256), [site.topics, site.about]))
     out = {}
     for name, _ in pipeline.OUTPUT_PRODUCERS:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import collections
 import hashlib
+import itertools
 import os
 import tempfile
 from array import array
@@ -59,15 +60,24 @@ class ExportsMemo:
     listings: dict[str, tuple[int, int]]
     """Topic id (UNSORTED for the unsorted papers) -> (offset, size) in survey.md of the lines
     listing its own papers, a paper a line."""
+    members: dict[str, array]
+    """Topic id (or UNSORTED) -> the positions (in slugs) of the papers its listing lists, in order."""
     hashes: dict[str, str]
     """Destination -> SHA-1 (hex) of the bytes made for it."""
 
     def fits(self) -> bool:
         """Whether the per-paper columns line up (a memo that does not is not used)."""
-        n = len(self.slugs)
+        try:
+            n = len(self.slugs)
+            return self._fits(n)
+        except (AttributeError, TypeError):  # (a memo of other code)
+            return False
+
+    def _fits(self, n: int) -> bool:
         return (len(self.keys) == n and len(self.topics) == n and isinstance(self.entry_sizes, array)
                 and len(self.entry_sizes) == n and isinstance(self.listings, dict)
-                and isinstance(self.hashes, dict))
+                and isinstance(self.members, dict) and isinstance(self.hashes, dict)
+                and all(isinstance(places, array) for places in self.members.values()))
 
 
 # --- where the bytes go -------------------------------------------------------------------
@@ -235,31 +245,35 @@ def make_exports(site, config, memo: ExportsMemo | None = None, *,
 
     # Which papers' texts carry over (same key), and what changed.
     by_slug = {p.slug: p for p in site.papers}
-    interned: dict[tuple, tuple] = {}
-    now_topics: dict[str, tuple] = {}
-    for paper in site.papers:
-        topics = tuple(site.paper_topics.get(paper.slug, ()))
-        now_topics[paper.slug] = interned.setdefault(topics, topics)
+    paper_topics = site.paper_topics
+    key_of = paper_keys.get if paper_keys is not None else {}.get
     dirty: set[str] = set()  # topics whose subtree lost, gained or changed a paper
     relisted: set[str] = set()  # listing keys whose own papers or their lines changed
-    survivors: list[int] = []  # old positions of papers whose text carries over
-    carried: set[str] = set()
-    for i, slug in enumerate(old_slugs):
-        key = paper_keys.get(slug) if slug in by_slug else None  # type: ignore[union-attr]
-        before = old_topics[i]
-        if key is not None and key == old_keys[i]:
-            survivors.append(i)
-            carried.add(slug)
-            if now_topics[slug] == before:
-                continue
-            dirty.update(above(now_topics[slug]))
-            relisted.update(now_topics[slug] or (UNSORTED,))
-        dirty.update(above(before))
-        relisted.update(before or (UNSORTED,))
+
+    def changed(topics: tuple) -> None:
+        dirty.update(above(topics))
+        relisted.update(topics or (UNSORTED,))
+
+    # Old positions of the papers still here under the same key (a paper without a key
+    # was stored under "", which no key equals).
+    survivors = [i for i, (slug, key) in enumerate(zip(old_slugs, old_keys))
+                 if key == key_of(slug) and slug in by_slug]
+    gone_after = -1
+    for i in itertools.chain(survivors, [len(old_slugs)]):
+        for gone in range(gone_after + 1, i):  # (removed or edited: its old topics lose it)
+            changed(old_topics[gone])
+        gone_after = i
+    moved: set[int] = set()  # (old positions of carried papers whose topics changed)
+    for i in survivors:
+        now = paper_topics.get(old_slugs[i], ())
+        if now != old_topics[i] and tuple(now) != old_topics[i]:
+            moved.add(i)
+            changed(old_topics[i])
+            changed(tuple(now))
+    carried = set(map(old_slugs.__getitem__, survivors))
     fresh = sorted((p for p in site.papers if p.slug not in carried), key=survey_order)
     for paper in fresh:
-        dirty.update(above(now_topics[paper.slug]))
-        relisted.update(now_topics[paper.slug] or (UNSORTED,))
+        changed(tuple(paper_topics.get(paper.slug, ())))
     anything = bool(dirty or relisted)
 
     # The survey order: the survivors keep theirs, each fresh paper goes in by bisection.
@@ -271,16 +285,24 @@ def make_exports(site, config, memo: ExportsMemo | None = None, *,
     source = array("q")  # old position of each paper's text, -1 for a fresh paper
     done = 0
     for paper, place in zip(fresh, places):
-        for i in survivors[done:place]:
-            slugs.append(old_slugs[i])
+        slugs.extend(map(old_slugs.__getitem__, survivors[done:place]))
         source.extend(survivors[done:place])
         slugs.append(paper.slug)
         source.append(-1)
         done = place
-    slugs.extend(old_slugs[i] for i in survivors[done:])
+    slugs.extend(map(old_slugs.__getitem__, survivors[done:]))
     source.extend(survivors[done:])
     del survivors, carried
-    topics_in_order = [now_topics[slug] for slug in slugs]
+    # Each paper's own topics; a carried paper that kept them keeps the memo's tuple, and
+    # the others take an equal one from there when there is one (the memo pickles each once).
+    shared: dict[tuple, tuple] = {topics: topics for topics in set(old_topics)}
+
+    def topics_now(slug: str) -> tuple:
+        topics = tuple(paper_topics.get(slug, ()))
+        return shared.setdefault(topics, topics)
+
+    topics_in_order = [old_topics[old] if old >= 0 and old not in moved else topics_now(slug)
+                       for slug, old in zip(slugs, source)]
 
     bib_dest, md_dest = urls.url_for("survey_bibtex"), urls.url_for("survey_outline")
 
@@ -316,7 +338,7 @@ def make_exports(site, config, memo: ExportsMemo | None = None, *,
             site, config, sink, files, hashes, slugs, source, topics_in_order, above, by_slug, paper_url,
             memo if old_bib is not None else None, old_bib, survey_due[0], bib_due, bib_files, bib_dest,
             existing, known)
-        listings = _write_outlines(
+        listings, members = _write_outlines(
             site, config, sink, files, hashes, slugs, source, topics_in_order, by_slug, paper_url,
             memo if old_md is not None else None, old_md, relisted, survey_due[1], md_due, md_files, md_dest,
             existing, known, escape_markdown)
@@ -332,8 +354,11 @@ def make_exports(site, config, memo: ExportsMemo | None = None, *,
         entry_sizes, first_entry = memo.entry_sizes, memo.first_entry  # type: ignore[union-attr]
     if listings is None:
         listings = memo.listings  # type: ignore[union-attr]
-    keys = [paper_keys.get(slug, "") if paper_keys is not None else "" for slug in slugs]
-    return files, ExportsMemo(settings, slugs, keys, topics_in_order, entry_sizes, first_entry, listings, hashes)
+    if members is None:
+        members = memo.members  # type: ignore[union-attr]
+    keys = [key_of(slug) or "" for slug in slugs]
+    return files, ExportsMemo(settings, slugs, keys, topics_in_order, entry_sizes, first_entry, listings, members,
+                              hashes)
 
 
 def _finish(sink: _Sink, files: dict, hashes: dict, dest: str, existing: Mapping[str, str]) -> None:
@@ -393,7 +418,7 @@ def _write_bibtex(site, config, sink, files, hashes, slugs, source, topics_in_or
                 entries.clear()
 
     survey = (streams[""][1].append,) if "" in streams else ()
-    appenders: dict[tuple, tuple] = {}
+    appenders: dict[int, tuple] = {}  # id of a topics tuple of topics_in_order (alive throughout)
     entry_sizes = array("L")
     sizes_append = entry_sizes.append
     fd, starts, old_sizes = -1, array("q"), array("L")
@@ -416,10 +441,10 @@ def _write_bibtex(site, config, sink, files, hashes, slugs, source, topics_in_or
             else:
                 entry = bibtex_for(by_slug[slug], url=paper_url(slug)).encode("utf-8")
             sizes_append(len(entry))
-            targets = appenders.get(topics)
+            targets = appenders.get(id(topics))  # (by identity: a tuple's hash is not cached)
             if targets is None:
-                targets = appenders[topics] = survey + tuple(streams[t][1].append for t in above(topics)
-                                                             if t in streams)
+                targets = appenders[id(topics)] = survey + tuple(streams[t][1].append for t in above(topics)
+                                                                 if t in streams)
             for append in targets:
                 append(entry)
             if count % BATCH == 0:
@@ -438,8 +463,8 @@ def _write_bibtex(site, config, sink, files, hashes, slugs, source, topics_in_or
 def _write_outlines(site, config, sink, files, hashes, slugs, source, topics_in_order, by_slug, paper_url,
                     memo, old_md, relisted, survey_due, md_due, md_files, md_dest, existing, known,
                     escape_markdown):
-    """Stream survey.md and the due topics' outline.md; the listings' places in the new
-    survey.md, or None when it was kept."""
+    """Stream survey.md and the due topics' outline.md; (the listings' places in the new
+    survey.md, or None when it was kept; each listing's papers, or None when nothing was made)."""
     from site_src.exports import outline_line, unsorted_line
 
     if not survey_due:
@@ -448,7 +473,7 @@ def _write_outlines(site, config, sink, files, hashes, slugs, source, topics_in_
         if topic_id not in md_due:
             _keep(files, hashes, dest, known)
     if not survey_due and not md_due:
-        return None
+        return None, None
     # Each listing's papers now (positions in the survey order) and before (old positions).
     own: dict[str, list[int]] = {t.id: [] for t in site.topics}
     own[UNSORTED] = []
@@ -456,13 +481,7 @@ def _write_outlines(site, config, sink, files, hashes, slugs, source, topics_in_
         for topic_id in topics or (UNSORTED,):
             if topic_id in own:
                 own[topic_id].append(place)
-    before: dict[str, list[int]] = {}
-    if memo is not None:
-        before = {key: [] for key in own}
-        for place, topics in enumerate(memo.topics):
-            for topic_id in topics or (UNSORTED,):
-                if topic_id in before:
-                    before[topic_id].append(place)
+    before: dict[str, array] = memo.members if memo is not None else {}
 
     old_file = open(old_md, "rb") if memo is not None else None
     scratch = tempfile.TemporaryFile(dir=sink.out_dir) if sink.out_dir is not None else tempfile.TemporaryFile()
@@ -478,7 +497,7 @@ def _write_outlines(site, config, sink, files, hashes, slugs, source, topics_in_
             else:
                 def line(slug: str) -> bytes:
                     return (outline_line(by_slug[slug], paper_url(slug)) + "\n").encode("utf-8")
-            olds = [source[place] for place in members]
+            olds = array("q", map(source.__getitem__, members))
             if memo is not None and key not in relisted and olds == before.get(key) and key in memo.listings:
                 places[key] = (old_file, *memo.listings[key])
                 continue
@@ -552,4 +571,4 @@ def _write_outlines(site, config, sink, files, hashes, slugs, source, topics_in_
         scratch.close()
         if old_file is not None:
             old_file.close()
-    return listings if survey_due else None
+    return (listings if survey_due else None), {key: array("q", listed) for key, listed in own.items() if listed}
