@@ -130,8 +130,7 @@ class _Sink:
         if not target.parent.resolve().is_relative_to(self.out_dir.resolve()):
             raise ValueError(f"output {dest!r} would be written outside {self.out_dir}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, path = tempfile.mkstemp(prefix=f".tmp-{target.name}-", dir=target.parent)
-        os.fchmod(fd, 0o644)
+        fd, path = _new_file_beside(target)
         stream = _Stream(os.fdopen(fd, "wb", buffering=0))
         self.open_files[dest] = (stream, path)
         return stream
@@ -159,6 +158,16 @@ class _Sink:
             if path is not None:
                 Path(path).unlink(missing_ok=True)
         self.open_files.clear()
+
+
+def _new_file_beside(target: Path) -> tuple[int, str]:
+    """A new temp file beside target, mode 644 less the umask (as the build's other writes)."""
+    while True:
+        path = f"{target.parent}/.tmp-{target.name}-{os.getpid()}-{os.urandom(6).hex()}"
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644), path
+        except FileExistsError:
+            continue
 
 
 class _Outline:
