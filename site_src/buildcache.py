@@ -74,6 +74,7 @@ from site_src.buildreport import BuildError, BuildReport
 from site_src.config import project_path
 from site_src.gcpause import collector_paused
 from site_src.model import Corpus, DigestRecord, Paper, Problem
+from site_src.writer import StagedFile
 
 CACHE_FORMAT = "paper-atlas-cache 8"
 """Bumped whenever the layout of the cache files changes."""
@@ -1120,6 +1121,9 @@ WRITE_THREADS = 4
 
 def _replace_file(path: Path, data: bytes) -> None:
     """Write data to path atomically: a temp file beside it (mode 644), then a rename."""
+    if isinstance(data, StagedFile):  # (written beside it already)
+        os.replace(data.path, path)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".tmp-{path.name}-{os.getpid()}-{threading.get_ident()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -1614,6 +1618,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
     extras_beside = None  # a full build's search index, exports and feeds, made in a child process
     tree_check: _TreeCheck | None = None  # the output tree's check, beside the build
     staged_extras: list[tuple[str, str, bool, StatKey, str]] = []
+    staged_files: list[StagedFile] = []  # outputs a producer wrote beside their destinations (exports)
     memos_saved = False  # (a full build saves its memos while the pages render)
     folder = cache_dir_for(config.root, config.out_dir)
     settings = settings_key(config)
@@ -1821,12 +1826,16 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                                    if previous and in_place else {})
                         made, kept = _memoised_outputs(name, site, config, pages, folder, session, full=full,
                                                        existing=on_disk, paper_keys=hashes,
-                                                       digests=extra_digests)
+                                                       digests=extra_digests,
+                                                       out_dir=config.out_dir if in_place else None)
+                        staged_files.extend(o.data for o in made if isinstance(o.data, StagedFile))
                     else:
                         made = pipeline.produce_extras(site, config, pages, [(name, produce)])
                     ran[name] = sorted([output.dest for output in made] + kept)
                     extras.extend(made)
                     reused.extend(kept)  # unchanged content-hashed files: the ones on disk are right
+                    if name in MEMOISED_PRODUCERS and in_place:
+                        release_freed_memory()  # (the memo and its per-paper scratch are gone)
                 extras.extend(pipeline.static_outputs(config))
             return extras, reused, ran, producer_keys
 
@@ -1921,10 +1930,15 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
             if output.dest in outputs:
                 raise BuildError(f"two outputs claim {output.dest!r}: a page and {output.source}")
             known = extra_digests.get(output.dest)
-            content = known[1] if known is not None and known[0] is output.data else digest(output.data)
+            if isinstance(output.data, StagedFile):
+                content = output.data.digest
+            else:
+                content = known[1] if known is not None and known[0] is output.data else digest(output.data)
             outputs[output.dest] = (content, content)
             if old.get(output.dest, ("", ""))[1] != content:
                 changed[output.dest] = output.data
+            elif isinstance(output.data, StagedFile):
+                output.data.discard()  # (the file there has these bytes)
         for dest, content, written, key, name in staged_extras:  # (a full build's, see _stage_extras)
             if dest in outputs:
                 raise BuildError(f"two outputs claim {dest!r}: a page and {name}")
@@ -1968,6 +1982,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
     except BaseException as error:
         if tree_check is not None:
             tree_check.cancel()
+        for staged_file in staged_files:
+            staged_file.discard()  # (renamed into place already, it is gone from there)
         if extras_beside is not None:
             extras_beside.cancel()  # (before the tree it writes into goes)
         if staging is not None and not staging.committed:
@@ -2087,19 +2103,23 @@ MEMOISED_PRODUCERS = frozenset({"search", "exports"})
 def _memoised_outputs(name: str, site, config, pages, folder: Path, session: dict | None, *, full: bool,
                       existing: Mapping[str, str],
                       paper_keys: Mapping[str, tuple[str, str]],
-                      digests: dict[str, tuple[bytes, str]] | None = None) -> tuple[list, list[str]]:
+                      digests: dict[str, tuple[bytes, str]] | None = None,
+                      out_dir: Path | None = None) -> tuple[list, list[str]]:
     """One producer's files through its memo, and the destinations of files to keep as they are on disk.
 
     search (search.update_search_index): a new digest tokenizes only its own papers; a
     content-hashed shard whose bytes are unchanged is kept. exports
     (survey_pages.update_exports): BibTeX entries and outline lines of unchanged papers
-    are reused, and a topic whose papers are all unchanged keeps its two files.
+    are read back from the survey files on disk, and a topic whose papers are all
+    unchanged keeps its two files; with out_dir (an update in place) each file is written
+    beside its destination as it is made (its Output's data is a StagedFile), so the
+    exports' ~210 MB at 100k papers are never held in memory.
     `existing` maps the producer's files of the last build to their content hashes.
 
-    Each memo (search ~14 MB at 10k papers, ~140 MB at 100k; exports ~9 / ~90 MB) has its
-    own cache file, read only when the producer must run; serve keeps it in memory.
-    `digests` receives dest -> (bytes, digest) of the files whose digest the memo already
-    holds (the exports' ~200 MB at 100k papers need not be hashed twice).
+    Each memo (search ~14 MB at 10k papers, ~140 MB at 100k, read a segment at a time;
+    exports ~1 / ~10 MB) has its own cache file, read only when the producer must run;
+    serve keeps it in memory. `digests` receives dest -> (bytes, digest) of the files whose
+    digest the producer already has (exports made in memory need not be hashed twice).
     """
     from site_src import search, survey_pages
     from site_src.writer import Output
@@ -2118,10 +2138,9 @@ def _memoised_outputs(name: str, site, config, pages, folder: Path, session: dic
                                                  paper_keys=blind_keys)
     else:
         files, memo = survey_pages.update_exports(site, config, pages, memo, existing=existing,
-                                                  paper_keys=blind_keys)
+                                                  paper_keys=blind_keys, out_dir=out_dir)
     if session is not None:
         session[name] = memo  # (a pure cache: one left older on disk is still right to use)
-        _EXPORTS_BASE_ON_DISK.pop(Path(folder), None)  # (nor is it saved as a delta)
     elif memo is not None and name == "search":
         _save_search_memo(Path(folder), memo)
     elif memo is not None:
@@ -2129,59 +2148,28 @@ def _memoised_outputs(name: str, site, config, pages, folder: Path, session: dic
     made = [Output(dest, data, name) for dest, data in sorted(files.items()) if data is not None]
     if digests is not None and name == "exports" and memo is not None:
         for output in made:  # (update_exports hashed them with digest's function, SHA-1 hex)
-            if output.dest in memo.hashes:
+            if output.dest in memo.hashes and not isinstance(output.data, StagedFile):
                 digests[output.dest] = (output.data, memo.hashes[output.dest])
     return made, sorted(dest for dest, data in files.items() if data is None)
 
 
-EXPORTS_DELTA_SHARE = 8
-"""The exports memo is saved whole again once its delta holds more than 1/EXPORTS_DELTA_SHARE of its papers."""
-
-_EXPORTS_BASE_ON_DISK: dict[Path, tuple[str, dict]] = {}
-"""Folder -> (token, papers) of the exports base file as loaded (see _save_exports_memo)."""
-
-
 def _load_exports_memo(folder: Path):
-    """The exports memo saved by _save_exports_memo: its base (exports.pickle) with the delta
-    (exports.delta.pickle) made on it applied. A delta made on another base is not used: the
-    base alone is then the memo of an older build, which is still right to use (the memo only
-    reuses what its keys and the manifest's hashes vouch for)."""
-    from site_src.survey_pages import ExportsMemo
+    """The exports memo saved by _save_exports_memo (exportfiles.ExportsMemo), or None. It
+    only says where the last build's survey files hold each paper's text; those files are
+    read only when their hashes are the memo's."""
+    from site_src.exportfiles import ExportsMemo
 
     stored = load_blob(folder / "exports.pickle")
     if not (isinstance(stored, dict) and stored.get("code") == code_version()
-            and isinstance(stored.get("memo"), ExportsMemo) and isinstance(stored.get("token"), str)):
+            and isinstance(stored.get("memo"), ExportsMemo)):
         return None
-    memo, token = stored["memo"], stored["token"]
-    _EXPORTS_BASE_ON_DISK[folder] = (token, dict(memo.papers))
-    delta = load_blob(folder / "exports.delta.pickle")
-    if (isinstance(delta, dict) and delta.get("code") == code_version() and delta.get("base") == token
-            and isinstance(delta.get("changed"), dict) and isinstance(delta.get("removed"), (set, frozenset))
-            and isinstance(delta.get("hashes"), dict) and isinstance(delta.get("settings"), str)):
-        papers = memo.papers
-        for slug in delta["removed"]:
-            papers.pop(slug, None)
-        papers.update(delta["changed"])
-        memo = dataclasses.replace(memo, settings=delta["settings"], hashes=delta["hashes"])
-    return memo
+    return stored["memo"]
 
 
 def _save_exports_memo(folder: Path, memo) -> None:
-    """Save the exports memo as the records that differ from the base file loaded (a delta:
-    ~50 of 100k papers after a digest, against ~90 MB for the whole memo), or whole with a
-    new base when there is no base or the delta has grown large."""
-    token, base = _EXPORTS_BASE_ON_DISK.pop(folder, ("", None))
-    if base is not None:
-        papers = memo.papers
-        changed = {slug: record for slug, record in papers.items() if base.get(slug) is not record}
-        removed = base.keys() - papers.keys()
-        if (len(changed) + len(removed)) * EXPORTS_DELTA_SHARE <= len(papers):
-            save_blob(folder / "exports.delta.pickle",
-                      {"code": code_version(), "base": token, "settings": memo.settings,
-                       "changed": changed, "removed": set(removed), "hashes": memo.hashes})
-            return
-    # A new base: its token names it, so the delta left on disk (of the old base) is never applied to it.
-    save_blob(folder / "exports.pickle", {"code": code_version(), "token": os.urandom(8).hex(), "memo": memo})
+    """Save the exports memo whole (~10 MB at 100k papers: a slug, key, topics and entry size each)."""
+    save_blob(folder / "exports.pickle", {"code": code_version(), "memo": memo})
+    (folder / "exports.delta.pickle").unlink(missing_ok=True)  # (the format before: a base and a delta)
 
 
 def _load_search_memo(folder: Path):
@@ -2562,15 +2550,33 @@ def _producer_keys(site, settings: str, keys: Mapping[str, tuple[str, str]], tax
     """
     from site_src import pipeline
 
-    blind = digest(repr((code_version(), settings, taxonomy, [(p.slug, keys[p.slug][1]) for p in site.papers],
-                         site.digests, site.topics, site.about)).encode("utf-8", "surrogatepass"))
+    def hashed(parts: Iterable[Any]) -> str:
+        # Hashed a slice at a time: one repr of 100k papers' keys and every digest record
+        # was a ~90 MB peak of strings at 100k papers.
+        found = hashlib.sha1()
+        for part in parts:
+            found.update((part if type(part) is str else repr(part)).encode("utf-8", "surrogatepass"))
+            found.update(b"\0\n")
+        return found.hexdigest()
+
+    def slices(items: list, size: int = 4096) -> Iterator[list]:
+        return (items[start:start + size] for start in range(0, len(items), size))
+
+    papers = list(site.papers)
+    blind = hashed(itertools.chain(
+        [(code_version(), settings, taxonomy, len(papers), len(site.digests))],
+        # (a path never holds a NUL, nor does a hex key: the pairs read back one way)
+        ("\0".join([f"{p.slug}\0{keys[p.slug][1]}" for p in part]) for part in slices(papers)),
+        slices(list(site.digests), 256), [site.topics, site.about]))
     out = {}
     for name, _ in pipeline.OUTPUT_PRODUCERS:
         if name in NOTES_BLIND_PRODUCERS:
             out[name] = digest(f"{name}:{blind}".encode())
         else:  # reads anything: keyed on every paper and every page
-            everything = repr((blind, [keys[p.slug][0] for p in site.papers], sorted(page_keys.items())))
-            out[name] = digest(f"{name}:{digest(everything.encode())}".encode())
+            everything = hashed(itertools.chain(
+                [blind], ([keys[p.slug][0] for p in part] for part in slices(papers)),
+                ([(dest, page_keys[dest]) for dest in part] for part in slices(sorted(page_keys)))))
+            out[name] = digest(f"{name}:{everything}".encode())
     return out
 
 

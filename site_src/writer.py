@@ -42,6 +42,23 @@ class Output:
 
 
 @dataclass(frozen=True, slots=True)
+class StagedFile:
+    """An output's bytes already written to a temp file beside its destination, renamed into
+    place when the build writes (an Output's data, for files too large to hold in memory)."""
+
+    path: str
+    digest: str
+    """SHA-1 (hex) of the bytes, as buildcache.digest gives it."""
+
+    def discard(self) -> None:
+        """Remove the temp file (the output is not written after all)."""
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+
+@dataclass(frozen=True, slots=True)
 class WriteReport:
     """What a write changed."""
 

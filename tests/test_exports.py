@@ -178,3 +178,71 @@ def test_a_file_on_disk_that_is_not_what_the_memo_made_is_made_again():
     update, _ = update_exports(site, EXPORT_CONFIG, [], memo, paper_keys=_keys(PAPERS), existing=on_disk)
     assert update["topics/opt/papers.bib"] == files["topics/opt/papers.bib"]
     assert update["topics/opt/outline.md"] is None
+
+
+def _apply(out, files):
+    """Put the files an update made where a build would (a StagedFile is renamed into place)."""
+    import hashlib
+    import os
+
+    from site_src.writer import StagedFile
+
+    for dest, data in files.items():
+        path = out / dest
+        if isinstance(data, StagedFile):
+            os.replace(data.path, path)
+            assert hashlib.sha1(path.read_bytes()).hexdigest() == data.digest
+        elif data is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    return {dest: hashlib.sha1((out / dest).read_bytes()).hexdigest() for dest in files}
+
+
+def test_updates_written_beside_their_files_read_unchanged_text_back_and_match_a_clean_run(tmp_path):
+    import dataclasses
+
+    from site_src.survey_pages import produce_exports, update_exports
+
+    papers, assigned = list(PAPERS), dict(ASSIGNED)
+    site = _export_site(papers, assigned)
+    files, memo = update_exports(site, EXPORT_CONFIG, [], paper_keys=_keys(papers), out_dir=tmp_path)
+    on_disk = _apply(tmp_path, files)
+    steps = [
+        ("add", lambda: (papers.append(Paper(slug="sgd", title="Faster SGD", published_at=dt.date(2024, 5, 1))),
+                         assigned.update(sgd=("opt", "at")))),
+        ("edit", lambda: papers.__setitem__(0, dataclasses.replace(papers[0], title="Edited title"))),
+        ("move", lambda: assigned.update(plain=("at",), lost=("opt",))),
+        ("unsort", lambda: assigned.update(sgd=())),
+        ("remove", lambda: (papers.pop(1), assigned.pop("plain"))),
+    ]
+    for name, change in steps:
+        change()
+        site = _export_site(papers, assigned)
+        files, memo = update_exports(site, EXPORT_CONFIG, [], memo, paper_keys=_keys(papers), existing=on_disk,
+                                     out_dir=tmp_path)
+        on_disk = _apply(tmp_path, files)
+        clean = produce_exports(site, EXPORT_CONFIG, [])
+        assert set(files) == set(clean), name
+        assert {dest: (tmp_path / dest).read_bytes() for dest in clean} == clean, name
+        assert not list(tmp_path.rglob(".tmp-*")), name
+
+
+def test_a_survey_file_that_is_not_what_the_memo_made_is_not_read(tmp_path, monkeypatch):
+    import hashlib
+
+    from site_src.survey_pages import produce_exports, update_exports
+
+    site = _export_site(PAPERS, ASSIGNED)
+    files, memo = update_exports(site, EXPORT_CONFIG, [], paper_keys=_keys(PAPERS), out_dir=tmp_path)
+    on_disk = _apply(tmp_path, files)
+    survey = tmp_path / "exports" / "survey.bib"
+    survey.write_bytes(survey.read_bytes().replace(b"Plain", b"Forged"))
+    on_disk["exports/survey.bib"] = hashlib.sha1(survey.read_bytes()).hexdigest()
+    new = Paper(slug="sgd", title="Faster SGD", published_at=dt.date(2024, 5, 1))
+    after = _export_site(PAPERS + [new], {**ASSIGNED, "sgd": ("opt",)})
+    files, _ = update_exports(after, EXPORT_CONFIG, [], memo, paper_keys=_keys(PAPERS + [new]),
+                              existing=on_disk, out_dir=tmp_path)
+    _apply(tmp_path, files)
+    clean = produce_exports(after, EXPORT_CONFIG, [])
+    assert b"Forged" not in survey.read_bytes()
+    assert {dest: (tmp_path / dest).read_bytes() for dest in clean} == clean

@@ -32,3 +32,27 @@ def test_locs_are_escaped_so_the_sitemap_parses_back_to_them():
     locs = ["https://a.example/a&b<c>/", "https://a.example/plain/"]
     root = ET.fromstring(sitemap._urlset(locs))
     assert [loc.text for loc in root.iter(f"{{{sitemap.SITEMAP_NS}}}loc")] == locs
+
+
+def test_a_long_urlset_made_in_pieces_has_the_bytes_element_tree_writes():
+    locs = [f"https://a.example/papers/p{i}&<{i}>/" for i in range(sitemap._PIECE * 2 + 3)]
+    assert sitemap._urlset(locs) == _urlset_with_element_tree(locs)
+
+
+@pytest.mark.parametrize("count", [0, 1, 4, 5, 6, 12, 13])
+def test_sitemaps_read_from_a_one_pass_iterator_split_where_a_list_splits(count):
+    from types import SimpleNamespace
+
+    config = SimpleNamespace(absolute=lambda url: f"https://a.example/{url}")
+    locs = [f"https://a.example/p{i}/" for i in range(count)]
+    outputs = sitemap.render_sitemaps(iter(locs), config, max_urls=4)
+    parts = [locs[start:start + 4] for start in range(0, count, 4)]
+    if count <= 4:
+        assert outputs == {"sitemap.xml": sitemap._urlset(locs)}
+        return
+    assert outputs.keys() == {"sitemap.xml"} | {f"sitemap-{n}.xml" for n in range(1, len(parts) + 1)}
+    for n, part in enumerate(parts, start=1):
+        assert outputs[f"sitemap-{n}.xml"] == sitemap._urlset(part)
+    index = ET.fromstring(outputs["sitemap.xml"])
+    assert [loc.text for loc in index.iter(f"{{{sitemap.SITEMAP_NS}}}loc")] == \
+        [f"https://a.example/sitemap-{n}.xml" for n in range(1, len(parts) + 1)]
