@@ -342,6 +342,8 @@ def test_the_site_shape_holds_the_same_neighbours_and_terms():
 def same_memo(a, b) -> bool:
     """Whether two RelatedMemos hold the same values (arrays compared by value)."""
     def value(x):
+        if isinstance(x, related_module.LayeredRows):
+            x = x.tocsr()
         if sparse.issparse(x):
             x = x.tocsr()
             return ("csr", x.shape, x.indptr.tolist(), x.indices.tolist(), x.data.tolist())
