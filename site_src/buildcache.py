@@ -2503,7 +2503,7 @@ class _StoredRows:
 
         found = []
         for first, indices in self.arrays.chunks(f"{self.name}.indices"):
-            hits = np.flatnonzero(columns[np.minimum(indices, len(columns) - 1)] & (indices < len(columns)))
+            hits = np.flatnonzero(columns[indices])  # (checked blocks: the columns written, all < n_cols)
             if len(hits):
                 found.append(np.searchsorted(self.indptr, hits + first, side="right") - 1)
         return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
@@ -2631,7 +2631,7 @@ def _load_related_memo(folder: Path, known: Iterable[str] = ()) -> tuple[Any, di
         return None, None
     token = stored["token"]
     layers = {"token": token, "sizes": (len(base.slugs), len(base.table.first), len(base.table.words)),
-              "touched": frozenset(), "removed": frozenset()}
+              "touched": frozenset(), "removed": frozenset(), "matrices": (base.counts.base, base.vectors.base)}
     delta = load_blob(folder / "related.delta.pickle")
     if isinstance(delta, dict) and delta.get("code") == code_version() and delta.get("base") == token:
         try:
@@ -2651,7 +2651,8 @@ def _save_related_memo(folder: Path, memo, previous, layers: dict | None) -> Non
 
     delta = None
     if layers is not None and isinstance(previous, related.RelatedMemo):
-        delta = related.memo_delta(previous, memo, layers["sizes"], layers["touched"], layers["removed"])
+        delta = related.memo_delta(previous, memo, layers["sizes"], layers["touched"], layers["removed"],
+                                   base_matrices=layers["matrices"])
     if delta is None:
         token = os.urandom(12).hex()
         arrays, meta = _related_arrays(memo)

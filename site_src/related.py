@@ -67,7 +67,7 @@ VECTOR_SCALE = 2 ** 20
 """Vector components are whole numbers of 1/VECTOR_SCALE: a dot product of two vectors
 (at most KEEP_TERMS products below 2^41) is exact in float64."""
 TICKS = 10_000
-"""Scores are whole numbers of ten-thousandths (rounded to 4 places)."""
+"""Scores are whole numbers of ten-thousandths (rounded to 4 places; kept as int16)."""
 SPARE = 10
 """Candidates remembered per paper beyond k, so an update seldom compares it with all again."""
 N_TERMS = 3
@@ -445,7 +445,7 @@ class Candidates:
     rows: np.ndarray
     """The other paper's row (int32)."""
     ticks: np.ndarray
-    """The score in ten-thousandths (int32)."""
+    """The score in ten-thousandths (int16: at most TICKS)."""
     complete: np.ndarray
     """Per row, whether the list holds every paper reaching the minimum score (bool)."""
 
@@ -468,7 +468,7 @@ def _ranked(rows: np.ndarray, cols: np.ndarray, ticks: np.ndarray, n_rows: int, 
     within = np.arange(len(rows)) - starts[rows] < fetch
     complete = complete & (np.diff(starts) <= fetch)
     rows, cols, ticks = rows[within], cols[within], ticks[within]
-    return Candidates(_indptr(rows, n_rows), cols.astype(np.int32), ticks.astype(np.int32), complete)
+    return Candidates(_indptr(rows, n_rows), cols.astype(np.int32), ticks.astype(np.int16), complete)
 
 
 def _row_thresholds(local: np.ndarray, ticks: np.ndarray, n_rows: int, need: int) -> np.ndarray:
@@ -1168,18 +1168,22 @@ def _updated_lists(memo: RelatedMemo, new_of_old: np.ndarray, slugs: list[str], 
         cut_pos[where] = _positions(memo.slugs, new_of_old, slugs)[old_cols[last[open_rows]]]
     # The memo's lists of unchanged rows, without the papers that changed or left. Old and
     # new rows are both in slug order, so the entries kept stay grouped by ascending new row.
-    col = new_of_old.astype(np.int32)[old.rows]
-    keep_entry = col >= 0
-    keep_entry[keep_entry] = ~changed[col[keep_entry]]
-    keep_entry &= np.repeat(alive, np.diff(old.indptr))
-    kept_count = np.zeros(len(keep_entry) + 1, dtype=np.int32)
-    np.cumsum(keep_entry, out=kept_count[1:])
+    # (per old row first, then per entry as bools: no whole-size index arrays)
+    stays_as = new_of_old >= 0
+    stays_as[stays_as] = ~changed[new_of_old[stays_as]]
+    old_lengths = np.diff(old.indptr)
+    keep_entry = stays_as[old.rows]
+    keep_entry &= np.repeat(alive, old_lengths)
+    # (a False after the last entry: rows that start there, empty, sum to 0; so do empty rows
+    # inside, which reduceat would give their next entry)
+    kept_here = np.add.reduceat(np.append(keep_entry, False), old.indptr[:-1], dtype=np.int64)
+    kept_here[old_lengths == 0] = 0
     lengths = np.zeros(n, dtype=np.int64)
-    lengths[owner[alive]] = np.diff(kept_count[old.indptr])[alive]
+    lengths[owner[alive]] = kept_here[alive]
     base_indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=base_indptr[1:])
-    base = Candidates(base_indptr, col[keep_entry], old_ticks[keep_entry], complete)
-    del col, keep_entry, kept_count
+    base = Candidates(base_indptr, new_of_old.astype(np.int32)[old.rows[keep_entry]], old_ticks[keep_entry], complete)
+    del keep_entry, kept_here
     # Pairs with a changed paper enter a list where they rank before its cut.
     def admit(other, target, ticks):
         before = (ticks > cut_ticks[target]) | ((ticks == cut_ticks[target]) & (other < cut_pos[target]))
@@ -1307,6 +1311,10 @@ class MemoDelta:
     made_for: Any = None
     reference: np.ndarray | None = None
     """Per row of the whole memo, as RelatedMemo.reference."""
+    count_rows: np.ndarray | None = None
+    vector_rows: np.ndarray | None = None
+    """Per row held here, the base row whose counts (vector) it has, or -1 when they are in
+    counts (vectors); None: all are. A row whose list alone changed keeps the base's."""
 
 
 def _row_map(old_slugs: Sequence[str], slugs: Sequence[str]) -> np.ndarray:
@@ -1349,12 +1357,15 @@ def _same_lists(a: Candidates, b: Candidates) -> np.ndarray:
 
 def memo_delta(previous: RelatedMemo, memo: RelatedMemo, base: tuple[int, int, int],
                touched: frozenset = frozenset(), removed: frozenset = frozenset(), *,
-               share: float = DELTA_SHARE, small: int = SMALL_DELTA) -> MemoDelta | None:
+               share: float = DELTA_SHARE, small: int = SMALL_DELTA,
+               base_matrices: tuple | None = None) -> MemoDelta | None:
     """Return the delta turning a base into memo; None when a new base is due.
 
     previous is the memo that base and its delta (touched: the slugs it holds; removed)
     made, or the base itself; base = its (rows, terms, words). Rows are compared by
     value with previous's rows of the same slug, so only what really differs is kept.
+    base_matrices = (the base's counts, its vectors) as LayeredRows bases: a row of memo
+    that takes its counts (vector) from one of their rows names that row, not its values.
     """
     base_rows, base_terms, base_words = base
     table = memo.table
@@ -1375,20 +1386,47 @@ def memo_delta(previous: RelatedMemo, memo: RelatedMemo, base: tuple[int, int, i
     # (a row with the same text has the same counts: the update copies them from the memo)
     differ |= ~_same_lists(memo.candidates, _lists_renumbered(previous.candidates, new_of_old, old_row))
     slugs_now = set(memo.slugs)
-    rows = np.flatnonzero(differ | np.fromiter((s in touched for s in memo.slugs), bool, n)
+    rows = np.flatnonzero(differ | np.fromiter(map(touched.__contains__, memo.slugs), bool, n)
                           if touched else differ)
     if len(rows) > max(small, share * n):
         return None
     gone = (removed | (set(previous.slugs) - slugs_now)) - slugs_now
     prints = memo.fingerprints
+    counts, count_rows = _delta_rows(memo.counts, rows, base_matrices and base_matrices[0])
+    vectors, vector_rows = _delta_rows(memo.vectors, rows, base_matrices and base_matrices[1])
     return MemoDelta(
         memo.settings, base_rows, base_terms, base_words, frozenset(gone),
         tuple(memo.slugs[i] for i in rows.tolist()), memo.keys[rows],
         None if prints is None else tuple(prints[i] for i in rows.tolist()),
-        rows_of(memo.counts, rows), rows_of(memo.vectors, rows), _lists_renumbered(memo.candidates, np.append(np.arange(n), -1), rows),
+        counts, vectors, _lists_renumbered(memo.candidates, np.append(np.arange(n), -1), rows),
         list(table.words[base_words:]), table.word_hash[base_words:], table.first[base_terms:],
         table.second[base_terms:], memo.status, memo.epoch, memo.candidates.complete, memo.made_for,
-        memo.reference)
+        memo.reference, count_rows, vector_rows)
+
+
+def _delta_rows(matrix, rows: np.ndarray, base) -> tuple[sparse.csr_matrix, np.ndarray | None]:
+    """Return (the values of these rows that are not rows of `base`, per row its base row or -1)."""
+    if base is None or not isinstance(matrix, LayeredRows) or matrix.base is not base:
+        return rows_of(matrix, rows), None
+    source = matrix.source[rows]
+    return matrix.take(rows[source < 0]), np.where(source >= 0, source, -1)
+
+
+def _placed(base_matrix, old_row: np.ndarray, at: np.ndarray, is_held: np.ndarray, held, from_base,
+            n_base: int, n_cols: int) -> LayeredRows | None:
+    """Return with_delta's rows of one matrix: the base's old_row rows, at `at` the delta's
+    (from_base: per delta row, the base row it takes, or -1 for its own next row)."""
+    source, fresh = old_row.copy(), is_held.copy()
+    if from_base is not None:
+        from_base = np.asarray(from_base)
+        if len(from_base) != len(at) or (len(from_base) and from_base.max() >= n_base):
+            return None
+        mine = from_base >= 0
+        source[at[mine]] = from_base[mine]
+        fresh[at[mine]] = False
+    if held.shape[0] != int(fresh.sum()):
+        return None
+    return composed(base_matrix, source, held, fresh, n_cols)
 
 
 def with_delta(base: RelatedMemo, delta: MemoDelta) -> RelatedMemo | None:
@@ -1409,7 +1447,7 @@ def with_delta(base: RelatedMemo, delta: MemoDelta) -> RelatedMemo | None:
     held_base = [(i, s) for i, s in enumerate(base.slugs) if s in held]
     n = len(kept) + len(delta.slugs)
     at = np.array([bisect.bisect_left(kept, s) for s in delta.slugs], dtype=np.int64) + np.arange(len(delta.slugs))
-    if len(delta.complete) != n or delta.counts.shape[0] != len(at) or delta.lists.indptr.shape[0] != len(at) + 1:
+    if len(delta.complete) != n or delta.lists.indptr.shape[0] != len(at) + 1:
         return None
     is_held = np.zeros(n, dtype=bool)
     is_held[at] = True
@@ -1437,8 +1475,10 @@ def with_delta(base: RelatedMemo, delta: MemoDelta) -> RelatedMemo | None:
         return None
     if delta.reference is not None and len(delta.reference) != n:
         return None
-    counts = composed(base.counts, old_row, delta.counts, is_held, n_terms)
-    vectors = composed(base.vectors, old_row, delta.vectors, is_held, n_terms)
+    counts = _placed(base.counts, old_row, at, is_held, delta.counts, delta.count_rows, len(base.slugs), n_terms)
+    vectors = _placed(base.vectors, old_row, at, is_held, delta.vectors, delta.vector_rows, len(base.slugs), n_terms)
+    if counts is None or vectors is None:
+        return None
     new_of_old = np.full(len(base.slugs) + 1, -1, dtype=np.int64)
     new_of_old[base_rows] = np.flatnonzero(~is_held)
     # Papers of the base whose rows the delta holds are still there: kept lists may name them.
