@@ -67,15 +67,16 @@ VECTOR_SCALE = 2 ** 20
 """Vector components are whole numbers of 1/VECTOR_SCALE: a dot product of two vectors
 (at most KEEP_TERMS products below 2^41) is exact in float64."""
 TICKS = 10_000
-"""Scores are whole numbers of ten-thousandths (rounded to 4 places)."""
+"""Scores are whole numbers of ten-thousandths (rounded to 4 places; kept as int16)."""
 SPARE = 10
 """Candidates remembered per paper beyond k, so an update seldom compares it with all again."""
 N_TERMS = 3
 """Shared terms shown to explain each match."""
 TERM_FLOOR = 0.25
 """A shared term is shown only if it adds at least this share of the strongest one."""
-PRODUCT_ROWS = 512
-"""Rows whose similarities with all are computed at once (bounds the product's size)."""
+PRODUCT_ROWS = 64
+"""Rows whose similarities with all are computed at once (bounds the product's size: at 100k
+papers a row has up to ~10k nonzero similarities, 36 bytes each while they are ranked)."""
 THRESHOLD_STEP = 16
 """Score steps of the histogram that finds where each row's best candidates end."""
 EXPLAIN_CHUNK = 50_000
@@ -444,7 +445,7 @@ class Candidates:
     rows: np.ndarray
     """The other paper's row (int32)."""
     ticks: np.ndarray
-    """The score in ten-thousandths (int32)."""
+    """The score in ten-thousandths (int16: at most TICKS)."""
     complete: np.ndarray
     """Per row, whether the list holds every paper reaching the minimum score (bool)."""
 
@@ -467,7 +468,7 @@ def _ranked(rows: np.ndarray, cols: np.ndarray, ticks: np.ndarray, n_rows: int, 
     within = np.arange(len(rows)) - starts[rows] < fetch
     complete = complete & (np.diff(starts) <= fetch)
     rows, cols, ticks = rows[within], cols[within], ticks[within]
-    return Candidates(_indptr(rows, n_rows), cols.astype(np.int32), ticks.astype(np.int32), complete)
+    return Candidates(_indptr(rows, n_rows), cols.astype(np.int32), ticks.astype(np.int16), complete)
 
 
 def _row_thresholds(local: np.ndarray, ticks: np.ndarray, n_rows: int, need: int) -> np.ndarray:
@@ -483,11 +484,18 @@ def _row_thresholds(local: np.ndarray, ticks: np.ndarray, n_rows: int, need: int
 def _compare(matrix: sparse.csr_matrix, transposed: sparse.csr_matrix, which: np.ndarray,
              min_ticks: int, fetch: int, admit=None) -> tuple[Candidates, tuple[np.ndarray, ...]]:
     """Compare the rows `which` with all rows: their candidate lists (in that order), and
-    the (row of `which`, other row, ticks) entries that admit(rows, others, ticks) selects."""
+    the (row of `which`, other row, ticks) entries that admit(rows, others, ticks) selects.
+
+    transposed is matrix.T as CSR, or None: the product is then made from the other side
+    (all rows times the few compared: a pass over the matrix per chunk, no transposed copy).
+    """
     own, extra = [], []
     for start in range(0, len(which), PRODUCT_ROWS):
         chunk = which[start:start + PRODUCT_ROWS]
-        block = (matrix[chunk] @ transposed).tocsr()
+        if transposed is None:
+            block = (matrix @ matrix[chunk].T.tocsr()).T.tocsr()
+        else:
+            block = (matrix[chunk] @ transposed).tocsr()
         ticks = _ticks(block.data)
         local = _rows_of(block.indptr)
         cols = block.indices.astype(np.int64)
@@ -512,6 +520,8 @@ def _candidates_of(matrix: sparse.csr_matrix, transposed: sparse.csr_matrix, whi
         return _compare(matrix, transposed, which, min_ticks, fetch)[0]
     from sparse_dot_topn import sp_matmul_topn
 
+    if transposed is None:
+        transposed = matrix.T.tocsr()
     threshold = (min_ticks - 1) * float(VECTOR_SCALE) ** 2 / TICKS
     parts = []
     for start in range(0, len(which), 20_000):
@@ -550,31 +560,53 @@ def _entries(lists: Candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _replaced(lists: Candidates, where: np.ndarray, new: Candidates) -> Candidates:
-    """Return the lists with those of rows `where` replaced by `new`'s (in that order)."""
-    rows, cols, ticks = _entries(lists)
-    mask = np.ones(len(lists.complete), dtype=bool)
-    mask[where] = False
-    keep = mask[rows]
-    new_rows, new_cols, new_ticks = _entries(new)
-    rows = np.concatenate([rows[keep], where[new_rows]])
-    cols = np.concatenate([cols[keep], new_cols])
-    ticks = np.concatenate([ticks[keep], new_ticks])
+    """Return the lists with those of rows `where` (distinct) replaced by `new`'s (in that order).
+
+    The other rows' entries are copied a run of rows at a time (an update replaces a few
+    hundred lists of 100k: no per-entry index arrays are made).
+    """
+    where = np.asarray(where, dtype=np.int64)
+    order = np.argsort(where, kind="stable")
+    where = where[order]
+    new_lengths = np.diff(new.indptr)[order]
+    n = len(lists.complete)
+    lengths = np.diff(lists.indptr)
+    lengths[where] = new_lengths
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    rows = np.empty(int(indptr[-1]), dtype=np.result_type(lists.rows.dtype, new.rows.dtype))
+    ticks = np.empty(int(indptr[-1]), dtype=np.result_type(lists.ticks.dtype, new.ticks.dtype))
+    bounds = np.concatenate([[-1], where, [n]]).tolist()
+    for lo, hi in zip(bounds, bounds[1:]):  # the rows strictly between two replaced ones
+        if hi > lo + 1:
+            a, b = int(lists.indptr[lo + 1]), int(lists.indptr[hi])
+            c = int(indptr[lo + 1])
+            rows[c:c + b - a] = lists.rows[a:b]
+            ticks[c:c + b - a] = lists.ticks[a:b]
+    if len(where):
+        picks = _spans(new.indptr[:-1][order], new_lengths)
+        spots = _spans(indptr[where], new_lengths)
+        rows[spots], ticks[spots] = new.rows[picks], new.ticks[picks]
     complete = lists.complete.copy()
-    complete[where] = new.complete
-    order = np.argsort(rows, kind="stable")  # each row's entries stay in their order
-    return Candidates(_indptr(rows, len(complete)), cols[order], ticks[order], complete)
+    complete[where] = new.complete[order]
+    return Candidates(indptr, rows, ticks, complete)
 
 
 def _chosen(lists: Candidates, k: int) -> Candidates:
     """Return each row's related papers: its first k candidates within RELATIVE_FLOOR of the best."""
-    rows, cols, ticks = _entries(lists)
-    rank = np.arange(len(rows)) - lists.indptr[rows]
-    best = np.zeros(len(lists.complete), dtype=np.int64)
-    filled = np.diff(lists.indptr) > 0
-    best[filled] = ticks[lists.indptr[:-1][filled]]
-    keep = (rank < k) & (ticks >= RELATIVE_FLOOR * best[rows])
-    rows = rows[keep]
-    return Candidates(_indptr(rows, len(lists.complete)), cols[keep], ticks[keep], lists.complete)
+    lengths = np.diff(lists.indptr)
+    starts = lists.indptr[:-1]
+    best = np.zeros(len(lengths), dtype=np.int64)
+    filled = lengths > 0
+    best[filled] = lists.ticks[starts[filled]]
+    keep = np.zeros(len(lists.rows), dtype=bool)
+    for rank in range(k):  # (k passes over the rows, no per-entry index arrays)
+        has = np.flatnonzero(lengths > rank)
+        at = starts[has] + rank
+        keep[at] = lists.ticks[at] >= RELATIVE_FLOOR * best[has]
+    counts = np.concatenate([[0], np.cumsum(keep, dtype=np.int64)])
+    indptr = counts[lists.indptr]
+    return Candidates(indptr, lists.rows[keep], lists.ticks[keep], lists.complete)
 
 
 def _spans(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -598,6 +630,10 @@ class TermTable:
     """Every term's code (first word << 32 | second word + 1), sorted, for look-ups."""
     sorted_terms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     """The term of each sorted code (int32)."""
+    added_codes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    added_terms: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    """Codes (sorted) and terms added since the sorted ones were made: a small second index,
+    so adding a digest's terms does not copy the whole one (9 MB at 100k papers)."""
 
     def name(self, term: int) -> str:
         """Return a term as text ('label noise')."""
@@ -618,11 +654,8 @@ class TermTable:
         first = word_of[found.first]
         second = word_of[found.second]  # -1 stays -1 (the spare last slot)
         codes = (first << 32) | (second + 1)
-        at = np.searchsorted(self.sorted_codes, codes)
-        known = at < len(self.sorted_codes)
-        known[known] = self.sorted_codes[at[known]] == codes[known]
-        terms = np.empty(len(codes), dtype=np.int64)
-        terms[known] = self.sorted_terms[at[known]]
+        terms = self._find(codes)
+        known = terms >= 0
         added_codes, first_seen = np.unique(codes[~known], return_index=True)
         if len(added_codes):
             new_ids = len(self.first) + np.arange(len(added_codes))
@@ -630,10 +663,33 @@ class TermTable:
             terms[unknown] = new_ids[np.searchsorted(added_codes, codes[unknown])]
             self.first = np.concatenate([self.first, first[unknown][first_seen].astype(np.int32)])
             self.second = np.concatenate([self.second, second[unknown][first_seen].astype(np.int32)])
-            place = np.searchsorted(self.sorted_codes, added_codes)
-            self.sorted_codes = np.insert(self.sorted_codes, place, added_codes)
-            self.sorted_terms = np.insert(self.sorted_terms, place, new_ids.astype(np.int32))
+            self.add_codes(added_codes, new_ids)
         return terms
+
+    def _find(self, codes: np.ndarray) -> np.ndarray:
+        """Return the term of each code, -1 for unknown ones."""
+        terms = np.full(len(codes), -1, dtype=np.int64)
+        for keys, values in ((self.sorted_codes, self.sorted_terms), (self.added_codes, self.added_terms)):
+            if len(keys) and len(codes):
+                at = np.minimum(np.searchsorted(keys, codes), len(keys) - 1)
+                hit = keys[at] == codes
+                terms[hit] = values[at[hit]]
+        return terms
+
+    def add_codes(self, codes: np.ndarray, terms: np.ndarray) -> None:
+        """Index new terms by their codes (in the small second index)."""
+        order = np.argsort(codes, kind="stable")
+        place = np.searchsorted(self.added_codes, codes[order])
+        self.added_codes = np.insert(self.added_codes, place, codes[order])
+        self.added_terms = np.insert(self.added_terms, place, terms[order].astype(np.int32))
+
+    def index(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return every term's code, sorted, and the term of each (both indexes as one)."""
+        if not len(self.added_codes):
+            return self.sorted_codes, self.sorted_terms
+        place = np.searchsorted(self.sorted_codes, self.added_codes)
+        return (np.insert(self.sorted_codes, place, self.added_codes),
+                np.insert(self.sorted_terms, place, self.added_terms))
 
     def hashes(self, terms: np.ndarray) -> np.ndarray:
         """Return the tie-break hash of each term."""
@@ -689,9 +745,175 @@ def _contains(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return sorted_keys[at] == keys
 
 
+# ---- rows kept apart: term counts and vectors ----------------------------------------
+
+class MatrixRows:
+    """Rows of a CSR matrix in memory: the base of LayeredRows when nothing is on disk."""
+
+    def __init__(self, matrix: sparse.csr_matrix) -> None:
+        self.matrix = matrix
+        self.shape = matrix.shape
+        self.dtype = matrix.dtype
+
+    def lengths(self) -> np.ndarray:
+        """Return each row's number of stored values."""
+        return np.diff(self.matrix.indptr)
+
+    def take(self, rows: np.ndarray) -> sparse.csr_matrix:
+        """Return these rows (in this order) as a CSR matrix."""
+        return self.matrix[np.asarray(rows, dtype=np.int64)]
+
+    def copy_rows(self, lo: int, hi: int, data: np.ndarray, indices: np.ndarray) -> None:
+        """Copy the values of rows lo..hi-1 into data and indices (exactly their size)."""
+        a, b = self.matrix.indptr[lo], self.matrix.indptr[hi]
+        data[:] = self.matrix.data[a:b]
+        indices[:] = self.matrix.indices[a:b]
+
+    def holding(self, columns: np.ndarray) -> np.ndarray:
+        """Return the rows (ascending) with a value in one of the flagged columns."""
+        flagged = columns[self.matrix.indices]
+        return np.flatnonzero(_per_row_any(flagged, self.matrix.indptr))
+
+    def column_counts(self, rows: np.ndarray) -> np.ndarray:
+        """Return per column the number of the flagged rows holding it."""
+        indices = self.matrix.indices[np.repeat(rows, np.diff(self.matrix.indptr))]
+        return np.bincount(indices, minlength=self.shape[1])
+
+
+class LayeredRows:
+    """Rows of a sparse matrix (the memo's term counts or vectors): each a row of a base
+    (MatrixRows, or the build cache's rows read from disk) or a row held here.
+
+    An update keeps most rows and redoes a few: composing keeps the base as it is (at
+    100k papers 70 MB of counts and 17 MB of vectors that need not be read), so only the
+    rows it changes are held in memory.
+    """
+
+    def __init__(self, base, source: np.ndarray, held: sparse.csr_matrix, n_cols: int) -> None:
+        self.base = base
+        self.source = source
+        """Per row: its base row (>= 0), or -1 - i for held row i."""
+        self.held = held
+        self.shape = (len(source), n_cols)
+        self.dtype = np.result_type(base.dtype, held.dtype)
+
+    def lengths(self) -> np.ndarray:
+        """Return each row's number of stored values."""
+        both = np.concatenate([self.base.lengths(), np.diff(self.held.indptr)])
+        return both[np.where(self.source >= 0, self.source, self.base.shape[0] - 1 - self.source)]
+
+    def take(self, rows) -> sparse.csr_matrix:
+        """Return these rows (in this order) as a CSR matrix of all columns.
+
+        Runs of consecutive base rows are copied as one piece (a whole matrix is read once).
+        """
+        rows = np.asarray(rows, dtype=np.int64)
+        source = self.source[rows]
+        lengths = self.lengths()[rows]
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        data = np.empty(int(indptr[-1]), dtype=self.dtype)
+        indices = np.empty(int(indptr[-1]), dtype=np.int32)
+        at = np.flatnonzero(source >= 0)
+        base_rows = source[at]
+        breaks = np.flatnonzero((np.diff(at) != 1) | (np.diff(base_rows) != 1)) + 1
+        for lo, hi in zip([0, *breaks.tolist()], [*breaks.tolist(), len(at)]):
+            if lo < hi:
+                a, b = int(indptr[at[lo]]), int(indptr[at[hi - 1] + 1])
+                self.base.copy_rows(int(base_rows[lo]), int(base_rows[hi - 1]) + 1, data[a:b], indices[a:b])
+        mine = np.flatnonzero(source < 0)
+        if len(mine):
+            held_rows = -1 - source[mine]
+            picks = _spans(self.held.indptr[held_rows], lengths[mine])
+            spots = _spans(indptr[mine], lengths[mine])
+            data[spots], indices[spots] = self.held.data[picks], self.held.indices[picks]
+        return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), self.shape[1]))
+
+    def holding(self, columns: np.ndarray) -> np.ndarray:
+        """Return the rows (ascending) with a value in one of the flagged columns."""
+        columns = np.concatenate([columns, np.zeros(max(0, self.shape[1] - len(columns)), bool)])
+        found = np.zeros(self.shape[0], dtype=bool)
+        in_base = np.zeros(self.base.shape[0] + 1, dtype=bool)
+        in_base[self.base.holding(columns[:self.base.shape[1]])] = True
+        found |= in_base[np.where(self.source >= 0, self.source, -1)]
+        held = self.held
+        in_held = _per_row_any(columns[held.indices], held.indptr) if held.shape[0] else np.zeros(0, bool)
+        mine = np.flatnonzero(self.source < 0)
+        found[mine] |= in_held[-1 - self.source[mine]]
+        return np.flatnonzero(found)
+
+    def column_counts(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Return per column the number of rows (all, or those flagged) holding it."""
+        flagged = np.ones(self.shape[0], dtype=bool) if rows is None else rows
+        base_rows = np.zeros(self.base.shape[0], dtype=bool)
+        base_rows[self.source[flagged & (self.source >= 0)]] = True
+        counts = np.zeros(self.shape[1], dtype=np.int64)
+        counts[:self.base.shape[1]] += self.base.column_counts(base_rows)
+        mine = -1 - self.source[flagged & (self.source < 0)]
+        if len(mine):
+            every = len(mine) == self.held.shape[0] and (np.sort(mine) == np.arange(len(mine))).all()
+            counts += np.bincount((self.held if every else self.held[mine]).indices, minlength=self.shape[1])
+        return counts
+
+    def tocsr(self) -> sparse.csr_matrix:
+        """Return all rows as one CSR matrix."""
+        return self.take(np.arange(self.shape[0]))
+
+
+def layered(rows) -> LayeredRows:
+    """Return a CSR matrix, a base (see MatrixRows) or LayeredRows as LayeredRows."""
+    if isinstance(rows, LayeredRows):
+        return rows
+    base = MatrixRows(rows) if sparse.issparse(rows) else rows  # (or a base: MatrixRows' methods)
+    return LayeredRows(base, np.arange(base.shape[0], dtype=np.int64),
+                       sparse.csr_matrix((0, base.shape[1]), dtype=base.dtype), base.shape[1])
+
+
+def rows_of(rows, which: np.ndarray) -> sparse.csr_matrix:
+    """Return these rows of a CSR matrix or LayeredRows, as CSR."""
+    return rows.take(which) if isinstance(rows, LayeredRows) else rows[np.asarray(which, dtype=np.int64)]
+
+
+def composed(rows, old_row: np.ndarray, fresh: sparse.csr_matrix, is_fresh: np.ndarray,
+             n_cols: int) -> LayeredRows:
+    """Return the rows in order: where is_fresh the next row of `fresh`, elsewhere row
+    old_row[i] of `rows` (LayeredRows or CSR), sharing its base."""
+    rows = layered(rows)
+    source = np.empty(len(is_fresh), dtype=np.int64)
+    source[~is_fresh] = rows.source[old_row[~is_fresh]]
+    # Held rows still used come first, renumbered; the fresh rows after them.
+    from_held = np.flatnonzero(~is_fresh)[source[~is_fresh] < 0]
+    used = -1 - source[from_held]
+    source[from_held] = -1 - np.arange(len(used))
+    source[is_fresh] = -1 - (len(used) + np.arange(int(is_fresh.sum())))
+    dtype = np.result_type(rows.dtype, fresh.dtype)
+    held = sparse.vstack([_with_columns(rows.held[used], n_cols), _with_columns(fresh, n_cols)],
+                         format="csr", dtype=dtype)
+    return LayeredRows(rows.base, source, held, n_cols)
+
+
+def _differing_rows(a, b, b_row: np.ndarray) -> np.ndarray:
+    """Return, per row of a, whether row b_row[i] of b (-1: none) holds other values or columns.
+
+    Rows that both take from one base row are the same without being read.
+    """
+    valid = b_row >= 0
+    check = valid.copy()
+    if isinstance(a, LayeredRows) and isinstance(b, LayeredRows) and a.base is b.base:
+        shared = a.source >= 0
+        shared[valid] &= a.source[valid] == b.source[b_row[valid]]
+        check &= ~(shared & valid)
+    differ = ~valid
+    rows = np.flatnonzero(check)
+    if len(rows):
+        differ[rows] = ~_same_rows(_with_columns(rows_of(a, rows), max(a.shape[1], b.shape[1])),
+                                   _with_columns(rows_of(b, b_row[rows]), max(a.shape[1], b.shape[1])))
+    return differ
+
+
 # ---- the memo and the update ---------------------------------------------------------
 
-MEMO_VERSION = 3
+MEMO_VERSION = 4
 """Bump when RelatedMemo's layout or meaning changes (older memos are then ignored)."""
 
 
@@ -710,17 +932,20 @@ class RelatedMemo:
     keys: np.ndarray
     """Per row, the hash of the paper's text ('S16')."""
     table: TermTable
-    counts: sparse.csr_matrix
-    """Occurrences of each term (column) in each paper (row), uint16."""
+    counts: Any
+    """Occurrences of each term (column) in each paper (row), uint16: a CSR matrix or LayeredRows."""
     status: np.ndarray
     """Per term, its status (term_status; int16)."""
     epoch: int
-    vectors: sparse.csr_matrix
+    vectors: Any
+    """Per row, its unit vector (see vectors): a CSR matrix or LayeredRows."""
     candidates: Candidates
     fingerprints: tuple | None = None
     """Per row, the caller's fingerprint of the paper (see update_related), if given."""
     made_for: Any = None
     """A caller's label for the result this memo was made with (see update_related's previous)."""
+    reference: np.ndarray | None = None
+    """Per row, whether the paper was one of the epoch's reference papers (reference_rows)."""
 
 
 def text_key(text: str) -> bytes:
@@ -843,7 +1068,8 @@ def _update(papers: Sequence[Paper], memo: RelatedMemo, k: int, min_score: float
 
     # Term counts: the memo's rows for known texts, new counts for the others.
     table = TermTable(memo.table.words, memo.table.word_hash, memo.table.first, memo.table.second,
-                      memo.table.sorted_codes, memo.table.sorted_terms)
+                      memo.table.sorted_codes, memo.table.sorted_terms, memo.table.added_codes,
+                      memo.table.added_terms)
     if len(fresh):
         found = count_terms((document(papers[i]) for i in fresh.tolist()), 1)
         columns = table.absorb(found)
@@ -856,29 +1082,29 @@ def _update(papers: Sequence[Paper], memo: RelatedMemo, k: int, min_score: float
     else:
         fresh_counts = sparse.csr_matrix((0, len(table.first)), dtype=np.uint16)
     n_terms = len(table.first)
-    counts = _stacked(memo.counts, old_row, fresh_counts, ~kept)
-    counts = _with_columns(counts, n_terms) if counts.shape[1] != n_terms else counts
-    df = np.bincount(counts.indices, minlength=n_terms)
+    counts = composed(memo.counts, old_row, fresh_counts, ~kept, n_terms)
+    df = counts.column_counts()
     epoch = epoch_size(n)
-    others = np.flatnonzero(~reference_rows(papers, epoch))
-    reference_df = df - np.bincount(counts[others].indices, minlength=n_terms) if len(others) else df
+    reference = reference_rows(papers, epoch)
+    reference_df = counts.column_counts(reference) if not reference.all() else df
     status = term_status(df, epoch, reference_df)
+    del df, reference_df
     fetch = k + SPARE
     min_ticks = int(round(min_score * TICKS))
 
     def recompute(rows):
-        return vectors(counts[rows], status, epoch, table.first, table.second, table.word_hash)
+        return vectors(counts.take(rows), status, epoch, table.first, table.second, table.word_hash)
 
     everything = epoch != memo.epoch or not kept.any()
     if not everything:
         old_status = np.concatenate([memo.status, np.full(n_terms - len(memo.status), -1, np.int16)])
         moved = status != old_status
-        holding = np.flatnonzero(moved[counts.indices])
         touched = ~kept
-        touched[np.searchsorted(counts.indptr, holding, side="right") - 1] = True
+        touched[counts.holding(moved)] = True
+        del old_status, moved
         redo = np.flatnonzero(touched)
         redone = recompute(redo)
-        was = _with_columns(memo.vectors, n_terms)[old_row[redo]]
+        was = _with_columns(rows_of(memo.vectors, old_row[redo]), n_terms)
         same = _same_rows(redone, was) & kept[redo]
         changed = np.zeros(n, dtype=bool)
         changed[redo[~same]] = True
@@ -896,10 +1122,15 @@ def _update(papers: Sequence[Paper], memo: RelatedMemo, k: int, min_score: float
         keep_old[redo[~same]] = False
         new_rows = np.flatnonzero(~keep_old)
         take = np.isin(redo, new_rows)
-        matrix = _stacked(_with_columns(memo.vectors, n_terms), old_row, redone[np.flatnonzero(take)], ~keep_old)
-        transposed = matrix.T.tocsr()
+        # The memo keeps them as layers over its base; the product needs them as one matrix.
+        kept_vectors = composed(memo.vectors, old_row, redone[np.flatnonzero(take)], ~keep_old, n_terms)
+        del redone
+        matrix = kept_vectors.tocsr()
+        transposed = None  # (few rows are compared: see _compare)
         lists, redone_lists = _updated_lists(memo, new_of_old, slugs, matrix, transposed, changed,
                                              kept, min_ticks, fetch, k)
+    vectors_now = matrix if everything else kept_vectors
+    del transposed, matrix  # (as big as the vectors: explaining reads only the rows it needs)
     chosen = _chosen(lists, k)
     reuse = np.zeros(n, dtype=bool)
     if previous is not None and not everything:
@@ -907,9 +1138,9 @@ def _update(papers: Sequence[Paper], memo: RelatedMemo, k: int, min_score: float
         reuse = _same_choice(old_chosen, old_row, new_of_old, chosen) & ~changed & ~redone_lists
         reuse &= ~_per_row_any(changed[chosen.rows], chosen.indptr)
         reuse &= np.fromiter(map(previous.__contains__, slugs), bool, n) if n else reuse
-    result = _result(papers, slugs, matrix, table, chosen, reuse, previous, as_pairs)
-    new_memo = RelatedMemo(memo.settings, tuple(slugs), keys, table, counts, status, epoch, matrix, lists,
-                           None if prints is None else tuple(prints))
+    result = _result(papers, slugs, vectors_now, table, chosen, reuse, previous, as_pairs)
+    new_memo = RelatedMemo(memo.settings, tuple(slugs), keys, table, counts, status, epoch, vectors_now, lists,
+                           None if prints is None else tuple(prints), reference=reference)
     return result, new_memo
 
 
@@ -919,11 +1150,8 @@ def _updated_lists(memo: RelatedMemo, new_of_old: np.ndarray, slugs: list[str], 
     """Return the candidate lists after an update, and which rows were compared with all."""
     n = len(slugs)
     changed_rows = np.flatnonzero(changed)
-    # The memo's lists of unchanged rows, without the papers that changed or left.
-    old_rows, old_cols, old_ticks = _entries(memo.candidates)
-    row = new_of_old[old_rows]
-    col = new_of_old[old_cols]
-    stays = (row >= 0) & ~changed[np.maximum(row, 0)]
+    old = memo.candidates
+    old_ticks, old_cols = old.ticks, old.rows
     # Each list's cut: its last entry (ticks, slug position) before the update.
     last = memo.candidates.indptr[1:] - 1
     has_last = np.diff(memo.candidates.indptr) > 0
@@ -938,7 +1166,24 @@ def _updated_lists(memo: RelatedMemo, new_of_old: np.ndarray, slugs: list[str], 
         where = owner[open_rows]
         cut_ticks[where] = old_ticks[last[open_rows]]
         cut_pos[where] = _positions(memo.slugs, new_of_old, slugs)[old_cols[last[open_rows]]]
-    keep_entry = stays & (col >= 0) & ~changed[np.maximum(col, 0)]
+    # The memo's lists of unchanged rows, without the papers that changed or left. Old and
+    # new rows are both in slug order, so the entries kept stay grouped by ascending new row.
+    # (per old row first, then per entry as bools: no whole-size index arrays)
+    stays_as = new_of_old >= 0
+    stays_as[stays_as] = ~changed[new_of_old[stays_as]]
+    old_lengths = np.diff(old.indptr)
+    keep_entry = stays_as[old.rows]
+    keep_entry &= np.repeat(alive, old_lengths)
+    # (a False after the last entry: rows that start there, empty, sum to 0; so do empty rows
+    # inside, which reduceat would give their next entry)
+    kept_here = np.add.reduceat(np.append(keep_entry, False), old.indptr[:-1], dtype=np.int64)
+    kept_here[old_lengths == 0] = 0
+    lengths = np.zeros(n, dtype=np.int64)
+    lengths[owner[alive]] = kept_here[alive]
+    base_indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=base_indptr[1:])
+    base = Candidates(base_indptr, new_of_old.astype(np.int32)[old.rows[keep_entry]], old_ticks[keep_entry], complete)
+    del keep_entry, kept_here
     # Pairs with a changed paper enter a list where they rank before its cut.
     def admit(other, target, ticks):
         before = (ticks > cut_ticks[target]) | ((ticks == cut_ticks[target]) & (other < cut_pos[target]))
@@ -946,11 +1191,9 @@ def _updated_lists(memo: RelatedMemo, new_of_old: np.ndarray, slugs: list[str], 
 
     own, (other, target, ticks) = _compare(matrix, transposed, changed_rows, min_ticks, fetch, admit)
     # Removing entries keeps a list in order: only the lists that gain entries are sorted again.
-    kept_rows = row[keep_entry]
-    base = Candidates(_indptr(kept_rows, n), col[keep_entry], old_ticks[keep_entry], complete)
     gaining = np.unique(target)
-    mine = _spans(base.indptr[gaining], np.diff(base.indptr)[gaining])
-    local = np.searchsorted(gaining, np.concatenate([kept_rows[mine], target]))
+    mine = _spans(base.indptr[gaining], lengths[gaining])
+    local = np.searchsorted(gaining, np.concatenate([np.repeat(gaining, lengths[gaining]), target]))
     merged = _ranked(local, np.concatenate([base.rows[mine], other]),
                      np.concatenate([base.ticks[mine], ticks]), len(gaining), fetch, complete[gaining])
     lists = _replaced(base, np.concatenate([changed_rows, gaining]), _joined([own, merged]))
@@ -993,12 +1236,20 @@ def _same_choice(old: Candidates, old_row: np.ndarray, new_of_old: np.ndarray, n
     return same
 
 
-def _result(papers, slugs: list[str], matrix, table: TermTable, chosen: Candidates, reuse: np.ndarray,
+def _result(papers, slugs: list[str], vectors, table: TermTable, chosen: Candidates, reuse: np.ndarray,
             previous, as_pairs: bool) -> dict[str, tuple]:
-    """Return slug -> related tuple: reused from `previous` where marked, explained elsewhere."""
+    """Return slug -> related tuple: reused from `previous` where marked, explained elsewhere.
+
+    vectors: a CSR matrix, or LayeredRows of which only the rows explained are read.
+    """
     rows, cols, ticks = _entries(chosen)
     fresh = ~reuse[rows]
-    explained = iter(explain(matrix, table, rows[fresh], cols[fresh]))
+    pairs_i, pairs_j = rows[fresh], cols[fresh]
+    if isinstance(vectors, LayeredRows):
+        needed = np.unique(np.concatenate([pairs_i, pairs_j]))
+        vectors = vectors.take(needed)
+        pairs_i, pairs_j = np.searchsorted(needed, pairs_i), np.searchsorted(needed, pairs_j)
+    explained = iter(explain(vectors, table, pairs_i, pairs_j))
     others = [slugs[j] for j in cols[fresh].tolist()]
     if as_pairs:
         flat: list = list(zip(others, explained))
@@ -1058,6 +1309,12 @@ class MemoDelta:
     complete: np.ndarray
     """Per row of the whole memo (small arrays: kept whole)."""
     made_for: Any = None
+    reference: np.ndarray | None = None
+    """Per row of the whole memo, as RelatedMemo.reference."""
+    count_rows: np.ndarray | None = None
+    vector_rows: np.ndarray | None = None
+    """Per row held here, the base row whose counts (vector) it has, or -1 when they are in
+    counts (vectors); None: all are. A row whose list alone changed keeps the base's."""
 
 
 def _row_map(old_slugs: Sequence[str], slugs: Sequence[str]) -> np.ndarray:
@@ -1068,33 +1325,47 @@ def _row_map(old_slugs: Sequence[str], slugs: Sequence[str]) -> np.ndarray:
 
 def _lists_renumbered(lists: Candidates, new_of_old: np.ndarray, old_row: np.ndarray) -> Candidates:
     """Return, per row, the list of old row old_row[i] with its papers renumbered (empty where -1;
-    a paper that left becomes -1)."""
-    lengths = np.where(old_row >= 0, np.diff(lists.indptr)[np.maximum(old_row, 0)], 0)
-    picks = _spans(lists.indptr[np.maximum(old_row, 0)], lengths)
-    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    complete = np.where(old_row >= 0, lists.complete[np.maximum(old_row, 0)], False)
-    return Candidates(indptr, new_of_old[lists.rows[picks]], lists.ticks[picks], complete)
+    a paper that left becomes -1). The old rows named must ascend (rows in slug order)."""
+    valid = old_row >= 0
+    source = old_row[valid]
+    if len(source) > 1 and not (np.diff(source) > 0).all():
+        raise ValueError("old rows out of order")
+    old_lengths = np.diff(lists.indptr)
+    picked = np.zeros(len(old_lengths), dtype=bool)
+    picked[source] = True
+    lengths = np.zeros(len(old_row), dtype=np.int64)
+    lengths[valid] = old_lengths[source]
+    indptr = np.zeros(len(old_row) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    entries = np.repeat(picked, old_lengths)
+    complete = np.zeros(len(old_row), dtype=bool)
+    complete[valid] = lists.complete[source]
+    return Candidates(indptr, new_of_old.astype(np.int32)[lists.rows[entries]], lists.ticks[entries], complete)
 
 
 def _same_lists(a: Candidates, b: Candidates) -> np.ndarray:
     """Return, per row, whether the two lists hold the same papers and ticks in the same order."""
-    same = np.diff(a.indptr) == np.diff(b.indptr)
-    rows = np.flatnonzero(same)
-    lengths = np.diff(a.indptr)[rows]
-    pick_a, pick_b = _spans(a.indptr[rows], lengths), _spans(b.indptr[rows], lengths)
-    differ = (a.rows[pick_a] != b.rows[pick_b]) | (a.ticks[pick_a] != b.ticks[pick_b])
-    same[rows] = ~_per_row_any(differ, np.concatenate([[0], np.cumsum(lengths)]))
+    a_lengths, b_lengths = np.diff(a.indptr), np.diff(b.indptr)
+    same = a_lengths == b_lengths
+    in_a, in_b = np.repeat(same, a_lengths), np.repeat(same, b_lengths)
+    differ = a.rows[in_a] != b.rows[in_b]
+    differ |= a.ticks[in_a] != b.ticks[in_b]
+    lengths = np.where(same, a_lengths, 0)
+    same &= ~_per_row_any(differ, np.concatenate([[0], np.cumsum(lengths)]))
     return same
 
 
 def memo_delta(previous: RelatedMemo, memo: RelatedMemo, base: tuple[int, int, int],
                touched: frozenset = frozenset(), removed: frozenset = frozenset(), *,
-               share: float = DELTA_SHARE, small: int = SMALL_DELTA) -> MemoDelta | None:
+               share: float = DELTA_SHARE, small: int = SMALL_DELTA,
+               base_matrices: tuple | None = None) -> MemoDelta | None:
     """Return the delta turning a base into memo; None when a new base is due.
 
     previous is the memo that base and its delta (touched: the slugs it holds; removed)
     made, or the base itself; base = its (rows, terms, words). Rows are compared by
     value with previous's rows of the same slug, so only what really differs is kept.
+    base_matrices = (the base's counts, its vectors) as LayeredRows bases: a row of memo
+    that takes its counts (vector) from one of their rows names that row, not its values.
     """
     base_rows, base_terms, base_words = base
     table = memo.table
@@ -1111,25 +1382,51 @@ def memo_delta(previous: RelatedMemo, memo: RelatedMemo, base: tuple[int, int, i
     if memo.fingerprints is not None:
         old_prints = np.array(previous.fingerprints + (None,), dtype=object)
         differ |= np.array(memo.fingerprints, dtype=object) != old_prints[old_row]
-    n_terms = len(table.first)
-    was = _with_columns(previous.vectors, n_terms)[np.maximum(old_row, 0)]
-    differ |= ~_same_rows(_with_columns(memo.vectors, n_terms), was)
+    differ |= _differing_rows(memo.vectors, previous.vectors, old_row)
     # (a row with the same text has the same counts: the update copies them from the memo)
     differ |= ~_same_lists(memo.candidates, _lists_renumbered(previous.candidates, new_of_old, old_row))
     slugs_now = set(memo.slugs)
-    rows = np.flatnonzero(differ | np.fromiter((s in touched for s in memo.slugs), bool, n)
+    rows = np.flatnonzero(differ | np.fromiter(map(touched.__contains__, memo.slugs), bool, n)
                           if touched else differ)
     if len(rows) > max(small, share * n):
         return None
     gone = (removed | (set(previous.slugs) - slugs_now)) - slugs_now
     prints = memo.fingerprints
+    counts, count_rows = _delta_rows(memo.counts, rows, base_matrices and base_matrices[0])
+    vectors, vector_rows = _delta_rows(memo.vectors, rows, base_matrices and base_matrices[1])
     return MemoDelta(
         memo.settings, base_rows, base_terms, base_words, frozenset(gone),
         tuple(memo.slugs[i] for i in rows.tolist()), memo.keys[rows],
         None if prints is None else tuple(prints[i] for i in rows.tolist()),
-        memo.counts[rows], memo.vectors[rows], _lists_renumbered(memo.candidates, np.append(np.arange(n), -1), rows),
+        counts, vectors, _lists_renumbered(memo.candidates, np.append(np.arange(n), -1), rows),
         list(table.words[base_words:]), table.word_hash[base_words:], table.first[base_terms:],
-        table.second[base_terms:], memo.status, memo.epoch, memo.candidates.complete, memo.made_for)
+        table.second[base_terms:], memo.status, memo.epoch, memo.candidates.complete, memo.made_for,
+        memo.reference, count_rows, vector_rows)
+
+
+def _delta_rows(matrix, rows: np.ndarray, base) -> tuple[sparse.csr_matrix, np.ndarray | None]:
+    """Return (the values of these rows that are not rows of `base`, per row its base row or -1)."""
+    if base is None or not isinstance(matrix, LayeredRows) or matrix.base is not base:
+        return rows_of(matrix, rows), None
+    source = matrix.source[rows]
+    return matrix.take(rows[source < 0]), np.where(source >= 0, source, -1)
+
+
+def _placed(base_matrix, old_row: np.ndarray, at: np.ndarray, is_held: np.ndarray, held, from_base,
+            n_base: int, n_cols: int) -> LayeredRows | None:
+    """Return with_delta's rows of one matrix: the base's old_row rows, at `at` the delta's
+    (from_base: per delta row, the base row it takes, or -1 for its own next row)."""
+    source, fresh = old_row.copy(), is_held.copy()
+    if from_base is not None:
+        from_base = np.asarray(from_base)
+        if len(from_base) != len(at) or (len(from_base) and from_base.max() >= n_base):
+            return None
+        mine = from_base >= 0
+        source[at[mine]] = from_base[mine]
+        fresh[at[mine]] = False
+    if held.shape[0] != int(fresh.sum()):
+        return None
+    return composed(base_matrix, source, held, fresh, n_cols)
 
 
 def with_delta(base: RelatedMemo, delta: MemoDelta) -> RelatedMemo | None:
@@ -1150,7 +1447,7 @@ def with_delta(base: RelatedMemo, delta: MemoDelta) -> RelatedMemo | None:
     held_base = [(i, s) for i, s in enumerate(base.slugs) if s in held]
     n = len(kept) + len(delta.slugs)
     at = np.array([bisect.bisect_left(kept, s) for s in delta.slugs], dtype=np.int64) + np.arange(len(delta.slugs))
-    if len(delta.complete) != n or delta.counts.shape[0] != len(at) or delta.lists.indptr.shape[0] != len(at) + 1:
+    if len(delta.complete) != n or delta.lists.indptr.shape[0] != len(at) + 1:
         return None
     is_held = np.zeros(n, dtype=bool)
     is_held[at] = True
@@ -1169,19 +1466,19 @@ def with_delta(base: RelatedMemo, delta: MemoDelta) -> RelatedMemo | None:
         prints = tuple(print_array.tolist())
     new_table = TermTable(table.words + list(delta.words), np.concatenate([table.word_hash, delta.word_hash]),
                           np.concatenate([table.first, delta.first]), np.concatenate([table.second, delta.second]),
-                          table.sorted_codes, table.sorted_terms)
+                          table.sorted_codes, table.sorted_terms, table.added_codes, table.added_terms)
     if len(delta.first):
         codes = (delta.first.astype(np.int64) << 32) | (delta.second.astype(np.int64) + 1)
-        order = np.argsort(codes)
-        place = np.searchsorted(table.sorted_codes, codes[order])
-        new_table.sorted_codes = np.insert(table.sorted_codes, place, codes[order])
-        new_table.sorted_terms = np.insert(table.sorted_terms, place,
-                                           (delta.base_terms + order).astype(table.sorted_terms.dtype))
+        new_table.add_codes(codes, delta.base_terms + np.arange(len(codes)))
     n_terms = len(new_table.first)
     if len(delta.status) != n_terms:
         return None
-    counts = _with_columns(_stacked(base.counts, old_row, delta.counts, is_held), n_terms)
-    vectors = _with_columns(_stacked(base.vectors, old_row, delta.vectors, is_held), n_terms)
+    if delta.reference is not None and len(delta.reference) != n:
+        return None
+    counts = _placed(base.counts, old_row, at, is_held, delta.counts, delta.count_rows, len(base.slugs), n_terms)
+    vectors = _placed(base.vectors, old_row, at, is_held, delta.vectors, delta.vector_rows, len(base.slugs), n_terms)
+    if counts is None or vectors is None:
+        return None
     new_of_old = np.full(len(base.slugs) + 1, -1, dtype=np.int64)
     new_of_old[base_rows] = np.flatnonzero(~is_held)
     # Papers of the base whose rows the delta holds are still there: kept lists may name them.
@@ -1194,4 +1491,4 @@ def with_delta(base: RelatedMemo, delta: MemoDelta) -> RelatedMemo | None:
     lists = _replaced(lists, at, delta.lists)
     lists = Candidates(lists.indptr, lists.rows, lists.ticks, delta.complete)
     return RelatedMemo(base.settings, slugs, keys, new_table, counts, delta.status, delta.epoch, vectors, lists,
-                       prints, delta.made_for)
+                       prints, delta.made_for, delta.reference)

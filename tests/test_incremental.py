@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from site_src import buildcache, parallel, pipeline, store
@@ -221,6 +222,39 @@ def test_the_related_papers_memo_is_saved_as_a_delta_and_a_bad_delta_is_not_used
     stored = buildcache.load_blob(folder / "related.delta.pickle")
     buildcache.save_blob(folder / "related.delta.pickle", {**stored, "base": "another base"})
     assert buildcache._load_related_memo(folder)[1]["touched"] == frozenset()
+    change_title(own_project)
+    incremental_build(own_project, live)
+    assert_like_a_clean_build(own_project, live, clean)
+
+
+def test_a_related_memo_whose_arrays_are_damaged_or_foreign_is_not_trusted(own_project, tmp_path):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(own_project, live)
+    folder = buildcache.cache_dir_for(own_project, live)
+    stored = buildcache.load_blob(folder / "related.pickle")
+    arrays = (folder / "related.arrays").read_bytes()
+    # One byte changed in the term counts, which an update reads block by block.
+    _, _, offset, nbytes, _ = stored["layout"]["arrays"]["counts.indices"]
+    damaged = bytearray(arrays)
+    damaged[offset + nbytes // 2] ^= 0x55
+    (folder / "related.arrays").unlink()
+    (folder / "related.arrays").write_bytes(bytes(damaged))
+    memo, _ = buildcache._load_related_memo(folder)  # (the counts are read later, when used)
+    with pytest.raises(buildcache._CorruptCache):
+        memo.counts.base.holding(np.ones(memo.counts.shape[1], dtype=bool))
+    change_title(own_project)
+    incremental_build(own_project, live)
+    assert_like_a_clean_build(own_project, live, clean)
+    assert (folder / "related.arrays").read_bytes() != bytes(damaged), "the damaged memo was kept"
+    # A header and an array file of two different saves do not go together.
+    stored = buildcache.load_blob(folder / "related.pickle")
+    buildcache.save_blob(folder / "related.pickle", {**stored, "token": "f" * 24,
+                                                     "layout": {**stored["layout"], "token": "f" * 24}})
+    assert buildcache._load_related_memo(folder) == (None, None)
+    (folder / "related.arrays").unlink()
+    (folder / "related.arrays").write_bytes(arrays[: len(arrays) // 2])
+    buildcache.save_blob(folder / "related.pickle", stored)
+    assert buildcache._load_related_memo(folder) == (None, None)
     change_title(own_project)
     incremental_build(own_project, live)
     assert_like_a_clean_build(own_project, live, clean)

@@ -342,6 +342,8 @@ def test_the_site_shape_holds_the_same_neighbours_and_terms():
 def same_memo(a, b) -> bool:
     """Whether two RelatedMemos hold the same values (arrays compared by value)."""
     def value(x):
+        if isinstance(x, related_module.LayeredRows):
+            x = x.tocsr()
         if sparse.issparse(x):
             x = x.tocsr()
             return ("csr", x.shape, x.indptr.tolist(), x.indices.tolist(), x.data.tolist())
@@ -353,17 +355,25 @@ def same_memo(a, b) -> bool:
     return value(a) == value(b)
 
 
+def as_stored(memo):
+    """The memo as the build cache reads a base back: counts and vectors as rows of a base."""
+    whole = related_module.layered
+    return dataclasses.replace(memo, counts=whole(whole(memo.counts).tocsr()), vectors=whole(whole(memo.vectors).tocsr()))
+
+
 def through_delta(base, layers, previous, memo):
     """Save memo as a delta against base (as the build cache does) and load it back: (base, memo, layers)."""
     import pickle
 
     touched, removed = layers
     sizes = (len(base.slugs), len(base.table.first), len(base.table.words))
-    delta = related_module.memo_delta(previous, memo, sizes, touched, removed, small=10 ** 9, share=1.0)
+    delta = related_module.memo_delta(previous, memo, sizes, touched, removed, small=10 ** 9, share=1.0,
+                                      base_matrices=(base.counts.base, base.vectors.base))
     if delta is None:  # (a base or a memo with no rows: a new base is due)
         assert not (base.slugs and previous.slugs)
-        return memo, memo, (frozenset(), frozenset())
-    loaded = related_module.with_delta(pickle.loads(pickle.dumps(base)), pickle.loads(pickle.dumps(delta)))
+        stored = as_stored(memo)
+        return stored, stored, (frozenset(), frozenset())
+    loaded = related_module.with_delta(base, pickle.loads(pickle.dumps(delta)))
     assert loaded is not None and same_memo(loaded, memo)
     return base, loaded, (frozenset(delta.slugs), delta.removed)
 
@@ -372,6 +382,7 @@ def test_a_memo_saved_as_base_and_deltas_loads_as_the_memo_itself():
     papers = zipf_papers(1300)
     current = papers[:1100]
     result, base = update_related(current)
+    base = as_stored(base)
     memo, layers = base, (frozenset(), frozenset())
     for step in range(4):
         if step == 1:  # an edited abstract and a removed paper
@@ -382,8 +393,10 @@ def test_a_memo_saved_as_base_and_deltas_loads_as_the_memo_itself():
         result, new_memo = update_related(current, memo, previous=result)
         base, memo, layers = through_delta(base, layers, memo, new_memo)
         assert update_related(current, memo, previous=result)[0] == related_papers(current)
-    # Only what changed is held: fewer rows than the memo has.
+    # Only what changed is held: fewer rows than the memo has, and of those, only the
+    # counts of the texts that changed (the others name their base row).
     assert 0 < len(layers[0]) < len(memo.slugs) and layers[1]
+    assert 0 < memo.counts.held.shape[0] < len(layers[0])
 
 
 def test_a_delta_is_refused_by_another_base_and_a_big_one_asks_for_a_new_base():
@@ -410,6 +423,7 @@ def test_any_chain_of_updates_through_deltas_keeps_the_memo(texts, steps):
         arrived = len(papers) // 2
         current = papers[:arrived]
         result, base = update_related(current, k=2)
+        base = as_stored(base)
         memo, layers = base, (frozenset(), frozenset())
         for at, kind in steps:
             if kind in (0, 3):
