@@ -1577,6 +1577,16 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
             del planned
             if kept:
                 pages = plan_module.PlannedPages(pages, kept, paper_template)
+            if manifest is not None and pages_memo is not None:
+                # An update needs nothing the planning made but the pages and their keys:
+                # the memos are saved now (they are final; saved before the manifest, as
+                # every memo) and dropped with the index, so the extras run without them.
+                lists_memo.save()
+                pages_memo.save()
+                lists_memo = pages_memo = index = None
+                if session is None:
+                    plan_module.forget_lookups()  # (serve plans again with them)
+                release_freed_memory()
             # The pages and views kept are acyclic and live until the end: as the corpus,
             # keep the collector from walking them on every full collection while rendering.
             gc.freeze()
@@ -1745,7 +1755,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
             new_manifest = Manifest(code_version(), settings, inputs, outputs, tree, scanned_ns,
                                     producers, tuple(corpus.problems), corpus_memo["scanned_ns"], len(pages),
                                     folders, loaded=manifest.loaded if manifest is not None else {})
-            lists_memo.save()  # (before the manifest, like every memo)
+            if lists_memo is not None:
+                lists_memo.save()  # (before the manifest, like every memo)
             template_refs.save()
             if memos_saved:
                 save_state(folder, new_manifest, corpus_memo, topics_memo, memos=False)

@@ -509,8 +509,11 @@ def test_the_memo_is_used_for_unchanged_papers_only_and_not_at_all_when_it_canno
     key, _ = _extras(site)
     _, memo = papers_page_inputs(_indexed(site, config), extras_key=key)
     first, second = site.papers[0].slug, site.papers[1].slug
-    planted = {**memo, "papers": {**memo["papers"], first: ("planted", *memo["papers"][first][1:]),
-                                  second: ("planted", *memo["papers"][second][1:])}}
+    def plant(entry: str) -> str:  # an entry's inputs come last, after its last NUL
+        return entry[:entry.rindex("\x00") + 1] + "planted"
+
+    planted = {**memo, "papers": {**memo["papers"], first: plant(memo["papers"][first]),
+                                  second: plant(memo["papers"][second])}}
     got, _ = papers_page_inputs(_indexed(site, config), planted, extras_key=key)
     assert got[first] == got[second] == "planted"  # nothing changed: the memo's value is taken
     retitled = replace(site, papers=(replace(site.papers[0], title="Retitled"), *site.papers[1:]))
@@ -518,7 +521,7 @@ def test_the_memo_is_used_for_unchanged_papers_only_and_not_at_all_when_it_canno
     got, _ = papers_page_inputs(ix, planted, extras_key=key)
     assert got[first] == paper_page_inputs(ix, ix.papers[first])  # its key changed: made again
     for stale in ({**planted, "context": "another context"}, {**planted, "extras": "other related papers"},
-                  {**planted, "papers": "garbage"}, None, {}):
+                  {**planted, "papers": "garbage"}, {**planted, "version": 1}, None, {}):
         got, _ = papers_page_inputs(_indexed(site, config), stale, extras_key=key)
         assert got[first] != "planted" and got[second] != "planted"
 
