@@ -1532,7 +1532,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
             # A full build plans paper pages without their views (keyed by their inputs): each
             # view is made by the worker process that renders the page (see _render_staged).
             index = pages_memo = None
-            kept: dict[str, str] = {}  # slug -> path of each paper page kept as the last build made it
+            kept: Mapping[str, str] = {}  # slug -> path of each paper page kept as the last build made it (plan.KeptPaperPages)
             paper_template = next(kind.template for kind in plan_module.PAGE_KINDS if kind.name == "paper")
             lists_memo = _ListsMemo(folder, session, full)
             if notes_only is None:
@@ -1555,8 +1555,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                     # build's keeps its file and manifest entry: no Page is made for it.
                     salt = salt_of(paper_template)
                     inputs_of = index.page_inputs
-                    kept = {slug: dest for slug, dest in plan_module.paper_dests(index).items()
-                            if old.get(dest, NO_OUTPUT)[0] == salt + inputs_of[slug]}
+                    kept = plan_module.kept_paper_pages(
+                        index, lambda slug, dest: old.get(dest, NO_OUTPUT)[0] == salt + inputs_of[slug])
                 # Pages whose inputs are those of the last build are not planned again.
                 planned = plan_module.iter_pages(site, config, unchanged=None if keep_views or not old else unchanged,
                                                  paper_keys=by_slug, card_keys=card_keys, index=index,
@@ -1700,7 +1700,9 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                                      previous=(state.corpus_memo, state.topics_memo),
                                      folders=tree_check.result()[1])
         extras, reused, ran, producer_keys = made_extras or make_extras(staging is None)
-        outputs: dict[str, tuple[str, str]] = {dest: old[dest] for dest in kept.values()}
+        # (a kept page's entry under the last manifest's own path: no new path string each)
+        outputs: dict[str, tuple[str, str]] = {dest: entry for dest, entry in old.items()
+                                               if kept.holds(dest)} if kept else {}
         changed: dict[str, bytes] = {}
         for page in pages.items if kept else pages:
             if type(page) is str:

@@ -706,3 +706,22 @@ def test_a_kept_paper_page_still_claims_its_destination():
     with pytest.raises(PlanError) as caught:
         list(iter_pages(site, CONFIG, kept=kept))
     assert "content/papers/p001.md" in str(caught.value) and "topics" in str(caught.value)
+
+
+def test_kept_paper_pages_make_the_paths_of_the_pages_kept_and_know_them_again():
+    from site_src.plan import KeptPaperPages, kept_paper_pages, paper_dests
+
+    site = make_site(6)
+    ix = index_site(site, CONFIG)
+    dests = paper_dests(ix)
+    kept = kept_paper_pages(ix, lambda slug, dest: slug in ("p001", "p004") and dests[slug] == dest, chunk=2)
+    assert dict(kept) == {"p001": dests["p001"], "p004": dests["p004"]}
+    assert list(kept) == [slug for slug in ix.shown if slug in ("p001", "p004")]  # plan order
+    assert {dest for dest in dests.values() if kept.holds(dest)} == {dests["p001"], dests["p004"]}
+    assert not kept.holds("papers/p001/other.html") and not kept.holds("papers//index.html")
+    with pytest.raises(KeyError):
+        kept["p002"]
+    # A slug the paths spell another way keeps its own path; its plain spelling is no kept page.
+    odd = KeptPaperPages(["A b", "p001"], {"A b": "papers/a-b/index.html"})
+    assert odd["A b"] == "papers/a-b/index.html" and odd["p001"] == "papers/p001/index.html"
+    assert odd.holds("papers/a-b/index.html") and not odd.holds("papers/A b/index.html")
