@@ -1743,12 +1743,12 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                 key = asked[dest] = page_key(template, inputs, None)
                 return old.get(dest, ("",))[0] == key
 
-            by_slug = {s: k[0] for s, k in hashes.items()}
-            card_keys = {s: k[1] for s, k in hashes.items()}
+            by_slug = dict(zip(hashes, map(operator.itemgetter(0), hashes.values())))  # (in C: 100k papers)
+            card_keys = dict(zip(hashes, map(operator.itemgetter(1), hashes.values())))
             # A full build plans paper pages without their views (keyed by their inputs): each
             # view is made by the worker process that renders the page (see _render_staged).
             index = pages_memo = None
-            kept: dict[str, str] = {}  # slug -> path of each paper page kept as the last build made it
+            kept: Mapping[str, str] = {}  # slug -> path of each paper page kept as the last build made it (plan.KeptPaperPages)
             paper_template = next(kind.template for kind in plan_module.PAGE_KINDS if kind.name == "paper")
             lists_memo = _ListsMemo(folder, session, full)
             if notes_only is None:
@@ -1771,8 +1771,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                     # build's keeps its file and manifest entry: no Page is made for it.
                     salt = salt_of(paper_template)
                     inputs_of = index.page_inputs
-                    kept = {slug: dest for slug, dest in plan_module.paper_dests(index).items()
-                            if old.get(dest, NO_OUTPUT)[0] == salt + inputs_of[slug]}
+                    kept = plan_module.kept_paper_pages(
+                        index, lambda slug, dest: old.get(dest, NO_OUTPUT)[0] == salt + inputs_of[slug])
                 # Pages whose inputs are those of the last build are not planned again.
                 planned = plan_module.iter_pages(site, config, unchanged=None if keep_views or not old else unchanged,
                                                  paper_keys=by_slug, card_keys=card_keys, index=index,
@@ -1793,6 +1793,16 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
             del planned
             if kept:
                 pages = plan_module.PlannedPages(pages, kept, paper_template)
+            if manifest is not None and pages_memo is not None:
+                # An update needs nothing the planning made but the pages and their keys:
+                # the memos are saved now (they are final; saved before the manifest, as
+                # every memo) and dropped with the index, so the extras run without them.
+                lists_memo.save()
+                pages_memo.save()
+                lists_memo = pages_memo = index = None
+                if session is None:
+                    plan_module.forget_lookups()  # (serve plans again with them)
+                release_freed_memory()
             # The pages and views kept are acyclic and live until the end: as the corpus,
             # keep the collector from walking them on every full collection while rendering.
             gc.freeze()
@@ -1910,7 +1920,9 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                                      previous=(state.corpus_memo, state.topics_memo),
                                      folders=tree_check.result()[1])
         extras, reused, ran, producer_keys = made_extras or make_extras(staging is None)
-        outputs: dict[str, tuple[str, str]] = {dest: old[dest] for dest in kept.values()}
+        # (a kept page's entry under the last manifest's own path: no new path string each)
+        outputs: dict[str, tuple[str, str]] = {dest: entry for dest, entry in old.items()
+                                               if kept.holds(dest)} if kept else {}
         changed: dict[str, bytes] = {}
         for page in pages.items if kept else pages:
             if type(page) is str:
@@ -1970,7 +1982,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
             new_manifest = Manifest(code_version(), settings, inputs, outputs, tree, scanned_ns,
                                     producers, tuple(corpus.problems), corpus_memo["scanned_ns"], len(pages),
                                     folders, loaded=manifest.loaded if manifest is not None else {})
-            lists_memo.save()  # (before the manifest, like every memo)
+            if lists_memo is not None:
+                lists_memo.save()  # (before the manifest, like every memo)
             template_refs.save()
             if memos_saved:
                 save_state(folder, new_manifest, corpus_memo, topics_memo, memos=False)

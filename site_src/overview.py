@@ -7,7 +7,7 @@ chart is never the only way to read them.
 """
 from __future__ import annotations
 
-import heapq
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
@@ -96,28 +96,35 @@ def topic_year_table(papers: Sequence[Paper], topics: Sequence[Any],
 
     `members` is subtree_members of these papers when the caller has it (a site's index).
     """
-    year_of = {p.slug: paper_year(p) for p in papers}
-    dated = sorted({y for y in year_of.values() if y != UNDATED})
+    year_names: dict[int, str] = {}
+    year_of: dict[str, str] = {}
+    undated = False
+    for paper in papers:  # (paper_year, inlined: one call per paper cost ~0.1 s at 100k)
+        date = paper.published_at or paper.first_seen
+        if date is None:
+            year_of[paper.slug], undated = UNDATED, True
+        else:
+            name = year_names.get(date.year)
+            year_of[paper.slug] = name if name is not None else year_names.setdefault(date.year, str(date.year))
+    dated = sorted(year_names.values())
     if dated:
         dated = [str(y) for y in range(int(dated[0]), int(dated[-1]) + 1)]  # no gaps in a trend
-    years = tuple(dated + ([UNDATED] if UNDATED in year_of.values() else []))
-    column = {y: i for i, y in enumerate(years)}
+    years = tuple(dated + ([UNDATED] if undated else []))
     if members is None:
         members = subtree_members(topics, {s: t for s, t in paper_topics.items() if s in year_of})
     depth: dict[str, int] = {}
     for topic in topics:  # parents come before children
         depth[topic.id] = depth.get(topic.parent, -1) + 1 if topic.parent in depth else 0
     rows = []
+    year_of_slug = year_of.__getitem__
     for topic in topics:
-        counts = [0] * len(years)
-        for slug in members[topic.id]:
-            counts[column[year_of[slug]]] += 1
+        per_year = Counter(map(year_of_slug, members[topic.id]))  # (counted in C: ~250k slugs at 100k papers)
+        counts = [per_year.get(year, 0) for year in years]
         dated_counts = counts[:len(dated)]
         rows.append(TopicRow(topic.id, topic.name, depth[topic.id], tuple(counts), sum(counts),
                              trend(dated_counts)))
-    totals = [0] * len(years)
-    for year in year_of.values():
-        totals[column[year]] += 1
+    all_years = Counter(year_of.values())
+    totals = [all_years.get(year, 0) for year in years]
     return OverviewTable(years, tuple(rows), tuple(totals))
 
 
@@ -125,7 +132,10 @@ def most_commented(papers: Sequence[Paper], members: Mapping[str, Collection[str
                    n: int = MOST_COMMENTED) -> dict[str, list[str]]:
     """Return topic id -> slugs of its n most-commented papers (papers with comments only)."""
     comments = {p.slug: p.comments for p in papers if p.comments}
-    return {topic_id: heapq.nsmallest(n, filter(comments.__contains__, slugs), key=lambda s: (-comments[s], s))
+    # Every commented paper ranked once; each topic then takes its n best ranks (sorted in C).
+    ranked = sorted(sorted(comments), key=comments.__getitem__, reverse=True)  # (a stable sort: ties by slug)
+    rank = {slug: i for i, slug in enumerate(ranked)}
+    return {topic_id: [ranked[i] for i in sorted(map(rank.__getitem__, filter(rank.__contains__, slugs)))[:n]]
             for topic_id, slugs in members.items()}
 
 
@@ -220,13 +230,15 @@ def overview_view(papers: Sequence[Paper], topics: Sequence[Any],
                   paper_topics: Mapping[str, Iterable[str]],
                   paper_url=lambda slug: f"papers/{slug}/",
                   topic_url=lambda topic_id: f"topics/{topic_id}/", *,
-                  members: Mapping[str, Collection[str]] | None = None) -> dict[str, Any]:
+                  members: Mapping[str, Collection[str]] | None = None,
+                  by_slug: Mapping[str, Paper] | None = None) -> dict[str, Any]:
     """Return the overview page's view data: table, chart, sparklines, most-commented papers.
 
-    `members` (topic id -> slugs of these papers in the topic or a subtopic) saves working
-    it out when the caller has it.
+    `members` (topic id -> slugs of these papers in the topic or a subtopic) and `by_slug`
+    (slug -> each of these papers) save working them out when the caller has them.
     """
-    by_slug = {p.slug: p for p in papers}
+    if by_slug is None:
+        by_slug = {p.slug: p for p in papers}
     if members is None:
         members = subtree_members(topics, {s: t for s, t in paper_topics.items() if s in by_slug})
     table = topic_year_table(papers, topics, paper_topics, members=members)

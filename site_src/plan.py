@@ -13,10 +13,12 @@ import datetime as dt
 import hashlib
 import heapq
 import marshal
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 from typing import Any, NamedTuple
 
 from site_src import survey_pages, urls
@@ -42,6 +44,12 @@ serve and update plan the whole site on every rebuild."""
 _plain_text = lru_cache(maxsize=1 << 17)(plain_text)
 """markup.plain_text, remembered by abstract (flattening 10k abstracts is a third of indexing
 the site, and a rebuild after a note edit sees the same abstracts again)."""
+
+
+def forget_lookups() -> None:
+    """Empty the remembered URLs and flattened abstracts (a process done planning frees them)."""
+    _url_for.cache_clear()
+    _plain_text.cache_clear()
 
 
 class PlanError(ValueError):
@@ -138,6 +146,51 @@ class PlannedPages:
                                f"content/papers/{item}.md", True, "")
             else:
                 yield item
+
+
+class KeptPaperPages(Mapping):
+    """Slug -> output path of each paper page a build keeps (iter_pages' kept=), the paths made
+    when asked: 100k paths held through a whole build cost ~12 MB. `odd` holds the paths that
+    are not 'papers/<slug>/index.html' (urls.keyed_dests spells such a slug another way)."""
+
+    __slots__ = ("slugs", "odd", "odd_paths")
+
+    def __init__(self, slugs: Iterable[str], odd: Mapping[str, str] | None = None) -> None:
+        self.slugs = dict.fromkeys(slugs)
+        self.odd = dict(odd or {})
+        self.odd_paths = frozenset(self.odd.values())
+
+    def __getitem__(self, slug: str) -> str:
+        if slug not in self.slugs:
+            raise KeyError(slug)
+        return self.odd.get(slug) or f"papers/{slug}/index.html"
+
+    def __len__(self) -> int:
+        return len(self.slugs)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.slugs)
+
+    def holds(self, dest: str) -> bool:
+        """Whether dest is the path of a kept page (without making each kept page's path)."""
+        if dest.startswith("papers/") and dest.endswith("/index.html") and len(dest) > 18:
+            slug = dest[7:-11]
+            if slug in self.slugs and slug not in self.odd:
+                return True
+        return dest in self.odd_paths
+
+
+def kept_paper_pages(ix: "SiteIndex", keep: Callable[[str, str], bool], chunk: int = 4096) -> KeptPaperPages:
+    """The shown papers whose page keep(slug, path) says the caller keeps, in plan order."""
+    slugs: list[str] = []
+    odd: dict[str, str] = {}
+    for start in range(0, len(ix.shown), chunk):  # (paths a chunk at a time: none held after)
+        for slug, dest in urls.keyed_dests("paper", ix.shown[start:start + chunk]).items():
+            if keep(slug, dest):
+                slugs.append(slug)
+                if len(dest) != len(slug) + 18 or not dest.startswith(slug, 7):
+                    odd[slug] = dest
+    return KeptPaperPages(slugs, odd)
 
 
 # --- small pure helpers -------------------------------------------------------------
@@ -277,13 +330,16 @@ def _digest_label(record: DigestRecord) -> str:
     return f"{name} · {display_date(record.date)}" if record.date else name
 
 
+_SLUG, _TITLE = operator.attrgetter("slug"), operator.attrgetter("title")
+
+
 def index_site(site: Site, config: SiteConfig, only: frozenset[str] | None = None) -> SiteIndex:
     """Compute the lookups every page kind needs (cards, topic members, years, dates).
 
     With `only`, cards, flat summaries and dates are made for those papers alone: enough
     to plan their own pages (plan_paper_pages), not any list.
     """
-    papers = {p.slug: p for p in site.papers}
+    papers = dict(zip(map(_SLUG, site.papers), site.papers))
     topics = {t.id: t for t in site.topics}
     for slug, topic_ids in site.paper_topics.items():
         if slug in papers:
@@ -367,7 +423,7 @@ def index_site(site: Site, config: SiteConfig, only: frozenset[str] | None = Non
                      {d.id: frozenset(d.new_papers) for d in site.digests}, last_seen,
                      shown=[p.slug for p in shown], list_cards=cards, context=context, pagination=_pagination,
                      digest_shown={d.id: (_digest_label(d), iso(d.date)) for d in site.digests},
-                     titles={slug: paper.title for slug, paper in papers.items()})
+                     titles=dict(zip(papers, map(_TITLE, papers.values()))))
 
 
 class _Lazy(dict):
@@ -743,29 +799,64 @@ def _digest_reads(ix: SiteIndex) -> dict[str, tuple]:
     return {d: (shown, ix.digest_new[d], ix.digest_order[d]) for d, shown in ix.digest_shown.items()}
 
 
+PAPERS_MEMO_VERSION = 2
+"""Bump when the shape of papers_page_inputs' memo changes (a memo of another version is not used)."""
+
+
+def _paper_entry_head(key: str, topic_ids: tuple[str, ...]) -> str:
+    """The start of a paper's memo entry: what its inputs were made from that the memo checks
+    paper by paper (its key and topic ids; neither holds a NUL)."""
+    return key + "\x00" + "\x01".join(topic_ids) + "\x00"
+
+
+class PageInputs(Mapping):
+    """Slug -> paper_page_inputs, read from papers_page_inputs' memo entries (one string per
+    paper, the inputs last): 100k papers need no second string each."""
+
+    __slots__ = ("entries",)
+
+    def __init__(self, entries: Mapping[str, str]) -> None:
+        self.entries = entries
+
+    def __getitem__(self, slug: str) -> str:
+        entry = self.entries[slug]
+        return entry[entry.rindex("\x00") + 1:]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.entries)
+
+
 def papers_page_inputs(ix: SiteIndex, memo: Mapping[str, Any] | None = None, *,
                        extras_key: str | None = None,
                        previous_extras: tuple[str, tuple[Mapping, Mapping]] | None = None
-                       ) -> tuple[dict[str, str], dict[str, Any]]:
+                       ) -> tuple[Mapping[str, str], dict[str, Any]]:
     """paper_page_inputs of every shown paper, and a memo that lets the next build skip most of them.
 
-    The memo (plain data: {'context', 'extras', 'papers': {slug: (inputs, paper key, topic
-    ids)}, 'digests': _digest_reads}) records what each paper's inputs were made from. With
-    it, inputs are made again only for papers whose own key or topics changed, that appear
-    in a digest whose reads changed, that share a digest with a changed paper (neighbours'
-    titles), whose related list names a changed paper (titles), or whose related list or
-    topic reasons changed. Those two come from the caller: `extras_key` names
+    The memo (plain data: {'version', 'context', 'extras', 'papers': {slug: key NUL topic ids
+    NUL inputs}, 'digests': {id: hash of _digest_reads}}) records what each paper's inputs were
+    made from, one string per paper (at 100k papers a tuple of three strings each cost ~25 MB
+    more to hold). With it, inputs are made again only for papers whose own key or topics
+    changed, that appear in a digest whose reads changed, that share a digest with a changed
+    paper (neighbours' titles), whose related list names a changed paper (titles), or whose
+    related list or topic reasons changed. Those two come from the caller: `extras_key` names
     (ix.site.topic_reasons, ix.site.related) (equal keys, equal values) and
     `previous_extras` is an earlier (key, (topic_reasons, related)): when its key is the
-    memo's, papers are compared one by one. A memo whose context or extras cannot be vouched
-    for, or made without paper keys, is not used: every paper's inputs are made.
+    memo's, papers are compared one by one. A memo of another version, whose context or
+    extras cannot be vouched for, or made without paper keys, is not used: every paper's
+    inputs are made.
     """
     keys = ix.paper_keys
     topics, related, reasons = ix.site.paper_topics, ix.site.related, ix.site.topic_reasons
     digests = _digest_reads(ix)
-    old: Mapping[str, tuple] = {}
+    # (hashed, not kept: 2,000 digests' reads held ~12 MB; sets are written sorted)
+    digest_keys = {d: _hash((shown, sorted(new), order)) for d, (shown, new, order) in digests.items()}
+    old: Mapping[str, str] = {}
     compare_extras = False
-    if (isinstance(memo, Mapping) and keys and memo.get("context") == ix.context
+    if (isinstance(memo, Mapping) and keys and memo.get("version") == PAPERS_MEMO_VERSION
+            and memo.get("context") == ix.context
             and isinstance(memo.get("papers"), dict) and isinstance(memo.get("digests"), dict)):
         if extras_key is not None and memo.get("extras") == extras_key:
             old = memo["papers"]
@@ -774,13 +865,22 @@ def papers_page_inputs(ix: SiteIndex, memo: Mapping[str, Any] | None = None, *,
             old, compare_extras = memo["papers"], True
     dirty: set[str] = set()
     if old:
-        # Papers whose own key changed, or that were added or removed.
-        changed = {slug for slug in ix.papers
-                   if slug not in old or keys.get(slug) is None or old[slug][1] != keys[slug]}
+        # Papers whose own key changed, or that were added or removed; those whose topics
+        # alone changed are dirty themselves but change nothing other pages read.
+        changed: set[str] = set()
+        join, no_topics = "\x01".join, ()
+        for slug in ix.papers:
+            entry, key = old.get(slug), keys.get(slug)
+            if type(entry) is not str or key is None:
+                changed.add(slug)
+            elif not entry.startswith(key + "\x00" + join(topics.get(slug, no_topics)) + "\x00"):
+                # (_paper_entry_head, inlined: 100k calls)
+                (dirty if entry.startswith(key + "\x00") else changed).add(slug)
         changed.update(slug for slug in old if slug not in ix.papers)
         dirty.update(changed)
         old_digests = memo["digests"]
-        changed_digests = {d for d in digests.keys() | old_digests.keys() if digests.get(d) != old_digests.get(d)}
+        changed_digests = {d for d in digest_keys.keys() | old_digests.keys()
+                           if digest_keys.get(d) != old_digests.get(d)}
         if changed_digests:
             # (plain loops: a generator per paper cost ~0.3 s at 100k papers on every update)
             for slug, paper in ix.papers.items():
@@ -808,21 +908,15 @@ def papers_page_inputs(ix: SiteIndex, memo: Mapping[str, Any] | None = None, *,
                 now, before = reasons.get(slug, ()), old_reasons.get(slug, ())
                 if now is not before and now != before:
                     dirty.add(slug)
-        for slug in ix.shown:
-            entry = old.get(slug)
-            if entry is not None:
-                now, before = topics.get(slug, ()), entry[2]
-                if now is not before and now != before:
-                    dirty.add(slug)
-    inputs: dict[str, str] = {}
-    entries: dict[str, tuple] = {}
+    entries: dict[str, str] = {}
     for slug in ix.shown:
         entry = old.get(slug)
         if entry is None or slug in dirty:
-            entry = (paper_page_inputs(ix, ix.papers[slug]), keys.get(slug), topics.get(slug, ()))
-        inputs[slug] = entry[0]
+            entry = (_paper_entry_head(keys.get(slug) or "", topics.get(slug, ()))
+                     + paper_page_inputs(ix, ix.papers[slug]))
         entries[slug] = entry  # (an unchanged entry stays the object loaded: see memolayers)
-    return inputs, {"context": ix.context, "extras": extras_key, "papers": entries, "digests": digests}
+    return PageInputs(entries), {"version": PAPERS_MEMO_VERSION, "context": ix.context, "extras": extras_key,
+                                 "papers": entries, "digests": digest_keys}
 
 
 def plan_papers(ix: SiteIndex) -> Iterable[PageRow]:
@@ -1259,9 +1353,10 @@ def keyed_lists(ix: SiteIndex, card_keys: Mapping[str, str]) -> None:
     list_page_inputs hashes that, and with_cards turns it into the real view only for the
     pages that must be rendered again.
     """
+    papers, paper_topics = ix.papers, ix.site.paper_topics  # (not ix: no cycle keeps ix alive)
+
     def stand_in(slug: str) -> dict[str, Any]:
-        return {"slug": slug, CARD: (card_keys.get(slug) or repr(ix.papers[slug]),
-                                     ix.site.paper_topics.get(slug, ()))}
+        return {"slug": slug, CARD: (card_keys.get(slug) or repr(papers[slug]), paper_topics.get(slug, ()))}
 
     ix.list_cards = _Lazy(ix.papers, stand_in)
 
@@ -1319,9 +1414,14 @@ def _lists_context(ix: SiteIndex) -> str:
 def _list_tokens(ix: SiteIndex, card_keys: Mapping[str, str]) -> dict[str, str]:
     """Slug -> all a list page reads of that paper, as one string: its card's key and topic ids
     (as keyed_lists' stand-in) and the date of the latest digest it appeared in."""
-    topics, seen, join = ix.site.paper_topics, ix.last_seen, "\x01".join
-    return {slug: f"{card_keys.get(slug) or repr(paper)}\x00{join(topics.get(slug, ()))}\x00{seen.get(slug)}"
-            for slug, paper in ix.papers.items()}
+    slugs = ix.papers.keys()
+    cards = [*map(card_keys.get, slugs)]
+    if None in cards or "" in cards:  # (a paper without a key is written out)
+        cards = [card or repr(ix.papers[slug]) for slug, card in zip(slugs, cards)]
+    # (one f-string per paper cost ~0.2 s at 100k; these maps run in C, giving the same strings)
+    topics = map("\x01".join, map(ix.site.paper_topics.get, slugs, repeat(())))
+    seen = map(str, map(ix.last_seen.get, slugs))
+    return dict(zip(slugs, map("\x00".join, zip(cards, topics, seen))))
 
 
 def _memo_list_rows(ix: SiteIndex, kind: PageKind, rows: Iterable[LazyRow],

@@ -116,7 +116,8 @@ def plan_overview(ix) -> Iterable[tuple[str, dict, str]]:
     data = overview_view(
         list(ix.papers.values()), ix.site.topics, ix.site.paper_topics,
         paper_url=lambda slug: urls.url_for("paper", slug),
-        topic_url=lambda topic_id: urls.url_for("topic", topic_id), members=ix.topic_members)
+        topic_url=lambda topic_id: urls.url_for("topic", topic_id), members=ix.topic_members,
+        by_slug=ix.papers)
     yield url, plan._view(
         ix, "overview", url, "Survey overview", crumbs=[("Overview", None)],
         description=f"How the {plan.plural(len(ix.papers), 'paper')} of {ix.config.title} "

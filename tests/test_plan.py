@@ -509,8 +509,11 @@ def test_the_memo_is_used_for_unchanged_papers_only_and_not_at_all_when_it_canno
     key, _ = _extras(site)
     _, memo = papers_page_inputs(_indexed(site, config), extras_key=key)
     first, second = site.papers[0].slug, site.papers[1].slug
-    planted = {**memo, "papers": {**memo["papers"], first: ("planted", *memo["papers"][first][1:]),
-                                  second: ("planted", *memo["papers"][second][1:])}}
+    def plant(entry: str) -> str:  # an entry's inputs come last, after its last NUL
+        return entry[:entry.rindex("\x00") + 1] + "planted"
+
+    planted = {**memo, "papers": {**memo["papers"], first: plant(memo["papers"][first]),
+                                  second: plant(memo["papers"][second])}}
     got, _ = papers_page_inputs(_indexed(site, config), planted, extras_key=key)
     assert got[first] == got[second] == "planted"  # nothing changed: the memo's value is taken
     retitled = replace(site, papers=(replace(site.papers[0], title="Retitled"), *site.papers[1:]))
@@ -518,7 +521,7 @@ def test_the_memo_is_used_for_unchanged_papers_only_and_not_at_all_when_it_canno
     got, _ = papers_page_inputs(ix, planted, extras_key=key)
     assert got[first] == paper_page_inputs(ix, ix.papers[first])  # its key changed: made again
     for stale in ({**planted, "context": "another context"}, {**planted, "extras": "other related papers"},
-                  {**planted, "papers": "garbage"}, None, {}):
+                  {**planted, "papers": "garbage"}, {**planted, "version": 1}, None, {}):
         got, _ = papers_page_inputs(_indexed(site, config), stale, extras_key=key)
         assert got[first] != "planted" and got[second] != "planted"
 
@@ -703,3 +706,22 @@ def test_a_kept_paper_page_still_claims_its_destination():
     with pytest.raises(PlanError) as caught:
         list(iter_pages(site, CONFIG, kept=kept))
     assert "content/papers/p001.md" in str(caught.value) and "topics" in str(caught.value)
+
+
+def test_kept_paper_pages_make_the_paths_of_the_pages_kept_and_know_them_again():
+    from site_src.plan import KeptPaperPages, kept_paper_pages, paper_dests
+
+    site = make_site(6)
+    ix = index_site(site, CONFIG)
+    dests = paper_dests(ix)
+    kept = kept_paper_pages(ix, lambda slug, dest: slug in ("p001", "p004") and dests[slug] == dest, chunk=2)
+    assert dict(kept) == {"p001": dests["p001"], "p004": dests["p004"]}
+    assert list(kept) == [slug for slug in ix.shown if slug in ("p001", "p004")]  # plan order
+    assert {dest for dest in dests.values() if kept.holds(dest)} == {dests["p001"], dests["p004"]}
+    assert not kept.holds("papers/p001/other.html") and not kept.holds("papers//index.html")
+    with pytest.raises(KeyError):
+        kept["p002"]
+    # A slug the paths spell another way keeps its own path; its plain spelling is no kept page.
+    odd = KeptPaperPages(["A b", "p001"], {"A b": "papers/a-b/index.html"})
+    assert odd["A b"] == "papers/a-b/index.html" and odd["p001"] == "papers/p001/index.html"
+    assert odd.holds("papers/a-b/index.html") and not odd.holds("papers/A b/index.html")
