@@ -12,7 +12,7 @@ The cache lives in `<root>/.cache/build-<hash of the output folder>/` (git-ignor
   view + template closure; other outputs: their bytes) and the (size, mtime_ns)
   it had when written; plus a stat snapshot of every input, for the no-op path.
 
-Every file starts with a format line and a SHA-1 digest of its payload; the
+Every file starts with a format line and a SHA-1 digest of its payload (cachefiles); the
 whole cache also carries the code version (a hash of site_src/ and the versions
 of Jinja2, markdown-it-py and PyYAML) and the site settings (config, taxonomy,
 templates). Anything that does not match, fails to load, or disagrees with the
@@ -50,13 +50,11 @@ import dataclasses
 import datetime as dt
 import gc
 import hashlib
-import importlib.metadata
 import itertools
 import json
 import marshal
 import operator
 import os
-import pickle
 import shutil
 import stat as stat_module
 import sys
@@ -71,13 +69,13 @@ from typing import Any
 
 from site_src import lockfile, memolayers, urls
 from site_src.buildreport import BuildError, BuildReport
+from site_src.cachefiles import code_version, digest, load_blob, save_blob
 from site_src.config import project_path
-from site_src.gcpause import collector_paused
+from site_src.memory import map_large_blocks, release_freed_memory
 from site_src.model import Corpus, DigestRecord, Paper, Problem
+from site_src.relatedmemo import CorruptCache, forget_related_memo, load_related_memo, save_related_memo
 from site_src.writer import StagedFile
 
-CACHE_FORMAT = "paper-atlas-cache 8"
-"""Bumped whenever the layout of the cache files changes."""
 CACHE_DIR = ".cache"
 RENDER_IN_PARALLEL = 600
 """Pages to render before worker processes pay off."""
@@ -101,14 +99,6 @@ system's timestamp granularity would otherwise look unchanged (git's "racy clean
 
 # ------------------------------------------------------------------ hashing
 
-def digest(data: bytes) -> str:
-    """A short, stable content hash (SHA-1, hardware-accelerated here: twice BLAKE2b's speed).
-
-    It detects changes (pages, cache payloads); it does not defend against anyone.
-    """
-    return hashlib.sha1(data).hexdigest()
-
-
 def view_key(view: Any) -> str:
     """Hash of a page view.
 
@@ -126,29 +116,6 @@ def view_key(view: Any) -> str:
     return hashlib.sha1(data).hexdigest()
 
 
-_CODE_VERSION: str | None = None
-
-
-def code_version() -> str:
-    """Hash of everything that turns inputs into outputs: our code and the libraries' versions."""
-    global _CODE_VERSION
-    if _CODE_VERSION is None:
-        h = hashlib.blake2b(digest_size=16)
-        h.update(CACHE_FORMAT.encode())
-        h.update(sys.version.encode())
-        for name in ("jinja2", "markdown-it-py", "pyyaml", "markupsafe", "latex2mathml"):
-            try:
-                h.update(f"{name}={importlib.metadata.version(name)}".encode())
-            except importlib.metadata.PackageNotFoundError:
-                h.update(f"{name}=?".encode())
-        package = Path(__file__).resolve().parent
-        for path in sorted(package.rglob("*.py")):
-            h.update(path.relative_to(package).as_posix().encode())
-            h.update(path.read_bytes())
-        _CODE_VERSION = h.hexdigest()
-    return _CODE_VERSION
-
-
 # ------------------------------------------------------------------ cache files
 
 def cache_dir_for(root: Path, out_dir: Path) -> Path:
@@ -159,104 +126,6 @@ def cache_dir_for(root: Path, out_dir: Path) -> Path:
     """
     key = digest(project_path(out_dir, root).encode())[:12]
     return Path(root) / CACHE_DIR / f"build-{key}"
-
-
-_DIGEST_HEX = 40
-"""Length of digest()'s hex string: a blob's header has room for it before the payload is made."""
-
-
-class _HashingWriter:
-    """A file wrapper that hashes what is written through it (pickle.dump streams into it)."""
-
-    def __init__(self, handle) -> None:
-        self.handle, self.hash = handle, hashlib.sha1()
-
-    def write(self, data) -> int:
-        self.hash.update(data)
-        return self.handle.write(data)
-
-
-class _HashingReader:
-    """A file wrapper that hashes what is read through it (pickle.load streams from it)."""
-
-    def __init__(self, handle) -> None:
-        self.handle, self.hash = handle, hashlib.sha1()
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.handle.read(size)
-        self.hash.update(data)
-        return data
-
-    def readinto(self, buffer) -> int:
-        count = self.handle.readinto(buffer)
-        self.hash.update(memoryview(buffer)[:count])
-        return count
-
-    def readline(self, size: int = -1) -> bytes:
-        data = self.handle.readline(size)
-        self.hash.update(data)
-        return data
-
-
-def save_blob(path: Path, value: Any) -> None:
-    """Pickle value to path atomically, behind a format line, the code version and a digest of the payload.
-
-    The payload is pickled straight into the file and hashed on the way; the digest is
-    written into its place in the header at the end. A memo is never held twice in memory
-    (object and bytes: ~140 MB of bytes for the search memo at 100k papers).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(f"{CACHE_FORMAT}\n{code_version()}\n".encode())
-            where = handle.tell()
-            handle.write(b"0" * _DIGEST_HEX + b"\n")
-            writer = _HashingWriter(handle)
-            pickle.dump(value, writer, protocol=pickle.HIGHEST_PROTOCOL)
-            handle.seek(where)
-            handle.write(writer.hash.hexdigest().encode())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def load_blob(path: Path, *, any_code: bool = False) -> Any | None:
-    """Load what save_blob wrote; None when missing, of another format, truncated or corrupted,
-    or written by other code (unless any_code: the caller then tells why it refuses it)."""
-    # The header is checked before the payload is read: a cache left by other code
-    # (hundreds of MB at 100k papers) costs one short read, not seconds of unpickling.
-    try:
-        with open(path, "rb") as handle:
-            if handle.readline(len(CACHE_FORMAT) + 2) != CACHE_FORMAT.encode() + b"\n":
-                return None
-            code = handle.readline(64).rstrip(b"\n").decode("ascii", "replace")
-            if not any_code and code != code_version():
-                return None
-            expected = handle.readline(64).rstrip(b"\n").decode("ascii", "replace")
-            reader = _HashingReader(handle)
-            # Unpickled as it is read and hashed (the payload is never held whole), with the
-            # collector paused: 100k papers make millions of objects and no cycles, and its
-            # full passes over them would cost more than the unpickling itself. What a
-            # corrupted file makes is thrown away when the digest disagrees.
-            with collector_paused():
-                try:
-                    value = pickle.load(reader)
-                    reader.read()  # (anything after the pickle is part of the payload too)
-                except Exception:  # noqa: BLE001 - a cache that does not load is simply not used
-                    return None
-                if expected != reader.hash.hexdigest():
-                    return None
-                # Frozen before the collector is back: the objects would sit in the youngest
-                # generation, to be walked by the next collections as they are promoted (the
-                # first allocation would set off a pass over all of them, ~0.4 s for the parse
-                # memo at 100k papers). A memo lives as long as the build; build() unfreezes
-                # when it ends.
-                gc.freeze()
-    except OSError:
-        return None
-    return value
 
 
 # ------------------------------------------------------------------ stat snapshots
@@ -2399,7 +2268,7 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
 
 def _related_through_memo(papers, assignments, memo: dict):
     """survey_pages.update_site_extras with the related-papers memo of the last build (its own
-    cache files, related.pickle + related.arrays + related.delta.pickle: _load_related_memo;
+    cache files, related.pickle + related.arrays + related.delta.pickle: relatedmemo;
     serve keeps it in memory), so a new digest redoes only the papers it changes. The value
     does not depend on the memo.
 
@@ -2424,7 +2293,7 @@ def _related_update(papers, assignments, memo: dict):
         elif folder is not None:
             known = itertools.chain(map(operator.attrgetter("slug"), papers),
                                     map(operator.itemgetter(1), memo["paper_keys"].values()))
-            terms, layers = _load_related_memo(Path(folder), known)
+            terms, layers = load_related_memo(Path(folder), known)
     old = memo.get("old")
     previous = None
     if (terms is not None and isinstance(old, tuple) and len(old) == 2
@@ -2435,10 +2304,10 @@ def _related_update(papers, assignments, memo: dict):
         value, new_terms = survey_pages.update_site_extras(papers, assignments, terms, previous=previous,
                                                            fingerprints=fingerprints,
                                                            reasons_before=_reasons_before(memo))
-    except _CorruptCache:  # (a block of the stored memo read wrong: made again without it)
+    except CorruptCache:  # (a block of the stored memo read wrong: made again without it)
         terms = layers = None
         if folder is not None:
-            _forget_related_memo(Path(folder))
+            forget_related_memo(Path(folder))
         value, new_terms = survey_pages.update_site_extras(papers, assignments, None, fingerprints=fingerprints,
                                                            reasons_before=_reasons_before(memo))
     if new_terms is not None and dataclasses.is_dataclass(new_terms):
@@ -2447,441 +2316,10 @@ def _related_update(papers, assignments, memo: dict):
         session["related"] = new_terms  # (a pure cache: one left older on disk is still right to use)
     elif folder is not None and new_terms is not None:
         try:
-            _save_related_memo(Path(folder), new_terms, terms, layers)
-        except _CorruptCache:
-            _forget_related_memo(Path(folder))
+            save_related_memo(Path(folder), new_terms, terms, layers)
+        except CorruptCache:
+            forget_related_memo(Path(folder))
     return value
-
-
-_LIBC: list = []
-_M_MMAP_THRESHOLD = -3
-"""mallopt's parameter: allocations from this size on get their own mapping, unmapped when freed."""
-LARGE_BLOCK = 1 << 20
-"""While related papers are updated, blocks from this size on are mapped apart (see map_large_blocks)."""
-HEAP_BLOCK_MAX = 32 << 20
-"""Afterwards blocks below this size come from the heap again (glibc's own upper limit)."""
-
-
-def _libc():
-    """glibc's functions through ctypes, or None elsewhere."""
-    if not _LIBC:
-        try:
-            import ctypes
-            import ctypes.util
-
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            _LIBC.append(libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None)
-        except (OSError, AttributeError):
-            _LIBC.append(None)
-    return _LIBC[0]
-
-
-def release_freed_memory() -> None:
-    """Hand the heap's free memory back to the system (glibc's malloc_trim; elsewhere nothing).
-
-    The related-papers memo and the arrays an update makes from it are freed once its
-    value is taken, but glibc keeps most of that in the heap (its mmap threshold rises
-    with the first large frees): the rest of the build would carry it.
-    """
-    libc = _libc()
-    if libc is not None:
-        libc.malloc_trim(0)
-
-
-@contextlib.contextmanager
-def map_large_blocks() -> Iterator[None]:
-    """Within: blocks of LARGE_BLOCK bytes and more are mapped apart and unmapped when freed.
-
-    Updating related papers makes and frees arrays of 1-20 MB one after the other; from
-    the heap (where glibc puts blocks up to the largest one freed so far, up to 32 MB)
-    their gaps add ~20 MB to the peak at 100k papers. Afterwards the heap takes blocks
-    below HEAP_BLOCK_MAX again (the threshold is then fixed there).
-    """
-    libc = _libc()
-    if libc is not None:
-        libc.mallopt(_M_MMAP_THRESHOLD, LARGE_BLOCK)
-    try:
-        yield
-    finally:
-        if libc is not None:
-            libc.mallopt(_M_MMAP_THRESHOLD, HEAP_BLOCK_MAX)
-
-
-_ARRAY_BLOCK = 1 << 14
-"""Bytes per checked block of an array file: a row read from it costs reading and hashing its blocks."""
-_ARRAY_ALIGN = 64
-
-
-class _CorruptCache(ValueError):
-    """A cache file's bytes do not match the digests recorded when it was written."""
-
-
-class _ArrayFile:
-    """NumPy arrays one after the other in a file, each block of each array checked against
-    its SHA-1 as it is read; the layout (and the digests) live in a save_blob header.
-
-    The related-papers memo keeps its term counts here (70 MB at 100k papers), so an
-    update reads the rows it changes, not the whole matrix. The file is held open: a
-    newer one written over it later does not change what this one reads.
-    """
-
-    def __init__(self, path: Path, layout: Mapping) -> None:
-        self.layout = layout
-        self.block = int(layout["block"])
-        self._last: dict[str, tuple[int, bytes]] = {}
-        self._checked: dict[str, set[int]] = {}
-        self.handle = open(path, "rb")
-        try:
-            size = os.fstat(self.handle.fileno()).st_size
-            head = os.pread(self.handle.fileno(), _ARRAY_ALIGN, 0)
-            if size != layout["size"] or head.rstrip(b"\0") != f"{layout['token']}\n".encode():
-                raise _CorruptCache(f"{path} is not the file its header describes")
-        except BaseException:
-            self.handle.close()
-            raise
-
-    def _check(self, name: str, first_block: int, data) -> None:
-        digests, block = self.layout["arrays"][name][4], self.block
-        checked = self._checked.setdefault(name, set())
-        view = memoryview(data).cast("B")
-        for i, at in enumerate(range(0, len(view), block), first_block):
-            if i in checked:
-                continue  # (the open file's blocks do not change: builds replace files, never edit them)
-            if hashlib.sha1(view[at:at + block]).digest() != digests[20 * i:20 * i + 20]:
-                raise _CorruptCache(f"block {i} of {name} does not match its digest")
-            checked.add(i)
-
-    def read(self, name: str):
-        """Return a whole array, checked."""
-        import numpy as np
-
-        dtype, shape, offset, nbytes, _ = self.layout["arrays"][name]
-        array = np.empty(shape, dtype=np.dtype(dtype))
-        view = memoryview(array).cast("B") if nbytes else memoryview(b"")
-        done = 0
-        while done < nbytes:
-            got = os.preadv(self.handle.fileno(), [view[done:]], offset + done)
-            if got <= 0:
-                raise _CorruptCache(f"{name} is cut short")
-            done += got
-        self._check(name, 0, array)
-        return array
-
-    def read_blocks(self, name: str, first: int, stop: int) -> bytes:
-        """Return the bytes of blocks first..stop-1 of an array, checked."""
-        nbytes, offset = self.layout["arrays"][name][3], self.layout["arrays"][name][2]
-        lo, hi = first * self.block, min(nbytes, stop * self.block)
-        if hi <= lo:
-            return b""
-        data = os.pread(self.handle.fileno(), hi - lo, offset + lo)
-        if len(data) != hi - lo:
-            raise _CorruptCache(f"{name} is cut short")
-        self._check(name, first, data)
-        return data
-
-    def read_range(self, name: str, lo: int, hi: int):
-        """Return items lo..hi-1 of an array, checked; the last block read is kept, as the
-        next range (rows read in ascending runs) often starts in it."""
-        import numpy as np
-
-        dtype = np.dtype(self.layout["arrays"][name][0])
-        if hi <= lo:
-            return np.zeros(0, dtype)
-        first, last = lo * dtype.itemsize // self.block, (hi * dtype.itemsize - 1) // self.block
-        cached = self._last.get(name)
-        if cached is not None and cached[0] == first:
-            data = cached[1] + self.read_blocks(name, first + 1, last + 1)
-        else:
-            data = self.read_blocks(name, first, last + 1)
-        tail = (last - first) * self.block
-        self._last[name] = (last, data[tail:])
-        start = lo * dtype.itemsize - first * self.block
-        return np.frombuffer(data, dtype=np.uint8)[start:start + (hi - lo) * dtype.itemsize].view(dtype)
-
-    def chunks(self, name: str, blocks_at_once: int = 256):
-        """Yield (first item, items) over a whole array, checked, a few blocks at a time."""
-        import numpy as np
-
-        dtype, _, _, nbytes, _ = self.layout["arrays"][name]
-        dtype = np.dtype(dtype)
-        n_blocks = -(-nbytes // self.block)
-        for first in range(0, n_blocks, blocks_at_once):
-            data = self.read_blocks(name, first, min(n_blocks, first + blocks_at_once))
-            yield first * self.block // dtype.itemsize, np.frombuffer(data, dtype=dtype)
-
-    def close(self) -> None:
-        self.handle.close()
-
-
-def _write_arrays(path: Path, token: str, arrays: Mapping[str, Any]) -> dict:
-    """Write arrays into an _ArrayFile at path (atomically); return its layout.
-
-    A value is an array, or (dtype, length, chunks): an iterable of (first item, items)
-    written in place (the term counts of a memo whose rows come from the old file).
-    """
-    import numpy as np
-
-    entries, offset = {}, _ARRAY_ALIGN
-    for name, value in arrays.items():
-        dtype, shape = (value.dtype, value.shape) if isinstance(value, np.ndarray) else (np.dtype(value[0]), (value[1],))
-        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        entries[name] = [dtype.str, tuple(shape), offset, nbytes, b""]
-        offset += -(-nbytes // _ARRAY_ALIGN) * _ARRAY_ALIGN
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        os.pwrite(fd, f"{token}\n".encode().ljust(_ARRAY_ALIGN, b"\0"), 0)
-        os.ftruncate(fd, offset)
-        for name, value in arrays.items():
-            _, _, at, nbytes, _ = entries[name]
-            pieces = [(0, value)] if isinstance(value, np.ndarray) else value[2]
-            itemsize = np.dtype(entries[name][0]).itemsize
-            for first, items in pieces:
-                data = memoryview(np.ascontiguousarray(items)).cast("B")
-                done = 0
-                while done < len(data):
-                    done += os.pwrite(fd, data[done:], at + first * itemsize + done)
-        for name, entry in entries.items():  # digests of what the file holds
-            _, _, at, nbytes, _ = entry
-            hashes = []
-            for lo in range(0, nbytes, 1 << 24):
-                data = memoryview(os.pread(fd, min(1 << 24, nbytes - lo), at + lo))
-                hashes.extend(hashlib.sha1(data[i:i + _ARRAY_BLOCK]).digest() for i in range(0, len(data), _ARRAY_BLOCK))
-            entry[4] = b"".join(hashes)
-        os.close(fd)
-        fd = -1
-        os.replace(tmp, path)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return {"token": token, "size": offset, "block": _ARRAY_BLOCK,
-            "arrays": {name: tuple(entry) for name, entry in entries.items()}}
-
-
-class _StoredRows:
-    """Rows of a sparse matrix of the related memo (term counts, vectors) in an _ArrayFile:
-    the base of related.LayeredRows, read a run of rows at a time.
-
-    For the term counts it also keeps each column's count over all rows and over the
-    marked rows (the base's reference papers), so counting columns over almost the same
-    rows reads only the rows that differ.
-    """
-
-    def __init__(self, arrays: _ArrayFile, name: str, n_cols: int, *, sums: bool = False) -> None:
-        import numpy as np
-
-        self.arrays, self.name = arrays, name
-        self.indptr = arrays.read(f"{name}.indptr")
-        self.shape = (len(self.indptr) - 1, n_cols)
-        self.dtype = np.dtype(arrays.layout["arrays"][f"{name}.data"][0])
-        if not (len(self.indptr) and self.indptr[0] == 0 and (np.diff(self.indptr) >= 0).all()
-                and self.indptr[-1] == arrays.layout["arrays"][f"{name}.data"][1][0]
-                == arrays.layout["arrays"][f"{name}.indices"][1][0]):
-            raise _CorruptCache(f"the stored {name} do not fit together")
-        if sums:
-            self.all_counts = arrays.read(f"{name}.all")
-            self.marked = arrays.read(f"{name}.marked")
-            self.marked_counts = arrays.read(f"{name}.marked_all")
-            if not (len(self.marked) == self.shape[0] and len(self.all_counts) == len(self.marked_counts) == n_cols):
-                raise _CorruptCache(f"the stored {name} sums do not fit together")
-
-    def lengths(self):
-        import numpy as np
-
-        return np.diff(self.indptr)
-
-    def copy_rows(self, lo: int, hi: int, data, indices) -> None:
-        """Copy the values of rows lo..hi-1 into data and indices (exactly their size)."""
-        a, b = int(self.indptr[lo]), int(self.indptr[hi])
-        found = self.arrays.read_range(f"{self.name}.indices", a, b)
-        if len(found) and (found.min() < 0 or found.max() >= self.shape[1]):
-            raise _CorruptCache(f"a stored row of {self.name} names no column")
-        indices[:] = found
-        data[:] = self.arrays.read_range(f"{self.name}.data", a, b)
-
-    def take(self, rows):
-        """Return these rows (in this order) as a CSR matrix."""
-        import numpy as np
-        from scipy import sparse
-
-        from site_src.related import LayeredRows
-
-        held = sparse.csr_matrix((0, self.shape[1]), dtype=self.dtype)
-        return LayeredRows(self, np.asarray(rows, dtype=np.int64), held, self.shape[1]).tocsr()
-
-    def holding(self, columns):
-        """Return the rows (ascending) with a value in one of the flagged columns."""
-        import numpy as np
-
-        found = []
-        for first, indices in self.arrays.chunks(f"{self.name}.indices"):
-            hits = np.flatnonzero(columns[indices])  # (checked blocks: the columns written, all < n_cols)
-            if len(hits):
-                found.append(np.searchsorted(self.indptr, hits + first, side="right") - 1)
-        return np.unique(np.concatenate(found)) if found else np.zeros(0, np.int64)
-
-    def column_counts(self, rows):
-        """Return per column the number of the flagged rows holding it."""
-        import numpy as np
-
-        def counted(flags):
-            return np.bincount(self.take(np.flatnonzero(flags)).indices, minlength=self.shape[1])
-
-        if int((rows != self.marked).sum()) <= int((~rows).sum()):
-            return self.marked_counts + counted(rows & ~self.marked) - counted(self.marked & ~rows)
-        return self.all_counts - counted(~rows)
-
-
-_ROWS_AT_ONCE = 8192
-"""Rows of term counts copied at once into a new related memo base."""
-
-
-def _related_arrays(memo) -> tuple[dict, dict]:
-    """The arrays and the small parts (meta) of a related memo, as _save_related_base writes them."""
-    import numpy as np
-    from scipy import sparse
-
-    from site_src import related
-
-    n, n_cols = len(memo.slugs), len(memo.table.first)
-    counts, vectors = related.layered(memo.counts), related.layered(memo.vectors)
-    marked = np.zeros(n, dtype=bool) if memo.reference is None else np.asarray(memo.reference, dtype=bool)
-
-    def rows_of(matrix, name: str) -> dict:
-        # Written a few thousand rows at a time: a memo whose rows are mostly the old
-        # file's is never held whole.
-        indptr = np.concatenate([[0], np.cumsum(matrix.lengths())]).astype(np.int64)
-
-        def part(field: str):
-            for lo in range(0, n, _ROWS_AT_ONCE):
-                block = matrix.take(np.arange(lo, min(n, lo + _ROWS_AT_ONCE)))
-                yield int(indptr[lo]), getattr(block, field)
-
-        return {f"{name}.indptr": indptr, f"{name}.indices": (np.int32, int(indptr[-1]), part("indices")),
-                f"{name}.data": (matrix.dtype, int(indptr[-1]), part("data"))}
-
-    table, lists = memo.table, memo.candidates
-    arrays = {
-        "keys": memo.keys, "status": memo.status,
-        "table.word_hash": table.word_hash, "table.first": table.first, "table.second": table.second,
-        **dict(zip(("table.sorted_codes", "table.sorted_terms"), table.index())),
-        **rows_of(vectors, "vectors"),
-        "lists.indptr": lists.indptr, "lists.rows": lists.rows.astype(np.int32), "lists.ticks": lists.ticks,
-        "lists.complete": lists.complete,
-        "counts.marked": marked, "counts.all": counts.column_counts().astype(np.int32),
-        "counts.marked_all": counts.column_counts(marked).astype(np.int32),
-        **rows_of(counts, "counts"),
-    }
-    meta = {"settings": memo.settings, "slugs": memo.slugs, "epoch": memo.epoch, "made_for": memo.made_for,
-            "fingerprints": memo.fingerprints, "words": table.words, "columns": n_cols,
-            "vector_columns": vectors.shape[1], "reference": memo.reference is not None}
-    return arrays, meta
-
-
-def _read_related_base(folder: Path, stored: Mapping):
-    """The related memo a base header (related.pickle) and its array file describe; raises
-    _CorruptCache (or KeyError, ValueError…) when they do not fit."""
-    import numpy as np
-    from scipy import sparse
-
-    from site_src import related
-
-    meta = stored["meta"]
-    arrays = _ArrayFile(folder / "related.arrays", stored["layout"])
-    try:
-        read = arrays.read
-        n, n_cols = len(meta["slugs"]), int(meta["columns"])
-        table = related.TermTable(list(meta["words"]), read("table.word_hash"), read("table.first"),
-                                  read("table.second"), read("table.sorted_codes"), read("table.sorted_terms"))
-        vectors = related.layered(_StoredRows(arrays, "vectors", int(meta["vector_columns"])))
-        lists = related.Candidates(read("lists.indptr"), read("lists.rows"), read("lists.ticks"),
-                                   read("lists.complete"))
-        rows = _StoredRows(arrays, "counts", n_cols, sums=True)
-        keys, status = read("keys"), read("status")
-        if not (len(keys) == n == len(lists.complete) == rows.shape[0] == vectors.shape[0] and len(lists.indptr) == n + 1
-                and len(status) == n_cols == len(table.first) and (meta["fingerprints"] is None or len(meta["fingerprints"]) == n)):
-            raise _CorruptCache("the related memo's parts do not fit together")
-        counts = related.layered(rows)
-    except BaseException:
-        arrays.close()
-        raise
-    return related.RelatedMemo(meta["settings"], tuple(meta["slugs"]), keys, table, counts, status, meta["epoch"],
-                               vectors, lists, meta["fingerprints"], meta["made_for"],
-                               rows.marked if meta["reference"] else None)
-
-
-def _load_related_memo(folder: Path, known: Iterable[str] = ()) -> tuple[Any, dict | None]:
-    """The related-papers memo on disk and what saving the next one as a delta needs, or (None, None).
-
-    It is a base (related.pickle: a header with the small parts, a token and the layout
-    of related.arrays, which holds the arrays, each block checked as it is read: an
-    update reads the term counts of a few rows only) and a delta against it
-    (related.delta.pickle: related.MemoDelta, the rows that differ); a delta of another
-    base or one that does not fit is left out, the base alone being an older memo (always
-    right to use: the value does not depend on the memo). A base whose files disagree is
-    not used; a block found corrupt later raises _CorruptCache (see _related_through_memo).
-    Slugs and fingerprints equal to one of `known` (the papers' own) are that very string.
-    """
-    from site_src import related
-
-    stored = load_blob(folder / "related.pickle")
-    if not (isinstance(stored, dict) and stored.get("code") == code_version()
-            and isinstance(stored.get("token"), str) and isinstance(stored.get("layout"), dict)
-            and stored["layout"].get("token") == stored["token"]):
-        return None, None
-    if known:
-        # (100k slugs and 100k fingerprints as separate strings would be 20 MB more)
-        same = {value: value for value in known}
-        meta = stored["meta"]
-        meta["slugs"] = tuple(map(same.get, meta["slugs"], meta["slugs"]))
-        if meta["fingerprints"] is not None:
-            meta["fingerprints"] = tuple(map(same.get, meta["fingerprints"], meta["fingerprints"]))
-        del same
-    try:
-        base = _read_related_base(folder, stored)
-    except (OSError, ValueError, KeyError, TypeError, IndexError):
-        return None, None
-    token = stored["token"]
-    layers = {"token": token, "sizes": (len(base.slugs), len(base.table.first), len(base.table.words)),
-              "touched": frozenset(), "removed": frozenset(), "matrices": (base.counts.base, base.vectors.base)}
-    delta = load_blob(folder / "related.delta.pickle")
-    if isinstance(delta, dict) and delta.get("code") == code_version() and delta.get("base") == token:
-        try:
-            merged = related.with_delta(base, delta.get("delta"))
-        except (ValueError, IndexError, TypeError, AttributeError):
-            merged = None
-        if merged is not None:
-            layers.update(touched=frozenset(delta["delta"].slugs), removed=delta["delta"].removed)
-            return merged, layers
-    return base, layers
-
-
-def _save_related_memo(folder: Path, memo, previous, layers: dict | None) -> None:
-    """Save the related-papers memo as a delta against the base on disk (previous: the memo
-    _load_related_memo gave with layers), or as a new base when one is due."""
-    from site_src import related
-
-    delta = None
-    if layers is not None and isinstance(previous, related.RelatedMemo):
-        delta = related.memo_delta(previous, memo, layers["sizes"], layers["touched"], layers["removed"],
-                                   base_matrices=layers["matrices"])
-    if delta is None:
-        token = os.urandom(12).hex()
-        arrays, meta = _related_arrays(memo)
-        # The arrays first: a header left from before names another token, so it is refused.
-        layout = _write_arrays(folder / "related.arrays", token, arrays)
-        del arrays
-        save_blob(folder / "related.pickle", {"code": code_version(), "token": token, "layout": layout, "meta": meta})
-        (folder / "related.delta.pickle").unlink(missing_ok=True)  # (it names the old base's token)
-    else:
-        save_blob(folder / "related.delta.pickle", {"code": code_version(), "base": layers["token"], "delta": delta})
-
-
-def _forget_related_memo(folder: Path) -> None:
-    """Remove the related memo's files (one of them was found corrupt)."""
-    for name in ("related.pickle", "related.delta.pickle", "related.arrays"):
-        (folder / name).unlink(missing_ok=True)
 
 
 def _reasons_before(memo: Mapping) -> tuple[dict, set[str]] | None:

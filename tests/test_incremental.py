@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from site_src import buildcache, parallel, pipeline, store
+from site_src import buildcache, cachefiles, parallel, pipeline, relatedmemo, store
 from site_src.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,19 +209,19 @@ def test_the_related_papers_memo_is_saved_as_a_delta_and_a_bad_delta_is_not_used
     add_digest(own_project)
     incremental_build(own_project, live)
     assert (folder / "related.pickle").read_bytes() == base, "the whole related memo was saved again"
-    memo, layers = buildcache._load_related_memo(folder)
+    memo, layers = relatedmemo.load_related_memo(folder)
     papers = sorted(path.stem for path in (own_project / "content" / "papers").glob("*.md"))
     assert memo.slugs == tuple(papers) and layers["touched"]
     assert_like_a_clean_build(own_project, live, clean)
     # A delta that does not load, or belongs to another base, leaves the base alone in use.
     corrupt(folder, ("related.delta.pickle",))
-    assert buildcache._load_related_memo(folder)[0].slugs != tuple(papers)
+    assert relatedmemo.load_related_memo(folder)[0].slugs != tuple(papers)
     change_title(own_project)
     incremental_build(own_project, live)
     assert_like_a_clean_build(own_project, live, clean)
     stored = buildcache.load_blob(folder / "related.delta.pickle")
     buildcache.save_blob(folder / "related.delta.pickle", {**stored, "base": "another base"})
-    assert buildcache._load_related_memo(folder)[1]["touched"] == frozenset()
+    assert relatedmemo.load_related_memo(folder)[1]["touched"] == frozenset()
     change_title(own_project)
     incremental_build(own_project, live)
     assert_like_a_clean_build(own_project, live, clean)
@@ -239,8 +239,8 @@ def test_a_related_memo_whose_arrays_are_damaged_or_foreign_is_not_trusted(own_p
     damaged[offset + nbytes // 2] ^= 0x55
     (folder / "related.arrays").unlink()
     (folder / "related.arrays").write_bytes(bytes(damaged))
-    memo, _ = buildcache._load_related_memo(folder)  # (the counts are read later, when used)
-    with pytest.raises(buildcache._CorruptCache):
+    memo, _ = relatedmemo.load_related_memo(folder)  # (the counts are read later, when used)
+    with pytest.raises(relatedmemo.CorruptCache):
         memo.counts.base.holding(np.ones(memo.counts.shape[1], dtype=bool))
     change_title(own_project)
     incremental_build(own_project, live)
@@ -250,11 +250,11 @@ def test_a_related_memo_whose_arrays_are_damaged_or_foreign_is_not_trusted(own_p
     stored = buildcache.load_blob(folder / "related.pickle")
     buildcache.save_blob(folder / "related.pickle", {**stored, "token": "f" * 24,
                                                      "layout": {**stored["layout"], "token": "f" * 24}})
-    assert buildcache._load_related_memo(folder) == (None, None)
+    assert relatedmemo.load_related_memo(folder) == (None, None)
     (folder / "related.arrays").unlink()
     (folder / "related.arrays").write_bytes(arrays[: len(arrays) // 2])
     buildcache.save_blob(folder / "related.pickle", stored)
-    assert buildcache._load_related_memo(folder) == (None, None)
+    assert relatedmemo.load_related_memo(folder) == (None, None)
     change_title(own_project)
     incremental_build(own_project, live)
     assert_like_a_clean_build(own_project, live, clean)
@@ -383,7 +383,7 @@ def test_an_update_keeps_the_keys_of_folders_it_did_not_touch(project, tmp_path)
 def test_a_cache_from_other_code_is_not_trusted(project, tmp_path, monkeypatch):
     live = tmp_path / "live"
     incremental_build(project, live)
-    monkeypatch.setattr(buildcache, "_CODE_VERSION", "something-else")
+    monkeypatch.setattr(cachefiles, "_CODE_VERSION", "something-else")
     report = incremental_build(project, live)
     assert report.incremental.mode == "full" and "code" in report.incremental.why
 

@@ -105,21 +105,6 @@ def test_any_sequence_of_saves_loads_back_the_last_memo(rounds):
     assert rebased >= 1
 
 
-def test_a_cache_file_of_another_format_is_not_loaded(tmp_path):
-    buildcache.save_blob(tmp_path / "blob.pickle", {"a": 1})
-    assert buildcache.load_blob(tmp_path / "blob.pickle") == {"a": 1}
-    data = (tmp_path / "blob.pickle").read_bytes()
-    (tmp_path / "blob.pickle").write_bytes(data.replace(buildcache.CACHE_FORMAT.encode(), b"paper-atlas-cache 0", 1))
-    assert buildcache.load_blob(tmp_path / "blob.pickle") is None
-
-
-def test_a_cache_file_written_by_other_code_is_not_loaded(tmp_path, monkeypatch):
-    buildcache.save_blob(tmp_path / "blob.pickle", {"a": 1})
-    monkeypatch.setattr(buildcache, "_CODE_VERSION", "other code")
-    assert buildcache.load_blob(tmp_path / "blob.pickle") is None
-    assert buildcache.load_blob(tmp_path / "blob.pickle", any_code=True) == {"a": 1}
-
-
 def test_a_delta_keeps_a_removal_when_as_many_entries_were_added_or_replaced(tmp_path):
     first = saved(tmp_path, a_memo(2000), {})
     second = {**a_memo(2000), "papers": dict(first["papers"])}

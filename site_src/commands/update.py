@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from site_src.cli import WorkError
     from site_src.config import ConfigError, load_config
     from site_src.ingest import IngestError, StrictFailure, ingest
+    from site_src.memory import release_freed_memory
     from site_src.buildreport import BuildError
 
     check_format(args.format)
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     ingest_seconds = time.perf_counter() - started
     # Ingest's transient tables (the fuzzy-match index, the listing) are garbage now: hand
     # the heap's free memory back before the build loads its memos.
-    buildcache.release_freed_memory()
+    release_freed_memory()
     for problem in ingested.problems:
         print(f"  {problem}", file=sys.stderr)
     for duplicate in ingested.possible_duplicates:
