@@ -254,7 +254,6 @@ _ROWS_AT_ONCE = 8192
 def _related_arrays(memo) -> tuple[dict, dict]:
     """The arrays and the small parts (meta) of a related memo, as save_related_memo writes them."""
     import numpy as np
-    from scipy import sparse
 
     from site_src import related
 
@@ -296,9 +295,6 @@ def _related_arrays(memo) -> tuple[dict, dict]:
 def _read_related_base(folder: Path, stored: Mapping):
     """The related memo a base header (related.pickle) and its array file describe; raises
     CorruptCache (or KeyError, ValueError…) when they do not fit."""
-    import numpy as np
-    from scipy import sparse
-
     from site_src import related
 
     meta = stored["meta"]
