@@ -1447,9 +1447,18 @@ def build(config, now: dt.datetime | None = None, **options):
     from site_src.writer import STAGING_TREE, old_trees, remove_tree_later
 
     with build_lock(cache_dir_for(config.root, config.out_dir), config.out_dir):
-        for leftover in old_trees(Path(config.out_dir), STAGING_TREE):
+        leftovers = old_trees(Path(config.out_dir), STAGING_TREE)
+        for leftover in leftovers:
             remove_tree_later(leftover)
-        return _build(config, now, **options)
+        try:
+            return _build(config, now, **options)
+        except BaseException:
+            # A signal (Ctrl-C, SIGTERM) that lands while a staging tree is being made, before
+            # _build holds it, leaves a tree _build cannot remove. Holding the lock, any
+            # staging tree that was not there before is this build's (and nearly empty).
+            for tree in set(old_trees(Path(config.out_dir), STAGING_TREE)) - set(leftovers):
+                shutil.rmtree(tree, ignore_errors=True)
+            raise
 
 
 @contextlib.contextmanager

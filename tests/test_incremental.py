@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -754,6 +755,23 @@ def test_a_full_build_stopped_by_sigterm_removes_its_staging_tree_and_keeps_the_
     assert stderr.strip().endswith("build.py build: terminated")
     assert sorted(p.name for p in project.iterdir() if p.name.startswith("_site")) == ["_site"]
     assert tree(live) == before
+
+
+def test_a_stop_while_the_staging_tree_is_being_made_leaves_no_tree(project, tmp_path, monkeypatch):
+    live = tmp_path / "live"
+    incremental_build(project, live)
+    make_folder = tempfile.mkdtemp
+
+    def made_then_stopped(*args, **kwargs):  # the signal lands just after the folder exists
+        folder = make_folder(*args, **kwargs)
+        if ".new-" in kwargs.get("prefix", ""):
+            raise KeyboardInterrupt
+        return folder
+
+    monkeypatch.setattr(tempfile, "mkdtemp", made_then_stopped)
+    with pytest.raises(KeyboardInterrupt):
+        incremental_build(project, live, full=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live"]
 
 
 def test_two_builds_of_one_output_folder_take_turns(project, tmp_path, capfd):
