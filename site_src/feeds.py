@@ -127,8 +127,21 @@ def _newest_first(papers: Iterable[Paper], digest_dates: Mapping[str, dt.date | 
     """The papers in newest_papers' order, made lazily: papers are grouped by the date they
     were last updated, and only the groups a caller reaches are sorted by the rest of the key."""
     by_update: dict[int, list[Paper]] = {}
+    date_of = digest_dates.get
     for paper in papers:
-        by_update.setdefault(entry_updated(paper, digest_dates).toordinal(), []).append(paper)
+        # entry_updated, inlined: it ran once per paper of the site (~0.1 CPU-s at 100k).
+        updated = None
+        for appearance in paper.digests:
+            date = date_of(appearance.digest)
+            if date is not None and (updated is None or date > updated):
+                updated = date
+        if updated is None:
+            updated = paper.first_seen or paper.published_at or EPOCH
+        group = by_update.get(updated.toordinal())
+        if group is None:
+            by_update[updated.toordinal()] = [paper]
+        else:
+            group.append(paper)
     for updated in sorted(by_update, reverse=True):
         yield from sorted(by_update[updated], key=sort_key_newest)
 

@@ -629,3 +629,16 @@ def test_a_segment_left_on_disk_is_read_only_when_its_batches_changed(monkeypatc
         update, _ = search_index.update_index(edited, (), on_disk(memo, load), existing=set(before))
         assert reads, "the base segment was read"
         assert {dest: before[dest] if data is None else data for dest, data in update.items()} == build_index(edited)
+
+
+def test_documents_are_ordered_by_date_then_slug_undated_first():
+    """order_documents' one-string key orders as the pairs (date, slug) do, ties kept in input order."""
+    rng = random.Random(7)
+    dates = [None, dt.date(1, 1, 1), dt.date(1999, 12, 31), dt.date(2024, 2, 29), dt.date(9999, 12, 31)]
+    slugs = ["a", "a-b", "ab", "b", "é", "z9", "Z", "a0"]
+    docs = [SearchDocument(url=f"papers/{i}/", title="t", abstract="", authors=(), arxiv_id="", topics=(),
+                           date=rng.choice(dates), slug=rng.choice(slugs)) for i in range(300)]
+    ordered = search_index.order_documents(docs)
+    assert ordered == sorted(docs, key=lambda d: (d.date or dt.date.min, d.slug))
+    assert [d.url for d in ordered] == [d.url for d in sorted(docs, key=lambda d: (d.date or dt.date.min, d.slug))]
+    assert ordered[0].date in (None, dt.date(1, 1, 1)) and ordered[-1].date == dt.date(9999, 12, 31)

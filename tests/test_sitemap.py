@@ -56,3 +56,22 @@ def test_sitemaps_read_from_a_one_pass_iterator_split_where_a_list_splits(count)
     index = ET.fromstring(outputs["sitemap.xml"])
     assert [loc.text for loc in index.iter(f"{{{sitemap.SITEMAP_NS}}}loc")] == \
         [f"https://a.example/sitemap-{n}.xml" for n in range(1, len(parts) + 1)]
+
+
+def test_kept_paper_pages_are_in_the_sitemap_where_the_planned_pages_put_them():
+    """produce_sitemap reads a PlannedPages' kept paper pages as their paths: the same sitemap
+    as from the pages it yields, and as from the pages planned whole."""
+    from site_src.plan import PlannedPages, iter_pages, paper_dests
+    from tests.test_plan import CONFIG, index_site, make_site, plan_site
+
+    site = make_site(6)
+    plain = plan_site(site, CONFIG)
+    dests = paper_dests(index_site(site, CONFIG))
+    kept = {slug: dests[slug] for slug in ("p001", "p002", "p005")}
+    planned = PlannedPages(list(iter_pages(site, CONFIG, kept=kept)), kept, "paper.html")
+    made = sitemap.produce_sitemap(site, CONFIG, planned)
+    assert made == sitemap.produce_sitemap(site, CONFIG, list(planned))
+    assert made == sitemap.produce_sitemap(site, CONFIG, plain)
+    locs = [loc.text for loc in ET.fromstring(made["sitemap.xml"]).iter(f"{{{sitemap.SITEMAP_NS}}}loc")]
+    assert locs == [CONFIG.absolute(page.url) for page in plain if page.in_sitemap]
+    assert CONFIG.absolute("papers/p002/") in locs

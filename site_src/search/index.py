@@ -146,7 +146,10 @@ def impact(field_tfs: Sequence[float], field_lengths: Sequence[int]) -> int:
 
 def order_documents(documents: Iterable[SearchDocument]) -> list[SearchDocument]:
     """Sort documents oldest first (undated first), so a document id also sorts by date."""
-    return sorted(documents, key=lambda d: (d.date or dt.date.min, d.slug or d.url))
+    # By one string, the date's day number (fixed width) then the slug: the order of the
+    # pairs (date, slug), with string comparisons in C instead of tuples' (0.16 -> 0.07
+    # CPU-s at 100k documents).
+    return sorted(documents, key=lambda d: f"{(d.date or dt.date.min).toordinal():07d}{d.slug or d.url}")
 
 
 # A document is tokenized as one string: every text is followed by TEXT_END (it takes
@@ -766,10 +769,14 @@ def update_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTop
         return name[2:2 + HASH_LENGTH]
 
     with collector_paused():
-        known_keys = keys or {}
-        keys = [known_keys.get(doc.slug) or document_key(doc) for doc in ordered]
-        known_text = memo.text_keys
-        text_keys = [known_text.get(key) or text_key(doc) for key, doc in zip(keys, ordered)]
+        # Looked up with map() and filled in only where missing: these run over every
+        # document, and a Python loop each cost ~0.1 CPU-s at 100k documents.
+        keys = list(map((keys or {}).get, [doc.slug for doc in ordered]))
+        if not all(keys):
+            keys = [key or document_key(doc) for key, doc in zip(keys, ordered)]
+        text_keys = list(map(memo.text_keys.get, keys))
+        if not all(text_keys):
+            text_keys = [known or text_key(doc) for known, doc in zip(text_keys, ordered)]
         bounds = batch_bounds(ordered)
         segments = []
         segment_memos: dict[str, SegmentMemo] = {}
@@ -803,7 +810,7 @@ def update_index(documents: Iterable[SearchDocument], topics: Sequence[SearchTop
             new_memo.meta.update(meta_memo)
         directories = [emit("d", "".join(chunk_hashes[i:i + META_DIR]).encode())
                        for i in range(0, len(chunk_hashes), META_DIR)]
-        comments = np.array([max(0, doc.comments or 0) for doc in ordered], dtype=np.int64)
+        comments = np.maximum(np.array([doc.comments or 0 for doc in ordered], dtype=np.int64), 0)
         comment_files = []
         for start in range(0, len(ordered), COMMENT_CHUNK):
             values, _ = _varints(comments[start:start + COMMENT_CHUNK])
