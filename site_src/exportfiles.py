@@ -384,18 +384,23 @@ def _bibtex_head(heading: str) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
 
 
+def _keep_those_not_due(files, hashes, known, survey_dest, survey_due, topic_files, topics_due) -> bool:
+    """Keep the survey file unless due and every topic file not due; whether any is due."""
+    if not survey_due:
+        _keep(files, hashes, survey_dest, known)
+    for topic_id, dest in topic_files.items():
+        if topic_id not in topics_due:
+            _keep(files, hashes, dest, known)
+    return bool(survey_due or topics_due)
+
+
 def _write_bibtex(site, config, sink, files, hashes, slugs, source, topics_in_order, above, by_slug,
                   paper_url, memo, old_bib, survey_due, bib_due, bib_files, bib_dest, existing, known):
     """Stream survey.bib and the due topics' papers.bib; (entry sizes, first entry offset)
     of the new survey.bib, or (None, 0) when it was kept."""
     from site_src.cite import bibtex_for
 
-    if not survey_due:
-        _keep(files, hashes, bib_dest, known)
-    for topic_id, dest in bib_files.items():
-        if topic_id not in bib_due:
-            _keep(files, hashes, dest, known)
-    if not survey_due and not bib_due:
+    if not _keep_those_not_due(files, hashes, known, bib_dest, survey_due, bib_files, bib_due):
         return None, 0
     members = collections.Counter()
     for topics, count in collections.Counter(topics_in_order).items():
@@ -476,12 +481,7 @@ def _write_outlines(site, config, sink, files, hashes, slugs, source, topics_in_
     survey.md, or None when it was kept; each listing's papers, or None when nothing was made)."""
     from site_src.exports import outline_line, unsorted_line
 
-    if not survey_due:
-        _keep(files, hashes, md_dest, known)
-    for topic_id, dest in md_files.items():
-        if topic_id not in md_due:
-            _keep(files, hashes, dest, known)
-    if not survey_due and not md_due:
+    if not _keep_those_not_due(files, hashes, known, md_dest, survey_due, md_files, md_due):
         return None, None
     # Each listing's papers now (positions in the survey order) and before (old positions).
     own: dict[str, list[int]] = {t.id: [] for t in site.topics}
