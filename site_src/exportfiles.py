@@ -221,7 +221,7 @@ def make_exports(site, config, memo: ExportsMemo | None = None, *,
     destinations (StagedFile, to be renamed into place) and unchanged papers' texts are
     read from out_dir's survey.bib and survey.md when their hashes are the memo's.
     """
-    from site_src.exports import escape_markdown, survey_order
+    from site_src.exports import escape_markdown, survey_order, topic_chains
 
     if not site.topics:
         return {}, None
@@ -235,14 +235,7 @@ def make_exports(site, config, memo: ExportsMemo | None = None, *,
     old_topics = memo.topics if memo is not None else []
     known = memo.hashes if memo is not None else {}
 
-    parents = {t.id: t.parent for t in site.topics}
-    ancestors: dict[str, tuple[str, ...]] = {}
-    for topic_id in parents:
-        chain, current = [], topic_id
-        while current in parents and current not in chain:  # (cycle-safe)
-            chain.append(current)
-            current = parents[current]
-        ancestors[topic_id] = tuple(chain)
+    ancestors = topic_chains(site.topics)  # (each topic first, then its ancestors)
     above_of: dict[tuple, tuple[str, ...]] = {}
 
     def above(topics: tuple) -> tuple[str, ...]:

@@ -66,18 +66,27 @@ def bibtex_entries(papers: Iterable[Paper], *, url_for: Callable[[str], str] | N
     return {p.slug: bibtex_for(p, url=url_for(p.slug) if url_for else None) for p in papers}
 
 
+def topic_chains(topics: Sequence[Any]) -> dict[str, tuple[str, ...]]:
+    """Topic id -> the topic and its ancestors, nearest first (cycle-safe: a cycle ends the chain)."""
+    parents = {t.id: t.parent for t in topics}
+    chains: dict[str, tuple[str, ...]] = {}
+    for topic_id in parents:
+        chain, current = [], topic_id
+        while current in parents and current not in chain:
+            chain.append(current)
+            current = parents[current]
+        chains[topic_id] = tuple(chain)
+    return chains
+
+
 def topic_members(topics: Sequence[Any], paper_topics: Mapping[str, Iterable[str]]) -> dict[str, set[str]]:
     """Topic id -> slugs of papers in it or any of its subtopics (topic_papers for every topic at once)."""
-    parents = {t.id: t.parent for t in topics}
-    members: dict[str, set[str]] = {t.id: set() for t in topics}
+    chains = topic_chains(topics)
+    members: dict[str, set[str]] = {topic_id: set() for topic_id in chains}
     for slug, ids in paper_topics.items():
         for topic_id in ids:
-            seen: set[str] = set()
-            current = topic_id
-            while current in members and current not in seen:  # (cycle-safe)
-                seen.add(current)
-                members[current].add(slug)
-                current = parents.get(current)
+            for member_of in chains.get(topic_id, ()):
+                members[member_of].add(slug)
     return members
 
 
