@@ -147,6 +147,23 @@ class PlannedPages:
             else:
                 yield item
 
+    def sitemap_urls(self) -> Iterator[str]:
+        """The URL of each page meant for the sitemap, in plan order, without making KeptPages
+        (~0.15 CPU-s at 100k pages): a kept paper page is in the sitemap, as its KeptPage says."""
+        url_for_dest = urls.url_for_dest
+        for item in self.items:
+            if type(item) is str:
+                yield url_for_dest(self.kept[item])
+            elif item.in_sitemap:
+                yield item.url
+
+
+def sitemap_urls(pages: Iterable[Any]) -> Iterator[str]:
+    """The URL of each page meant for the sitemap, in plan order (pages: a list or PlannedPages)."""
+    if isinstance(pages, PlannedPages):
+        return pages.sitemap_urls()
+    return (page.url for page in pages if page.in_sitemap)
+
 
 class KeptPaperPages(Mapping):
     """Slug -> output path of each paper page a build keeps (iter_pages' kept=), the paths made

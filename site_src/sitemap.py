@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import itertools
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
-from site_src import urls
 from site_src.config import SiteConfig
-from site_src.plan import Page, PlannedPages, Site
+from site_src.plan import Page, Site, sitemap_urls
 from site_src.xmltext import xml_text
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
@@ -77,21 +76,6 @@ def render_robots(config: SiteConfig) -> bytes:
 def produce_sitemap(site: Site, config: SiteConfig, pages: list[Page]) -> dict[str, bytes]:
     """Output producer: sitemap.xml (every page meant for it, in plan order) and robots.txt."""
     absolute = config.absolute
-    locs = (absolute(url) for url in _sitemap_urls(pages))
+    locs = (absolute(url) for url in sitemap_urls(pages))
     return {**render_sitemaps(locs, config), "robots.txt": render_robots(config)}
 
-
-def _sitemap_urls(pages) -> Iterator[str]:
-    """The URL of each page meant for the sitemap, in plan order. A PlannedPages' kept paper
-    pages (every paper page after a digest) are read as their paths, not as the KeptPage
-    each would be made into when iterated (~0.15 CPU-s at 100k pages); a kept paper page
-    is in the sitemap, as its KeptPage says."""
-    if not isinstance(pages, PlannedPages):
-        yield from (page.url for page in pages if page.in_sitemap)
-        return
-    kept, url_for_dest = pages.kept, urls.url_for_dest
-    for item in pages.items:
-        if type(item) is str:
-            yield url_for_dest(kept[item])
-        elif item.in_sitemap:
-            yield item.url
