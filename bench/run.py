@@ -124,23 +124,45 @@ def prepare(size: int, out_root: Path, seed: int, reuse: bool = False) -> tuple[
     want = json.dumps({"size": size, "seed": seed,
                        "corpus": corpus_tools.__file__ and Path(corpus_tools.__file__).read_text(),
                        "taxonomy": corpus_tools.project_taxonomy(ROOT)}, sort_keys=True)
-    if not (stamp.exists() and (reuse or stamp.read_text() == want)):
+    papers = project / "content" / "papers"
+    if not (stamp.exists() and (reuse or stamp.read_text() == want) and papers.is_dir()
+            and count_files(papers) == size):
+        # (a corpus an older benchmark grew with its digests is made again: its Hugo twin
+        # has `size` papers, and the comparison must be like with like)
         print(f"[{size}] generating the corpus ...", flush=True)
         remove(project)
         info = corpus_tools.write_corpus(project, size, seed=seed, project=ROOT)
         print(f"[{size}] {info['papers']} papers, {info['digests']} digests in {info['seconds']} s", flush=True)
         stamp.write_text(want)
         remove(out_root / f"c{size}-hugo")
-    # The project's templates may have moved on since the corpus was made.
-    remove(project / "templates")
-    shutil.copytree(ROOT / "templates", project / "templates")
     hugo = out_root / f"c{size}-hugo"
     if not (hugo / "hugo.toml").exists():
         print(f"[{size}] writing the Hugo twin ...", flush=True)
         hugo_site.write_hugo_site(project, hugo)
     age(project / "content")
-    age(project / "templates")
     return project, hugo
+
+
+def count_files(folder: Path) -> int:
+    with os.scandir(folder) as entries:
+        return sum(1 for entry in entries if entry.is_file())
+
+
+def working_copy(corpus: Path, out_root: Path) -> Path:
+    """A fresh project for one run: the corpus's content/ hard-linked, today's templates copied.
+
+    Every run starts from the same `size` papers as the Hugo twin, however many digests
+    earlier runs ingested. Hard links are safe because nothing edits a content file in
+    place: ingest, the note edit and the serve probe all write a new file and rename it
+    over the old one (replace_text), so a copy's change never reaches the corpus.
+    """
+    work = out_root / f"{corpus.name}-run"
+    set_aside(work, out_root)
+    shutil.copytree(corpus / "content", work / "content", copy_function=os.link)
+    # The project's templates may have moved on since the corpus was made.
+    shutil.copytree(ROOT / "templates", work / "templates")
+    age(work / "templates")
+    return work
 
 
 def build_cmd(project: Path) -> list[str]:
@@ -199,8 +221,7 @@ def serve_latency(project: Path, timeout: float = 180.0) -> float:
             await ws.write_message(json.dumps({"command": "info", "url": page_url, "plugins": {}}))
             await asyncio.sleep(0.5)  # the server registers the client on 'info'
             started = time.perf_counter()
-            with paper.open("a", encoding="utf-8") as handle:
-                handle.write(f"\n{marker}\n")
+            replace_text(paper, paper.read_text(encoding="utf-8") + f"\n{marker}\n")
             while True:
                 message = await asyncio.wait_for(ws.read_message(), timeout)
                 if message and json.loads(message).get("command") == "reload":
@@ -222,24 +243,20 @@ def serve_latency(project: Path, timeout: float = 180.0) -> float:
 def run_size(size: int, runs: int, out_root: Path, seed: int, do_serve: bool,
              reuse: bool = False) -> dict:
     """Every scenario for one size; returns {scenario: [measurements]}."""
-    project, hugo = prepare(size, out_root, seed, reuse)
+    corpus, hugo = prepare(size, out_root, seed, reuse)
     hugo_bin = hugo_site.hugo_binary()
     results: dict[str, list[dict]] = {name: [] for name in SCENARIOS}
-    site, cache = project / "_site", project / ".cache"
     for run in range(runs):
-        set_aside(site, out_root)
-        set_aside(cache, out_root)
+        project = working_copy(corpus, out_root)  # (no _site/, no .cache/)
         results["full"].append(measure(build_cmd(project)))
         results["no-op"].append(measure(build_cmd(project)))
         edit_note(project, run)
         results["note"].append(measure(build_cmd(project)))
         edit_template(project, run)
         results["template"].append(measure(build_cmd(project)))
-        # A corpus reused from an earlier benchmark already holds its next-N digests:
-        # each run makes a digest that was never ingested.
-        serial = next(n for n in range(10_000) if not (project / f"next-{n}.txt").exists())
-        digest = project / f"next-{serial}.txt"
-        day = corpus_tools.write_update_digest(digest, project, serial=serial)
+        # (the same digest every run: each working copy starts from the same corpus)
+        digest = project / "next.txt"
+        day = corpus_tools.write_update_digest(digest, project)
         results["digest"].append(measure([PYTHON, BUILD, "--root", str(project), "update",
                                           str(digest), "--quiet", "--today", str(day)]))
         set_aside(hugo / "public", out_root)
@@ -252,7 +269,7 @@ def run_size(size: int, runs: int, out_root: Path, seed: int, do_serve: bool,
             results["serve"] = [{"wall": serve_latency(project), "cpu": None, "rss_mib": None}]
         except Exception as error:  # noqa: BLE001 - report, keep the other numbers
             print(f"[{size}] serve latency failed: {error!r}", flush=True)
-    files = sum(1 for p in site.rglob("*") if p.is_file())
+    files = sum(1 for p in (project / "_site").rglob("*") if p.is_file())
     return {"size": size, "runs": runs, "files": files, "results": results}
 
 
