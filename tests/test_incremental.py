@@ -471,6 +471,45 @@ def test_the_memoised_corpus_equals_the_stores(project, monkeypatch, read_ahead)
         assert not threaded  # (where the file system tells what is cached)
 
 
+@pytest.mark.parametrize("child", ["parses half", "dies"])
+def test_a_corpus_parsed_in_two_processes_is_the_one_parsed_in_one(own_project, tmp_path, monkeypatch, child):
+    content = own_project / "content"
+    papers = sorted(content.glob("papers/*.md"))
+    papers[3].write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")  # skipped, with its problem
+    papers[-2].write_text(papers[-2].read_text(encoding="utf-8").replace("---\n", "---\nshade: x\n", 1),
+                          encoding="utf-8")  # kept without the field, with its problem
+    alone, alone_memo = buildcache.load_corpus(content, jobs=1)
+
+    monkeypatch.setattr(buildcache, "PARALLEL_PARSE_FILES", 2)
+    log = tmp_path / "parsed-by.txt"
+    parse = buildcache._parse_papers
+
+    def logged(todo, folder, prefix):  # (appends from whichever process parses)
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"{os.getpid()} {len(todo)}\n")
+        return parse(todo, folder, prefix)
+
+    monkeypatch.setattr(buildcache, "_parse_papers", logged)
+    if child == "dies":
+        real_beside = parallel.run_beside
+        monkeypatch.setattr(parallel, "run_beside", lambda fn, jobs=None: real_beside(lambda: os._exit(3), jobs=jobs))
+    both, both_memo = buildcache.load_corpus(content, jobs=2)
+
+    assert both == alone == store.load_store(content)
+    assert len(both.papers) == len(papers) - 1
+    assert {p.source.rpartition("/")[2] for p in both.problems} == {papers[3].name, papers[-2].name}
+    assert both_memo["papers"] == alone_memo["papers"]  # (stat keys, papers, problems, hashes)
+    assert list(both_memo["papers"]) == list(alone_memo["papers"])
+    calls = [tuple(map(int, line.split())) for line in log.read_text().splitlines()]
+    half = len(papers) - len(papers) // 2
+    if child == "parses half":
+        assert sorted(n for _, n in calls) == sorted([len(papers) // 2, half])
+        assert len({pid for pid, _ in calls}) == 2 and os.getpid() in {pid for pid, _ in calls}
+    else:  # its half parsed here after all
+        assert sorted(n for _, n in calls) == sorted([len(papers) // 2, half])
+        assert {pid for pid, _ in calls} == {os.getpid()}
+
+
 def test_parallel_map_keeps_order_and_falls_back_for_small_inputs():
     items = list(range(1000))
     assert parallel.parallel_map(lambda x: x * x, items, min_items=10, jobs=2) == [x * x for x in items]
