@@ -4,9 +4,10 @@ For each size (default 1k and 10k; add 100000 with --sizes) it generates a corpu
 (bench/corpus.py) and its Hugo twin (bench/hugo_site.py) under bench/out/, then
 times, as whole processes and medians over --runs runs:
 
-  full       clean build (no _site/, no .cache/): `build.py build`; the previous
-             output trees (ours and Hugo's) are set aside and deleted only after
-             every measurement (see set_aside)
+  full       clean build (no _site/, no .cache/): `build.py build` in a fresh copy
+             of the corpus (working_copy); the previous copies and output trees
+             (ours and Hugo's) are set aside and deleted only after every
+             measurement (see set_aside)
   no-op      the same build again, nothing changed
   digest     `build.py update NEXT.txt` with a new 50-paper digest (ingest + build)
   note       build after editing one paper's notes
@@ -21,6 +22,7 @@ CPU time (user + sys, children included) is printed too.
 
     .venv/bin/python bench/run.py --sizes 1000,10000 --runs 5
     .venv/bin/python bench/run.py --sizes 100000 --runs 1
+    .venv/bin/python bench/run.py --sizes 10000 --work /dev/shm/atlas-bench   # no disk
 """
 from __future__ import annotations
 
@@ -148,17 +150,20 @@ def count_files(folder: Path) -> int:
         return sum(1 for entry in entries if entry.is_file())
 
 
-def working_copy(corpus: Path, out_root: Path) -> Path:
+def working_copy(corpus: Path, work_root: Path) -> Path:
     """A fresh project for one run: the corpus's content/ hard-linked, today's templates copied.
 
     Every run starts from the same `size` papers as the Hugo twin, however many digests
     earlier runs ingested. Hard links are safe because nothing edits a content file in
     place: ingest, the note edit and the serve probe all write a new file and rename it
-    over the old one (replace_text), so a copy's change never reaches the corpus.
+    over the old one (replace_text), so a copy's change never reaches the corpus. On
+    another file system (--work on tmpfs) the files are copied.
     """
-    work = out_root / f"{corpus.name}-run"
-    set_aside(work, out_root)
-    shutil.copytree(corpus / "content", work / "content", copy_function=os.link)
+    work = work_root / f"{corpus.name}-run"
+    set_aside(work, work_root)
+    same_disk = os.stat(corpus).st_dev == os.stat(work_root).st_dev
+    shutil.copytree(corpus / "content", work / "content",
+                    copy_function=os.link if same_disk else shutil.copy2)
     # The project's templates may have moved on since the corpus was made.
     shutil.copytree(ROOT / "templates", work / "templates")
     age(work / "templates")
@@ -241,13 +246,15 @@ def serve_latency(project: Path, timeout: float = 180.0) -> float:
 
 
 def run_size(size: int, runs: int, out_root: Path, seed: int, do_serve: bool,
-             reuse: bool = False) -> dict:
+             reuse: bool = False, work_root: Path | None = None) -> dict:
     """Every scenario for one size; returns {scenario: [measurements]}."""
     corpus, hugo = prepare(size, out_root, seed, reuse)
+    work_root = work_root or out_root
+    public = work_root / f"{hugo.name}-public"
     hugo_bin = hugo_site.hugo_binary()
     results: dict[str, list[dict]] = {name: [] for name in SCENARIOS}
     for run in range(runs):
-        project = working_copy(corpus, out_root)  # (no _site/, no .cache/)
+        project = working_copy(corpus, work_root)  # (no _site/, no .cache/)
         results["full"].append(measure(build_cmd(project)))
         results["no-op"].append(measure(build_cmd(project)))
         edit_note(project, run)
@@ -259,9 +266,9 @@ def run_size(size: int, runs: int, out_root: Path, seed: int, do_serve: bool,
         day = corpus_tools.write_update_digest(digest, project)
         results["digest"].append(measure([PYTHON, BUILD, "--root", str(project), "update",
                                           str(digest), "--quiet", "--today", str(day)]))
-        set_aside(hugo / "public", out_root)
+        set_aside(public, work_root)
         results["hugo"].append(measure([hugo_bin, "--quiet", "--source", str(hugo),
-                                        "--destination", str(hugo / "public")]))
+                                        "--destination", str(public)]))
         print(f"[{size}] run {run + 1}/{runs}: " + ", ".join(
             f"{k} {v[-1]['wall']:.2f}s" for k, v in results.items() if v), flush=True)
     if do_serve:
@@ -324,18 +331,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the raw measurements here")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse existing corpora even if the taxonomy changed since")
+    parser.add_argument("--work", type=Path,
+                        help="folder for the measured projects and output trees, ours and Hugo's "
+                             "(default: --out; e.g. /dev/shm to take the disk out of the figures)")
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     args.out.mkdir(parents=True, exist_ok=True)
+    work = args.work or args.out
+    work.mkdir(parents=True, exist_ok=True)
     compile_package()
-    empty_trash(args.out)  # (left by an interrupted run: deleted before, not between, the runs)
+    for folder in {args.out, work}:
+        empty_trash(folder)  # (left by an interrupted run: deleted before, not between, the runs)
     done = []
     try:
         for size in sizes:
             done.append(run_size(size, args.runs, args.out, args.seed,
-                                 do_serve=not args.no_serve and size <= 10000, reuse=args.reuse))
+                                 do_serve=not args.no_serve and size <= 10000, reuse=args.reuse,
+                                 work_root=work))
     finally:
-        empty_trash(args.out)
+        for folder in {args.out, work}:
+            empty_trash(folder)
     load = os.getloadavg()
     print(f"\n{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
           f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
