@@ -74,7 +74,7 @@ from site_src.config import project_path
 from site_src.memory import map_large_blocks, release_freed_memory
 from site_src.model import Corpus, DigestRecord, Paper, Problem
 from site_src.relatedmemo import CorruptCache, forget_related_memo, load_related_memo, save_related_memo
-from site_src.writer import StagedFile
+from site_src.writer import STAGING_PREFIX, StagedFile
 
 CACHE_DIR = ".cache"
 RENDER_IN_PARALLEL = 600
@@ -1030,8 +1030,12 @@ WRITE_THREADS = 4
 
 def _replace_file(path: Path, data: bytes) -> None:
     """Write data to path atomically: a temp file beside it (mode 644), then a rename."""
-    if isinstance(data, StagedFile):  # (written beside it already)
-        os.replace(data.path, path)
+    if isinstance(data, StagedFile):  # (written beside it, or in the build's page stash, already)
+        try:
+            os.replace(data.path, path)
+        except FileNotFoundError:  # (a new page's folder)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(data.path, path)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".tmp-{path.name}-{os.getpid()}-{threading.get_ident()}"
@@ -1178,7 +1182,7 @@ class _Staging:
         self.target = check_out_dir(out_dir, protected)
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self.previous = self.target if self.target.exists() else None
-        self.root = Path(tempfile.mkdtemp(prefix=f"{self.target.name}.new-", dir=self.target.parent)).resolve()
+        self.root = Path(tempfile.mkdtemp(prefix=f"{self.target.name}{STAGING_PREFIX}", dir=self.target.parent)).resolve()
         self._root, self._previous = str(self.root), (str(self.previous) if self.previous is not None else None)
         self.written: list[str] = []
         self.tree: dict[str, StatKey] = {}
@@ -1429,12 +1433,48 @@ def _scanner() -> ThreadPoolExecutor:
     return _SCANNER
 
 
-def _render_one(page) -> bytes:
+def _render_stashed(page) -> tuple[str, bytes | StagedFile | None]:
+    """Render a page of an incremental build: (its content hash, None when its bytes are the
+    last build's, else a StagedFile in the build's stash, or its bytes when there is none).
+
+    The stash (_page_stash) is a folder beside the output folder: a worker writes each
+    changed page there, so that no page's HTML travels back to the parent (a template
+    edit re-renders every page: ~2.5 GB of HTML at 100k papers, all held until the
+    write stage), and the write stage renames it into place.
+    """
     from site_src.render import render_page
 
     assert _RENDER is not None
-    env = _RENDER[0]
-    return render_page(env, page.template, page.view)
+    env, old, stash = _RENDER
+    data = render_page(env, page.template, page.view)
+    content = digest(data)
+    if old.get(page.dest, NO_OUTPUT)[1] == content:
+        return content, None
+    if stash is None:
+        return content, data
+    path = f"{stash}/{digest(page.dest.encode('utf-8'))}"  # (one file per page: no two workers meet)
+    fd = os.open(path, _NEW_FILE, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+    return content, StagedFile(path, content)
+
+
+def _remove_stash(stash: str | None) -> None:
+    """Remove the page stash once its pages are in place (it is empty then)."""
+    if stash is not None:
+        shutil.rmtree(stash, ignore_errors=True)
+
+
+def _page_stash(out_dir: Path) -> str:
+    """A fresh folder beside out_dir for the pages an incremental build writes (_render_stashed).
+
+    Named like a full build's staging tree, so a failed or killed build's stash is removed
+    as one is (build(), old_trees)."""
+    return tempfile.mkdtemp(prefix=f"{Path(out_dir).name}{STAGING_PREFIX}", dir=Path(out_dir).parent)
 
 
 def _key_salt(settings: str, template_key: str) -> str:
@@ -1537,6 +1577,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
     tree_check: _TreeCheck | None = None  # the output tree's check, beside the build
     staged_extras: list[tuple[str, str, bool, StatKey, str]] = []
     staged_files: list[StagedFile] = []  # outputs a producer wrote beside their destinations (exports)
+    stash: str | None = None  # the folder an incremental build's workers write changed pages into
     memos_saved = False  # (a full build saves its memos while the pages render)
     folder = cache_dir_for(config.root, config.out_dir)
     settings = settings_key(config)
@@ -1726,7 +1767,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
             gc.freeze()
         rendered_count = len(todo)
         rendered_hash: dict[str, str] = {}
-        page_outputs: dict[str, bytes] = {}
+        page_outputs: dict[str, bytes | StagedFile] = {}
         old_producers = manifest.producers if manifest is not None else {}
         extra_digests: dict[str, tuple[bytes, str]] = {}  # dest -> (bytes, digest) a producer hashed already
 
@@ -1815,11 +1856,14 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                         if staged is not None:
                             staging.record(page.dest, *staged)
                 else:
-                    _RENDER = (env,)
-                    for page, data in zip(todo, parallel_map(_render_one, todo, min_items=RENDER_IN_PARALLEL,
-                                                             jobs=jobs, done=bar.advance)):
-                        rendered_hash[page.dest] = digest(data)
-                        page_outputs[page.dest] = data
+                    stash = _page_stash(config.out_dir) if todo else None
+                    _RENDER = (env, old, stash)
+                    for page, (content, data) in zip(todo, parallel_map(_render_stashed, todo, jobs=jobs,
+                                                                        min_items=RENDER_IN_PARALLEL,
+                                                                        done=bar.advance)):
+                        rendered_hash[page.dest] = content
+                        if data is not None:
+                            page_outputs[page.dest] = data
             finally:
                 _RENDER = None
         del todo
@@ -1832,11 +1876,13 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                 if page.dest in rendered_hash and old[page.dest][1] != content:
                     changed[page.dest] = page_outputs[page.dest]
                 outputs[page.dest] = (keys[page.dest], content)
-            return _save_notes_build(config, folder, manifest, settings, inputs, outputs, changed,
-                                     scanned_ns, site, corpus, (corpus_memo, topics_memo), session, now,
-                                     rendered_count, timings, clock,
-                                     previous=(state.corpus_memo, state.topics_memo),
-                                     folders=tree_check.result()[1])
+            report = _save_notes_build(config, folder, manifest, settings, inputs, outputs, changed,
+                                       scanned_ns, site, corpus, (corpus_memo, topics_memo), session, now,
+                                       rendered_count, timings, clock,
+                                       previous=(state.corpus_memo, state.topics_memo),
+                                       folders=tree_check.result()[1])
+            _remove_stash(stash)
+            return report
         extras, reused, ran, producer_keys = made_extras or make_extras(staging is None)
         # (a kept page's entry under the last manifest's own path: no new path string each)
         outputs: dict[str, tuple[str, str]] = {dest: entry for dest, entry in old.items()
@@ -1893,6 +1939,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                     tree[dest] = stat_key(os.stat(config.out_dir / dest))
                 folders = folders_left(tree_check.result()[1], changed, stale, manifest.tree)
                 written_dests, removed = tuple(sorted(changed)), tuple(stale)
+                _remove_stash(stash)
         with timed(timings, "save"):
             producers = {name: (producer_keys[name],
                                 tuple(ran[name]) if name in ran else old_producers.get(name, ("", ()))[1])
@@ -1915,6 +1962,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
             tree_check.cancel()
         for staged_file in staged_files:
             staged_file.discard()  # (renamed into place already, it is gone from there)
+        _remove_stash(stash)  # (the previous site stays as it was)
         if extras_beside is not None:
             extras_beside.cancel()  # (before the tree it writes into goes)
         if staging is not None and not staging.committed:

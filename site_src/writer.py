@@ -171,7 +171,7 @@ def write_site(outputs: Iterable[Output], out_dir: Path, *, protected: Iterable[
     by_dest = check_outputs(outputs)
     target = check_out_dir(out_dir, protected)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.new-", dir=target.parent)).resolve()
+    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}{STAGING_PREFIX}", dir=target.parent)).resolve()
     written: list[str] = []
     try:
         for dest in sorted(by_dest):
@@ -242,7 +242,9 @@ OLD_TREE = re.compile(r"\.old-[A-Za-z0-9_]{8}")
 """What follows the output folder's name in the name of a previous build moved aside
 (tempfile.mkdtemp's 8 random characters): only such folders are ever removed unasked."""
 
-STAGING_TREE = re.compile(r"\.new-[A-Za-z0-9_]{8}")
+STAGING_PREFIX = ".new-"
+"""What follows the output folder's name in the name of a folder a build fills beside it."""
+STAGING_TREE = re.compile(re.escape(STAGING_PREFIX) + r"[A-Za-z0-9_]{8}")
 """The same for a new tree being staged (a build killed outright can leave one behind)."""
 
 _REMOVERS: list[subprocess.Popen] = []

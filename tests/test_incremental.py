@@ -1129,3 +1129,46 @@ def test_a_corrupted_or_foreign_memo_of_template_references_is_not_used(own_proj
     report = incremental_build(own_project, live)
     assert report.incremental.mode == "incremental"
     assert_like_a_clean_build(own_project, live, clean)
+
+
+def _stashes_beside(out: Path) -> list[Path]:
+    from site_src.writer import STAGING_TREE, old_trees
+
+    return old_trees(out, STAGING_TREE)
+
+
+def test_pages_an_incremental_build_changes_come_from_its_workers_stash(own_project, tmp_path, monkeypatch):
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(own_project, live)
+    edit_template(own_project)  # every paper page changes
+    monkeypatch.setattr(buildcache, "RENDER_IN_PARALLEL", 1)  # (workers, even for a small site)
+    received: dict[str, type] = {}
+    replace = buildcache._replace_file
+
+    def recorded(path, data):
+        received[Path(path).relative_to(live).as_posix()] = type(data)
+        return replace(path, data)
+
+    monkeypatch.setattr(buildcache, "_replace_file", recorded)
+    report = incremental_build(own_project, live, jobs=2)
+    paper_pages = {dest for dest in report.written if dest.startswith("papers/")}
+    assert len(paper_pages) == len(list((own_project / "content" / "papers").glob("*.md")))
+    assert {received[dest] for dest in paper_pages} == {buildcache.StagedFile}  # (no HTML came back)
+    assert _stashes_beside(live) == []
+    assert_like_a_clean_build(own_project, live, clean)
+
+
+def test_a_render_that_fails_half_way_leaves_the_site_as_it_was_and_no_stash(own_project, tmp_path, monkeypatch):
+    live = tmp_path / "live"
+    incremental_build(own_project, live)
+    before = tree(live)
+    last = sorted((own_project / "content" / "papers").glob("*.md"))[-1].stem
+    path = own_project / "templates" / "paper.html"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("</article>", "<p>Changed.</p>{% if p.slug == '" + last
+                                 + "' %}{{ p.title // 0 }}{% endif %}</article>", 1), encoding="utf-8")
+    monkeypatch.setattr(buildcache, "RENDER_IN_PARALLEL", 1)
+    with pytest.raises(buildcache.BuildError):
+        incremental_build(own_project, live, jobs=2)
+    assert tree(live) == before
+    assert _stashes_beside(live) == []
