@@ -87,6 +87,11 @@ ASSIGN_IN_PARALLEL = 1000
 EXTRAS_BESIDE_PAPERS = 1000
 """Papers from which a full build makes the search index, exports and feeds in a child
 process beside the related papers and the plan (which keep one core busy, the other idle)."""
+DEFER_VIEWS_PAGES = 2000
+"""Paper pages to render again from which an incremental build plans them without their
+views, and the processes that render them make them (as a full build does): a template
+edit at 100k papers held ~1.3 GB of views. Below it the site index is dropped once the
+pages are planned, which an update's extras stage (its peak) is better without."""
 EARLY_PRODUCERS = ("search", "exports", "feeds")
 """Output producers that read only the Site's papers, digests and topics (not the pages,
 related papers or about.md), so a full build can run them before the rest is made."""
@@ -1447,11 +1452,15 @@ def _render_stashed(page) -> tuple[str, StagedFile | None]:
     edit re-renders every page: ~2.5 GB of HTML at 100k papers, all held until the
     write stage), and the write stage renames it into place.
     """
+    from site_src.plan import paper_view
     from site_src.render import render_page
 
     assert _RENDER is not None
-    env, old, stash = _RENDER
-    data = render_page(env, page.template, page.view)
+    env, old, stash, index, deferred = _RENDER
+    view = page.view
+    if not view and page.dest in deferred:  # a paper page planned without its view
+        view = paper_view(index, deferred[page.dest])
+    data = render_page(env, page.template, view)
     content = digest(data)
     if old.get(page.dest, NO_OUTPUT)[1] == content:
         return content, None
@@ -1699,11 +1708,16 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                 key = asked[dest] = page_key(template, inputs, None)
                 return old.get(dest, ("",))[0] == key
 
+            def unchanged_or_deferred(dest: str, template: str, inputs: str) -> bool:
+                """unchanged(), or a paper page whose view is made where it is rendered (`deferred`)."""
+                return unchanged(dest, template, inputs) or dest in deferred
+
             by_slug = dict(zip(hashes, map(operator.itemgetter(0), hashes.values())))  # (in C: 100k papers)
             card_keys = dict(zip(hashes, map(operator.itemgetter(1), hashes.values())))
             # A full build plans paper pages without their views (keyed by their inputs): each
             # view is made by the worker process that renders the page (see _render_staged).
             index = pages_memo = None
+            deferred: dict[str, str] = {}  # dest -> slug of each paper page planned without its view
             kept: Mapping[str, str] = {}  # slug -> path of each paper page kept as the last build made it (plan.KeptPaperPages)
             paper_template = next(kind.template for kind in plan_module.PAGE_KINDS if kind.name == "paper")
             lists_memo = _ListsMemo(folder, session, full)
@@ -1729,8 +1743,14 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                     inputs_of = index.page_inputs
                     kept = plan_module.kept_paper_pages(
                         index, lambda slug, dest: old.get(dest, NO_OUTPUT)[0] == salt + inputs_of[slug])
+                    if len(index.papers) - len(kept) >= DEFER_VIEWS_PAGES:
+                        # Many paper pages to render (a template edit): planned by their inputs
+                        # alone, each view made by the process that renders it (_render_stashed).
+                        deferred = {urls.dest_for(urls.url_for("paper", slug)): slug
+                                    for slug in index.papers if slug not in kept}
                 # Pages whose inputs are those of the last build are not planned again.
-                planned = plan_module.iter_pages(site, config, unchanged=None if keep_views or not old else unchanged,
+                planned = plan_module.iter_pages(site, config,
+                                                 unchanged=None if keep_views or not old else unchanged_or_deferred,
                                                  paper_keys=by_slug, card_keys=card_keys, index=index,
                                                  lists_memo=lists_memo.loaded, lists_made=lists_memo.made,
                                                  kept=kept)
@@ -1750,12 +1770,15 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
             if kept:
                 pages = plan_module.PlannedPages(pages, kept, paper_template)
             if manifest is not None and pages_memo is not None:
-                # An update needs nothing the planning made but the pages and their keys:
-                # the memos are saved now (they are final; saved before the manifest, as
-                # every memo) and dropped with the index, so the extras run without them.
+                # An update needs nothing the planning made but the pages and their keys
+                # (and the index, for views it deferred): the memos are saved now (they are
+                # final; saved before the manifest, as every memo) and dropped with the
+                # index, so the extras run without them.
                 lists_memo.save()
                 pages_memo.save()
-                lists_memo = pages_memo = index = None
+                lists_memo = pages_memo = None
+                if not deferred:
+                    index = None
                 if session is None:
                     plan_module.forget_lookups()  # (serve plans again with them)
                 release_freed_memory()
@@ -1817,7 +1840,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                         forget(folder)
                         staging = _Staging(config.out_dir, protected)
                     deferred = {urls.dest_for(urls.url_for("paper", slug)): slug for slug in index.papers} \
-                        if index is not None and not keep_views else {}
+                        if index is not None and not keep_views else {}  # (planned without views)
                     _RENDER = (env, staging, os.getpid(), index, deferred)
                     gc.freeze()  # the pages too: workers' collections then never touch (and copy) them
 
@@ -1854,7 +1877,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                             staging.record(page.dest, *staged)
                 else:
                     stash = _page_stash(config.out_dir) if todo else None
-                    _RENDER = (env, old, stash)
+                    _RENDER = (env, old, stash, index, deferred)
                     for page, (content, data) in zip(todo, parallel_map(_render_stashed, todo, jobs=jobs,
                                                                         min_items=RENDER_IN_PARALLEL,
                                                                         done=bar.advance)):

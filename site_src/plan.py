@@ -188,6 +188,9 @@ class KeptPaperPages(Mapping):
     def __iter__(self) -> Iterator[str]:
         return iter(self.slugs)
 
+    def __contains__(self, slug: object) -> bool:  # (without making the path, as Mapping's would)
+        return slug in self.slugs
+
     def holds(self, dest: str) -> bool:
         """Whether dest is the path of a kept page (without making each kept page's path)."""
         if dest.startswith("papers/") and dest.endswith("/index.html") and len(dest) > 18:

@@ -1172,3 +1172,23 @@ def test_a_render_that_fails_half_way_leaves_the_site_as_it_was_and_no_stash(own
         incremental_build(own_project, live, jobs=2)
     assert tree(live) == before
     assert _stashes_beside(live) == []
+
+
+@pytest.mark.parametrize("defer_from", [1, 10**9])
+def test_a_template_edit_makes_paper_views_where_it_renders_them_when_they_are_many(own_project, tmp_path,
+                                                                                   monkeypatch, defer_from):
+    from site_src import plan
+
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(own_project, live)
+    edit_template(own_project)
+    monkeypatch.setattr(buildcache, "DEFER_VIEWS_PAGES", defer_from)
+    made_where_rendered = []
+    real = plan.paper_view
+    monkeypatch.setattr(plan, "paper_view", lambda ix, slug: made_where_rendered.append(slug) or real(ix, slug))
+    report = incremental_build(own_project, live, jobs=1)  # (in this process: the calls are seen)
+    papers = sorted(path.stem for path in (own_project / "content" / "papers").glob("*.md"))
+    assert sum(dest.startswith("papers/") for dest in report.written) == len(papers)
+    assert sorted(made_where_rendered) == (papers if defer_from == 1 else [])
+    assert _stashes_beside(live) == []
+    assert_like_a_clean_build(own_project, live, clean)
