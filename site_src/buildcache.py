@@ -62,7 +62,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1452,14 +1452,11 @@ def _render_stashed(page) -> tuple[str, StagedFile | None]:
     edit re-renders every page: ~2.5 GB of HTML at 100k papers, all held until the
     write stage), and the write stage renames it into place.
     """
-    from site_src.plan import paper_view
     from site_src.render import render_page
 
     assert _RENDER is not None
     env, old, stash, index, deferred = _RENDER
-    view = page.view
-    if not view and page.dest in deferred:  # a paper page planned without its view
-        view = paper_view(index, deferred[page.dest])
+    view = _view_of(page, index, deferred)
     data = render_page(env, page.template, view)
     content = digest(data)
     if old.get(page.dest, NO_OUTPUT)[1] == content:
@@ -1488,6 +1485,20 @@ def _key_salt(settings: str, template_key: str) -> str:
     return digest((settings + template_key).encode("utf-8"))
 
 
+def _paper_pages(index, skip: Container[str] = ()) -> dict[str, str]:
+    """Destination -> slug of each paper page of the site index, but those of the `skip` slugs."""
+    return {urls.dest_for(urls.url_for("paper", slug)): slug for slug in index.papers if slug not in skip}
+
+
+def _view_of(page, index, deferred: Mapping[str, str]):
+    """A page's view; for a paper page planned without it (`deferred`: dest -> slug), made now."""
+    if not page.view and page.dest in deferred:
+        from site_src.plan import paper_view
+
+        return paper_view(index, deferred[page.dest])
+    return page.view
+
+
 def _render_staged(page) -> tuple[str, tuple[bool, StatKey] | None]:
     """Render a page of a full build into the staging tree: (its content hash, what
     _Staging.stage says or None when a writer thread of this process writes it).
@@ -1496,14 +1507,11 @@ def _render_staged(page) -> tuple[str, tuple[bool, StatKey] | None]:
     back to the parent: only the hash does. A paper page planned without its view gets
     it here.
     """
-    from site_src.plan import paper_view
     from site_src.render import render_page
 
     assert _RENDER is not None
     env, staging, parent, index, deferred = _RENDER
-    view = page.view
-    if not view and page.dest in deferred:  # a paper page planned without its view
-        view = paper_view(index, deferred[page.dest])
+    view = _view_of(page, index, deferred)
     data = render_page(env, page.template, view)
     if os.getpid() == parent:
         staging.put(page.dest, data)  # writer threads overlap the disk with rendering
@@ -1730,9 +1738,9 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
             if notes_only is not None:
                 planned = plan_module.plan_paper_pages(site, config, notes_only, paper_keys=by_slug)
             elif manifest is None and not keep_views:
-                paper_dests = {urls.dest_for(urls.url_for("paper", slug)) for slug in index.papers}
+                deferred = _paper_pages(index)
                 planned = plan_module.iter_pages(site, config,
-                                                 unchanged=lambda dest, template, inputs: dest in paper_dests,
+                                                 unchanged=lambda dest, template, inputs: dest in deferred,
                                                  paper_keys=by_slug, index=index, card_keys=card_keys,
                                                  lists_memo=lists_memo.loaded, lists_made=lists_memo.made)
             else:
@@ -1746,8 +1754,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                     if len(index.papers) - len(kept) >= DEFER_VIEWS_PAGES:
                         # Many paper pages to render (a template edit): planned by their inputs
                         # alone, each view made by the process that renders it (_render_stashed).
-                        deferred = {urls.dest_for(urls.url_for("paper", slug)): slug
-                                    for slug in index.papers if slug not in kept}
+                        deferred = _paper_pages(index, skip=kept)
                 # Pages whose inputs are those of the last build are not planned again.
                 planned = plan_module.iter_pages(site, config,
                                                  unchanged=None if keep_views or not old else unchanged_or_deferred,
@@ -1839,8 +1846,6 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                     if staging is None:
                         forget(folder)
                         staging = _Staging(config.out_dir, protected)
-                    deferred = {urls.dest_for(urls.url_for("paper", slug)): slug for slug in index.papers} \
-                        if index is not None and not keep_views else {}  # (planned without views)
                     _RENDER = (env, staging, os.getpid(), index, deferred)
                     gc.freeze()  # the pages too: workers' collections then never touch (and copy) them
 
