@@ -1681,6 +1681,14 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
             if manifest is not None and not tree_check.result()[0]:
                 manifest, reason, notes_only = None, TREE_CHANGED, None
                 state = dataclasses.replace(state, manifest=None, reason=reason)
+        if manifest is not None and session is None:
+            # The parse and topic memos are final once the site is made: saved now, before
+            # planning holds the pages. A memo due a new base is pickled whole, and its
+            # pickler's tables (~100 MB at 100k papers) then add to a lower point of the
+            # build than its peak (plan, extras), which they used to raise past 1 GiB.
+            with timed(timings, "memos saved"):
+                _save_memos(folder, corpus_memo, topics_memo, (state.corpus_memo, state.topics_memo), None)
+            memos_saved = True
         env = _environment(config, settings, inputs, scanned_ns, session)
         old = manifest.outputs if manifest is not None else {}
         from site_src.gcpause import collector_paused
@@ -1905,7 +1913,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                                        scanned_ns, site, corpus, (corpus_memo, topics_memo), session, now,
                                        rendered_count, timings, clock,
                                        previous=(state.corpus_memo, state.topics_memo),
-                                       folders=tree_check.result()[1])
+                                       folders=tree_check.result()[1], memos_saved=memos_saved)
             _remove_stash(stash)
             return report
         extras, reused, ran, producer_keys = made_extras or make_extras(staging is None)
@@ -2366,10 +2374,12 @@ def site_extras_of(topics_memo: Mapping) -> tuple[str, tuple[dict, dict]] | None
 def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, inputs, outputs,
                       changed: dict[str, bytes | StagedFile], scanned_ns: int, site, corpus, memos: tuple[dict, dict],
                       session: dict | None, now, rendered: int, timings: dict[str, float], clock: float,
-                      previous: tuple[Mapping, Mapping], folders: Mapping[str, FolderKey]):
+                      previous: tuple[Mapping, Mapping], folders: Mapping[str, FolderKey],
+                      memos_saved: bool = False):
     """Write the pages a notes-only build changed and save the cache (see notes_only_change).
 
-    folders: the folder keys check_tree found true before the pages were written."""
+    folders: the folder keys check_tree found true before the pages were written;
+    memos_saved: the build saved its memos already (then only the manifest is saved)."""
     with timed(timings, "write"):
         forget(folder)
         write_changed(config.out_dir, changed, ())
@@ -2381,7 +2391,10 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
             manifest, settings=settings, inputs=dict(inputs), outputs=outputs, tree=tree,
             folders=folders_left(folders, changed, (), manifest.tree),
             scanned_ns=scanned_ns, problems=tuple(corpus.problems), memo_token=memos[0]["scanned_ns"])
-        _save_build(folder, new_manifest, *memos, session, site, previous=previous)
+        if memos_saved:
+            save_state(folder, new_manifest, *memos, memos=False)
+        else:
+            _save_build(folder, new_manifest, *memos, session, site, previous=previous)
     written = tuple(sorted(changed))
     report = BuildReport(manifest.pages, len(outputs), written, len(outputs) - len(written), (),
                                   tuple(corpus.problems), 0.0, now)

@@ -643,6 +643,39 @@ def test_related_papers_are_recomputed_only_when_papers_text_changes(project, tm
     assert calls == [1]
 
 
+@pytest.mark.parametrize("change", ["title", "note"])
+def test_an_incremental_build_saves_its_memos_before_it_plans_pages(own_project, tmp_path, monkeypatch,
+                                                                    change):
+    """The parse and topic memos are final once the site is made; saved then, a memo due a
+    new base is pickled before planning holds the pages, not at the build's peak."""
+    from site_src import plan
+
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(own_project, live)
+    folder = buildcache.cache_dir_for(own_project, live)
+    edited = sorted((own_project / "content" / "papers").glob("*.md"))[3 if change == "title" else 0]
+    if change == "title":
+        change_title(own_project)
+    else:
+        change_note(own_project)
+    now = store.loads(edited.read_text(encoding="utf-8"), slug=edited.stem, source=edited.name)
+    seen_when_planning = []
+    planner = "plan_paper_pages" if change == "note" else "index_site"
+    real = getattr(plan, planner)
+
+    def planning(*args, **kwargs):
+        on_disk = buildcache.load_corpus_memo(folder)["papers"][edited.name][1]
+        seen_when_planning.append((on_disk.title, on_disk.notes))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(plan, planner, planning)
+    report = incremental_build(own_project, live)
+    assert report.incremental.mode == "incremental"
+    assert seen_when_planning == [(now.title, now.notes)]
+    monkeypatch.undo()
+    assert_like_a_clean_build(own_project, live, clean)
+
+
 @pytest.fixture()
 def own_project(tmp_path) -> Path:
     folder = tmp_path / "project"
