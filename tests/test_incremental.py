@@ -676,6 +676,51 @@ def test_an_incremental_build_saves_its_memos_before_it_plans_pages(own_project,
     assert_like_a_clean_build(own_project, live, clean)
 
 
+@pytest.mark.parametrize("case", ["child makes them", "child raises", "child dies", "build fails"])
+def test_an_update_makes_its_search_index_and_exports_in_a_child_process(own_project, tmp_path, monkeypatch,
+                                                                         case):
+    from site_src.buildreport import BuildError
+
+    live, clean = tmp_path / "live", tmp_path / "clean"
+    incremental_build(own_project, live)
+    before = tree(live)
+    monkeypatch.setattr(buildcache, "EXTRAS_BESIDE_PAPERS", 1)
+    parent, log = os.getpid(), tmp_path / "made-by.log"
+    real = buildcache._memoised_outputs
+
+    def logged(name, *args, **kwargs):
+        beside = os.getpid() != parent
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"{name} {'child' if beside else 'parent'}\n")
+        if beside and case == "child raises":
+            raise ValueError("no index in the child")
+        if beside and case == "child dies":
+            os._exit(1)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(buildcache, "_memoised_outputs", logged)
+    if case == "build fails":
+        def broken(page):
+            raise ValueError("no page today")
+
+        monkeypatch.setattr(buildcache, "_render_stashed", broken)
+    add_digest(own_project)
+    if case == "build fails":
+        with pytest.raises(BuildError, match="no page today"):
+            incremental_build(own_project, live, jobs=2)
+        assert tree(live) == before  # (no file the child made is left beside its destination)
+        return
+    report = incremental_build(own_project, live, jobs=2)
+    assert report.incremental.mode == "incremental"
+    made_by = log.read_text(encoding="utf-8").split("\n")[:-1]
+    if case == "child makes them":
+        assert made_by == ["search child", "exports child"]
+    else:  # (made here instead, in OUTPUT_PRODUCERS' order)
+        assert made_by == ["search child", "exports parent", "search parent"]
+    assert not [path for path in live.rglob("*") if path.name.startswith(".tmp-")]
+    assert_like_a_clean_build(own_project, live, clean)
+
+
 @pytest.fixture()
 def own_project(tmp_path) -> Path:
     folder = tmp_path / "project"
