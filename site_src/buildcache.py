@@ -2131,7 +2131,7 @@ class _MemoisedBeside:
     process from the moment the site is made, while this process plans the pages.
 
     They read only the papers, digests and topics (EARLY_PRODUCERS), and an update at 100k
-    papers spent ~2 s in them after its ~3 s of planning, with the second core idle. The
+    papers spent ~2.5 s in them after its ~4 s of planning, with the second core idle. The
     child writes each file beside its destination (a StagedFile) as _memoised_outputs does
     in place, saves their memos, and sends back what it made. Only producers whose key
     (its NOTES_BLIND_PRODUCERS key, which needs no page) changed are run. If the child
@@ -2198,7 +2198,8 @@ class _MemoisedBeside:
         return found
 
     def discard(self) -> None:
-        """The build failed: wait for the child and remove the files it made and nobody took."""
+        """Remove the files the child made that no producer took (a failed build's, or any
+        left over), once it is done."""
         _discard_staged(self._take())
 
 
