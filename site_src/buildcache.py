@@ -1836,8 +1836,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                             made, kept = beside  # (made in a child process while this one planned)
                             timings["extras beside"] = memoised_beside.seconds
                         else:
-                            on_disk = ({dest: old[dest][1] for dest in previous[1] if dest in old}
-                                       if previous and in_place else {})
+                            on_disk = _files_on_disk(previous, old) if in_place else {}
                             made, kept = _memoised_outputs(name, site, config, pages, folder, session, full=full,
                                                            existing=on_disk, paper_keys=hashes,
                                                            digests=extra_digests,
@@ -2163,9 +2162,7 @@ class _MemoisedBeside:
             digests: dict[str, tuple[bytes, str]] = {}
             try:
                 for name in names:
-                    previous = manifest.producers.get(name)
-                    on_disk = ({dest: manifest.outputs[dest][1] for dest in previous[1] if dest in manifest.outputs}
-                               if previous else {})
+                    on_disk = _files_on_disk(manifest.producers.get(name), manifest.outputs)
                     made[name] = _memoised_outputs(name, site, config, None, folder, None, full=False,
                                                    existing=on_disk, paper_keys=paper_keys, digests=digests,
                                                    out_dir=config.out_dir)
@@ -2201,6 +2198,12 @@ class _MemoisedBeside:
         """Remove the files the child made that no producer took (a failed build's, or any
         left over), once it is done."""
         _discard_staged(self._take())
+
+
+def _files_on_disk(previous: tuple[str, tuple[str, ...]] | None,
+                   outputs: Mapping[str, tuple[str, str]]) -> dict[str, str]:
+    """A producer's files of the last build (its manifest entry `previous`): dest -> content hash."""
+    return {dest: outputs[dest][1] for dest in previous[1] if dest in outputs} if previous else {}
 
 
 def _discard_staged(made: Mapping[str, tuple[list, list[str]]]) -> None:
