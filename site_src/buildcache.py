@@ -1592,6 +1592,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
     staging: _Staging | None = None
     extras_beside = None  # a full build's search index, exports and feeds, made in a child process
     memoised_beside: _MemoisedBeside | None = None  # an update's search index and exports, likewise
+    blind_key: str | None = None  # _blind_key of the Site, once worked out
     tree_check: _TreeCheck | None = None  # the output tree's check, beside the build
     staged_extras: list[tuple[str, str, bool, StatKey, str]] = []
     staged_files: list[StagedFile] = []  # outputs a producer wrote beside their destinations (exports)
@@ -1695,8 +1696,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
             memos_saved = True
             if (notes_only is None and len(corpus.papers) >= EXTRAS_BESIDE_PAPERS
                     and (jobs if jobs is not None else available_jobs()) > 1):
-                memoised_beside = _MemoisedBeside.start(site, config, folder, manifest, settings, hashes,
-                                                        topics_memo.get("taxonomy"), jobs)
+                blind_key = _blind_key(site, settings, hashes, topics_memo.get("taxonomy"))
+                memoised_beside = _MemoisedBeside.start(site, config, folder, manifest, blind_key, hashes, jobs)
         env = _environment(config, settings, inputs, scanned_ns, session)
         old = manifest.outputs if manifest is not None else {}
         from site_src.gcpause import collector_paused
@@ -1817,7 +1818,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
         def make_extras(in_place: bool) -> tuple[list, list[str], dict[str, list[str]], dict[str, str]]:
             """Feeds, sitemap, exports, search index and static files, through the producers' keys."""
             with timed(timings, "extras"):
-                producer_keys = _producer_keys(site, settings, hashes, topics_memo.get("taxonomy"), keys)
+                blind = blind_key or _blind_key(site, settings, hashes, topics_memo.get("taxonomy"))
+                producer_keys = _producer_keys(site, blind, hashes, keys)
                 extras, reused = [], []
                 ran: dict[str, list[str]] = {}
                 for name, produce in pipeline.OUTPUT_PRODUCERS:
@@ -2147,15 +2149,14 @@ class _MemoisedBeside:
         self.seconds = 0.0
 
     @classmethod
-    def start(cls, site, config, folder: Path, manifest: Manifest, settings: str,
-              paper_keys: Mapping[str, tuple[str, str]], taxonomy: str | None,
-              jobs: int | None) -> "_MemoisedBeside | None":
+    def start(cls, site, config, folder: Path, manifest: Manifest, blind: str,
+              paper_keys: Mapping[str, tuple[str, str]], jobs: int | None) -> "_MemoisedBeside | None":
+        """Start the producers whose key changed (blind: the Site's _blind_key), or None: none did."""
         from site_src.parallel import run_beside
 
-        keys = _producer_keys(site, settings, paper_keys, taxonomy, {})
         names = tuple(name for name in EARLY_PRODUCERS
                       if name in MEMOISED_PRODUCERS and name in NOTES_BLIND_PRODUCERS
-                      and manifest.producers.get(name, NO_OUTPUT)[0] != keys[name])
+                      and manifest.producers.get(name, NO_OUTPUT)[0] != _blind_producer_key(name, blind))
         if not names:
             return None
 
@@ -2611,43 +2612,55 @@ Their inputs are the Site without notes plus each page's kind, URL and template,
 note edit does not rebuild the search index. Any other producer is keyed on everything."""
 
 
-def _producer_keys(site, settings: str, keys: Mapping[str, tuple[str, str]], taxonomy: str | None,
-                   page_keys: Mapping[str, str]) -> dict[str, str]:
-    """Key of each output producer's inputs (see NOTES_BLIND_PRODUCERS).
+def _hashed(parts: Iterable[Any]) -> str:
+    """SHA-1 hex of parts, each a str or written with repr(), one after another."""
+    # Hashed a slice at a time: one repr of 100k papers' keys and every digest record was a
+    # ~90 MB peak of strings at 100k papers.
+    found = hashlib.sha1()
+    for part in parts:
+        found.update((part if type(part) is str else repr(part)).encode("utf-8", "surrogatepass"))
+        found.update(b"\0\n")
+    return found.hexdigest()
+
+
+def _slices(items: list, size: int = 4096) -> Iterator[list]:
+    return (items[start:start + size] for start in range(0, len(items), size))
+
+
+def _blind_key(site, settings: str, keys: Mapping[str, tuple[str, str]], taxonomy: str | None) -> str:
+    """Hash of everything the NOTES_BLIND_PRODUCERS read (once per build: ~0.1 s at 100k papers).
 
     The Site's topic ids, related papers and topic reasons are made from its papers (notes
     aside) and the taxonomy, and the pages from the Site, the config and the code: so the
     papers' hashes (paper_keys), the taxonomy's key, the digest records, the topics and
     about.md stand for all of it.
     """
-    from site_src import pipeline
-
-    def hashed(parts: Iterable[Any]) -> str:
-        # Hashed a slice at a time: one repr of 100k papers' keys and every digest record
-        # was a ~90 MB peak of strings at 100k papers.
-        found = hashlib.sha1()
-        for part in parts:
-            found.update((part if type(part) is str else repr(part)).encode("utf-8", "surrogatepass"))
-            found.update(b"\0\n")
-        return found.hexdigest()
-
-    def slices(items: list, size: int = 4096) -> Iterator[list]:
-        return (items[start:start + size] for start in range(0, len(items), size))
-
     papers = list(site.papers)
-    blind = hashed(itertools.chain(
+    return _hashed(itertools.chain(
         [(code_version(), settings, taxonomy, len(papers), len(site.digests))],
         # (a path never holds a NUL, nor does a hex key: the pairs read back one way)
-        ("\0".join([f"{p.slug}\0{keys[p.slug][1]}" for p in part]) for part in slices(papers)),
-        slices(list(site.digests), 256), [site.topics, site.about]))
+        ("\0".join([f"{p.slug}\0{keys[p.slug][1]}" for p in part]) for part in _slices(papers)),
+        _slices(list(site.digests), 256), [site.topics, site.about]))
+
+
+def _blind_producer_key(name: str, blind: str) -> str:
+    return digest(f"{name}:{blind}".encode())
+
+
+def _producer_keys(site, blind: str, keys: Mapping[str, tuple[str, str]],
+                   page_keys: Mapping[str, str]) -> dict[str, str]:
+    """Key of each output producer's inputs: from blind (_blind_key) for NOTES_BLIND_PRODUCERS,
+    from every paper and every page for any other."""
+    from site_src import pipeline
+
     out = {}
     for name, _ in pipeline.OUTPUT_PRODUCERS:
         if name in NOTES_BLIND_PRODUCERS:
-            out[name] = digest(f"{name}:{blind}".encode())
+            out[name] = _blind_producer_key(name, blind)
         else:  # reads anything: keyed on every paper and every page
-            everything = hashed(itertools.chain(
-                [blind], ([keys[p.slug][0] for p in part] for part in slices(papers)),
-                ([(dest, page_keys[dest]) for dest in part] for part in slices(sorted(page_keys)))))
+            everything = _hashed(itertools.chain(
+                [blind], ([keys[p.slug][0] for p in part] for part in _slices(list(site.papers))),
+                ([(dest, page_keys[dest]) for dest in part] for part in _slices(sorted(page_keys)))))
             out[name] = digest(f"{name}:{everything}".encode())
     return out
 
