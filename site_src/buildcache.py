@@ -67,7 +67,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from site_src import lockfile, memolayers, urls
+from site_src import fsclock, lockfile, memolayers, urls
 from site_src.buildreport import BuildError, BuildReport
 from site_src.cachefiles import code_version, digest, load_blob, save_blob
 from site_src.config import project_path
@@ -684,8 +684,9 @@ class Manifest:
     """How many of the outputs are pages."""
     folders: dict[str, FolderKey] = field(default_factory=dict)
     """Folder of the output tree ('' for the tree's root) -> (mtime ns, inode) it had when
-    its entries were last seen to be those of `tree`, well before the build looked (so not
-    racy): such a folder is not listed again while its key is the same (check_tree)."""
+    its entries were last seen to be those of `tree`, in an earlier tick of the file system's
+    clock than the look (so not racy: fsclock): such a folder is not listed again while its
+    key is the same (check_tree)."""
     loaded: dict = field(default_factory=dict, compare=False, repr=False)
     """What read_manifest made of the files on disk (memolayers.merged, with its LAYERS record):
     the manifest a build saves is a delta against that base. Not part of the saved manifest."""
@@ -757,7 +758,8 @@ def tree_matches(manifest: Manifest, out_dir: Path, tree: Mapping[str, StatKey] 
 FolderKey = tuple[int, int]
 
 
-def check_tree(manifest: Manifest, out_dir: Path) -> tuple[bool, dict[str, FolderKey]]:
+def check_tree(manifest: Manifest, out_dir: Path, clock_dir: Path | None = None
+               ) -> tuple[bool, dict[str, FolderKey]]:
     """Whether out_dir holds exactly the files of manifest.tree, each with its stat key (what
     scan_tree would find), and the folder keys a later check may trust (Manifest.folders).
 
@@ -765,15 +767,17 @@ def check_tree(manifest: Manifest, out_dir: Path) -> tuple[bool, dict[str, Folde
     folder is listed only when its key differs from the one recorded: adding, removing or
     renaming an entry changes a folder's mtime. At 100k papers (150k files in 120k folders)
     that is a stat per file and folder instead of a listing of every folder (2.0 -> ~1 CPU-s).
+    A folder listed is trusted from then on if it was last changed before the file system's
+    clock, read through a file made in `clock_dir`, reached now (fsclock.trusted_before).
     """
-    return _folder_keys(manifest, *_tree_changes(manifest, out_dir))
+    return _folder_keys(manifest, *_tree_changes(manifest, out_dir, clock_dir))
 
 
-def _tree_changes(manifest: Manifest, out_dir: Path) -> tuple[bool, dict[str, FolderKey], set[str], set[str]]:
+def _tree_changes(manifest: Manifest, out_dir: Path, clock_dir: Path | None = None
+                  ) -> tuple[bool, dict[str, FolderKey], set[str], set[str]]:
     """check_tree's work: (whether the tree is as recorded, the folders listed now and trusted
     from now on, those to list again next time, the recorded folders the tree no longer has)."""
-    started_ns = time.time_ns()
-    trusted_before = started_ns - RACY_NS
+    trusted_before = fsclock.trusted_before(clock_dir, out_dir)  # (before any folder's stat)
     tree, recorded = manifest.tree, manifest.folders
     root = os.fspath(out_dir)
     prefix = os.path.join(root, "")
@@ -841,16 +845,17 @@ class _TreeCheck:
     core and sends back only what changed. A small tree, or a single core, uses a thread.
     """
 
-    def __init__(self, manifest: Manifest, out_dir: Path, jobs: int | None) -> None:
+    def __init__(self, manifest: Manifest, out_dir: Path, jobs: int | None,
+                 clock_dir: Path | None = None) -> None:
         from site_src.parallel import available_jobs, run_beside
 
-        self._manifest, self._out_dir = manifest, out_dir
+        self._manifest, self._out_dir, self._clock_dir = manifest, out_dir, clock_dir
         self._answer: tuple[bool, dict[str, FolderKey]] | None = None
         self._beside = self._future = None
         if len(manifest.tree) >= TREE_CHECK_BESIDE and (jobs if jobs is not None else available_jobs()) > 1:
-            self._beside = run_beside(lambda: _tree_changes(manifest, out_dir), jobs=jobs)
+            self._beside = run_beside(lambda: _tree_changes(manifest, out_dir, clock_dir), jobs=jobs)
         else:
-            self._future = _scanner().submit(_tree_changes, manifest, out_dir)
+            self._future = _scanner().submit(_tree_changes, manifest, out_dir, clock_dir)
 
     def result(self) -> tuple[bool, dict[str, FolderKey]]:
         """check_tree's answer, once the check is done."""
@@ -859,7 +864,7 @@ class _TreeCheck:
                 try:
                     changes = self._beside.result()
                 except RuntimeError:  # (the child process died: check here)
-                    changes = _tree_changes(self._manifest, self._out_dir)
+                    changes = _tree_changes(self._manifest, self._out_dir, self._clock_dir)
             else:
                 changes = self._future.result()
             self._answer = _folder_keys(self._manifest, *changes)
@@ -882,11 +887,13 @@ def tree_folders(tree: Iterable[str]) -> set[str]:
     return folders
 
 
-def written_tree_keys(out_dir: Path, tree: Mapping[str, StatKey]) -> dict[str, FolderKey]:
+def written_tree_keys(out_dir: Path, tree: Mapping[str, StatKey], clock_dir: Path | None = None
+                      ) -> dict[str, FolderKey]:
     """The keys of the folders of a tree a full build just wrote whole (staged, then swapped
     in): their entries are the tree's files, so the next check_tree need not list them.
-    As there, a folder changed within RACY_NS of now is left out (listed next time)."""
-    trusted_before = time.time_ns() - RACY_NS
+    As there, a folder changed in the file system's present tick is left out (listed next
+    time): fsclock.trusted_before."""
+    trusted_before = fsclock.trusted_before(clock_dir, out_dir)
     root = os.fspath(out_dir)
     prefix = os.path.join(root, "")
     keys: dict[str, FolderKey] = {}
@@ -1611,7 +1618,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                 # trusted only once the check passes, before anything is planned.
                 manifest, reason = read_manifest(folder)
                 if manifest is not None:
-                    tree_check = _TreeCheck(manifest, config.out_dir, jobs)
+                    tree_check = _TreeCheck(manifest, config.out_dir, jobs, folder)
             scanned_ns = time.time_ns()
             odd_inputs: set[str] = set()  # (the snapshot stands for content/'s listing too)
             inputs = snapshot_inputs(config, {"memo": corpus_memo, "written": written}
@@ -1977,7 +1984,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                 # (the extras were staged while the pages rendered)
                 written_dests, removed = staging.commit(set(outputs))
                 tree = staging.tree
-                folders = written_tree_keys(config.out_dir, tree)  # (the next check lists none)
+                folders = written_tree_keys(config.out_dir, tree, folder)  # (the next check lists none)
             else:
                 forget(folder)
                 write_changed(config.out_dir, changed, stale)

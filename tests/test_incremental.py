@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from site_src import buildcache, cachefiles, parallel, pipeline, relatedmemo, store
+from site_src import buildcache, cachefiles, fsclock, parallel, pipeline, relatedmemo, store
 from site_src.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -349,7 +349,17 @@ def test_a_folder_whose_key_is_trusted_still_reveals_changes(project, tmp_path, 
 def test_a_full_build_records_its_folders_so_the_next_check_lists_none(project, tmp_path, monkeypatch):
     live = tmp_path / "live"
     age_everything(project)
-    monkeypatch.setattr(buildcache, "RACY_NS", 0)  # (the build takes less than the usual 2 s)
+    # The folders the build wrote last share the file system's present tick when it records
+    # their keys (untrusted, see fsclock): here it records them once that tick has passed.
+    clock = fsclock.trusted_before
+
+    def a_tick_later(folder, like):
+        newest = max(p.stat().st_mtime_ns for p in [like, *like.rglob("*")] if p.is_dir())
+        while fsclock.file_system_now(folder, like) <= newest:
+            time.sleep(0.005)
+        return clock(folder, like)
+
+    monkeypatch.setattr(fsclock, "trusted_before", a_tick_later)
     incremental_build(project, live, full=True)
     folders = trusted_folders(project, live)
     assert "" in folders and "papers" in folders
@@ -800,6 +810,7 @@ def test_a_full_build_removes_the_tree_it_replaced_and_any_left_over_in_the_back
     from site_src import writer
 
     monkeypatch.setattr(buildcache, "REMOVE_INLINE_FILES", 0)  # every replaced tree goes in the background
+    age_everything(project)  # (files a test before wrote moments ago would be re-read: not a no-op)
     live = tmp_path / "live"
     incremental_build(project, live, full=True)
     leftover = tmp_path / "live.old-abcdefgh"  # a removal cut short by an earlier build's end
