@@ -687,6 +687,10 @@ class Manifest:
     its entries were last seen to be those of `tree`, in an earlier tick of the file system's
     clock than the look (so not racy: fsclock): such a folder is not listed again while its
     key is the same (check_tree)."""
+    inputs_stamp_ns: int | None = None
+    """The file system's now (fsclock.file_system_now) just before `inputs` was taken: an
+    input whose mtime is not below it may have changed since without changing its key.
+    None when that was not known: then RACY_NS before scanned_ns (see racy_from)."""
     loaded: dict = field(default_factory=dict, compare=False, repr=False)
     """What read_manifest made of the files on disk (memolayers.merged, with its LAYERS record):
     the manifest a build saves is a delta against that base. Not part of the saved manifest."""
@@ -1390,8 +1394,17 @@ def stat_keys_to_reuse(listed: Mapping) -> dict[str, StatKey]:
             if entry[0][0] < before and folder + name not in written}
 
 
-def _is_racy(inputs: Mapping[str, StatKey], scanned_ns: int) -> bool:
-    return any(key[0] >= scanned_ns - RACY_NS for key in inputs.values())
+def racy_from(manifest: Manifest) -> int:
+    """The mtime (ns) from which an input of the manifest's snapshot may have changed since
+    unseen (its key taken in the tick of its last change): the file system's stamp, when
+    the build had one, or RACY_NS before the build's clock."""
+    stamp = manifest.inputs_stamp_ns
+    return stamp if stamp is not None else manifest.scanned_ns - RACY_NS
+
+
+def _is_racy(inputs: Mapping[str, StatKey], manifest: Manifest) -> bool:
+    limit = racy_from(manifest)
+    return any(key[0] >= limit for key in inputs.values())
 
 
 def notes_only_change(manifest: Manifest, inputs: Mapping[str, StatKey], old_memo: Mapping,
@@ -1409,7 +1422,7 @@ def notes_only_change(manifest: Manifest, inputs: Mapping[str, StatKey], old_mem
     old_papers, new_papers = old_memo.get("papers") or {}, new_memo.get("papers") or {}
     old_digests, new_digests = old_memo.get("digests") or {}, new_memo.get("digests") or {}
     prefix, digests_prefix = "content/" + "papers/", "content/" + "digests/"
-    trusted_before = manifest.scanned_ns - RACY_NS
+    trusted_before = racy_from(manifest)
     suspects = {k for k, _ in inputs.items() ^ manifest.inputs.items()}  # (added, removed or changed)
     suspects.update(k for k, key in manifest.inputs.items() if key[0] >= trusted_before)
     slugs = []
@@ -1619,6 +1632,9 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                 manifest, reason = read_manifest(folder)
                 if manifest is not None:
                     tree_check = _TreeCheck(manifest, config.out_dir, jobs, folder)
+            # The file system's clock, then ours, before any input is stat'ed (see racy_from).
+            inputs_stamp = fsclock.file_system_now(folder, config.content_dir, config.templates_dir,
+                                                   *([config.theme_dir] if config.theme_dir else []))
             scanned_ns = time.time_ns()
             odd_inputs: set[str] = set()  # (the snapshot stands for content/'s listing too)
             inputs = snapshot_inputs(config, {"memo": corpus_memo, "written": written}
@@ -1626,7 +1642,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                                      previous=manifest.inputs if manifest is not None else None,
                                      odd=odd_inputs)
         if (allow_noop and manifest is not None and manifest.settings == settings
-                and manifest.inputs == inputs and not _is_racy(inputs, manifest.scanned_ns)
+                and manifest.inputs == inputs and not _is_racy(inputs, manifest)
                 and tree_check.result()[0]):
             if tree_check.result()[1] != manifest.folders:
                 # (the folders listed this time need not be listed by the next build)
@@ -1933,7 +1949,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                     changed[page.dest] = page_outputs[page.dest]
                 outputs[page.dest] = (keys[page.dest], content)
             report = _save_notes_build(config, folder, manifest, settings, inputs, outputs, changed,
-                                       scanned_ns, site, corpus, (corpus_memo, topics_memo), session, now,
+                                       (scanned_ns, inputs_stamp), site, corpus, (corpus_memo, topics_memo), session, now,
                                        rendered_count, timings, clock,
                                        previous=(state.corpus_memo, state.topics_memo),
                                        folders=tree_check.result()[1], memos_saved=memos_saved)
@@ -2002,7 +2018,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                          for name, _ in pipeline.OUTPUT_PRODUCERS}
             new_manifest = Manifest(code_version(), settings, inputs, outputs, tree, scanned_ns,
                                     producers, tuple(corpus.problems), corpus_memo["scanned_ns"], len(pages),
-                                    folders, loaded=manifest.loaded if manifest is not None else {})
+                                    folders, inputs_stamp, loaded=manifest.loaded if manifest is not None else {})
             if lists_memo is not None:
                 lists_memo.save()  # (before the manifest, like every memo)
             template_refs.save()
@@ -2484,13 +2500,16 @@ def site_extras_of(topics_memo: Mapping) -> tuple[str, tuple[dict, dict]] | None
 
 
 def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, inputs, outputs,
-                      changed: dict[str, bytes | StagedFile], scanned_ns: int, site, corpus, memos: tuple[dict, dict],
+                      changed: dict[str, bytes | StagedFile], scanned: tuple[int, int | None], site, corpus,
+                      memos: tuple[dict, dict],
                       session: dict | None, now, rendered: int, timings: dict[str, float], clock: float,
                       previous: tuple[Mapping, Mapping], folders: Mapping[str, FolderKey],
                       memos_saved: bool = False):
     """Write the pages a notes-only build changed and save the cache (see notes_only_change).
 
-    folders: the folder keys check_tree found true before the pages were written;
+    scanned: when the inputs were taken, by our clock and the file system's (Manifest.scanned_ns,
+    Manifest.inputs_stamp_ns); folders: the folder keys check_tree found true before the
+    pages were written;
     memos_saved: the build saved its memos already (then only the manifest is saved)."""
     with timed(timings, "write"):
         forget(folder)
@@ -2502,7 +2521,8 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
         new_manifest = dataclasses.replace(
             manifest, settings=settings, inputs=dict(inputs), outputs=outputs, tree=tree,
             folders=folders_left(folders, changed, (), manifest.tree),
-            scanned_ns=scanned_ns, problems=tuple(corpus.problems), memo_token=memos[0]["scanned_ns"])
+            scanned_ns=scanned[0], inputs_stamp_ns=scanned[1], problems=tuple(corpus.problems),
+            memo_token=memos[0]["scanned_ns"])
         if memos_saved:
             save_state(folder, new_manifest, *memos, memos=False)
         else:

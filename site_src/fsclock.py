@@ -24,9 +24,10 @@ tree), folders changed this close to our clock's now are not trusted: wider than
 two-second tick and a little clock skew."""
 
 
-def file_system_now(folder: Path, like: Path) -> int | None:
+def file_system_now(folder: Path, like: Path, *more: Path) -> int | None:
     """The mtime (ns) that a file made now in `folder` gets, if `folder` is on the file
-    system of `like`; None when that cannot be told. The file is removed at once."""
+    system of `like` (and of each of `more`); None when that cannot be told. The file is
+    removed at once."""
     try:
         os.makedirs(folder, exist_ok=True)
         handle, path = tempfile.mkstemp(prefix=".clock-", dir=folder)
@@ -35,7 +36,7 @@ def file_system_now(folder: Path, like: Path) -> int | None:
         finally:
             os.close(handle)
             os.unlink(path)
-        if stamp.st_dev != os.stat(like).st_dev:
+        if any(stamp.st_dev != os.stat(path).st_dev for path in (like, *more)):
             return None
     except OSError:
         return None
