@@ -97,9 +97,10 @@ EARLY_PRODUCERS = ("search", "exports", "feeds")
 related papers or about.md), so a full build can run them before the rest is made."""
 NO_OUTPUT = ("", "")
 """A manifest entry (key, content hash) that matches no output: what old.get() gives for a new one."""
-RACY_NS = 2_000_000_000
-"""Files modified this close to a snapshot are re-read: a second write within the file
-system's timestamp granularity would otherwise look unchanged (git's "racy clean")."""
+RACY_NS = fsclock.MARGIN_NS
+"""Files modified this close to a snapshot (by our clock) are re-read: a second write within
+the file system's timestamp granularity would otherwise look unchanged (git's "racy
+clean"). Where the file system's own stamp is known, it is the limit instead (fsclock)."""
 
 
 # ------------------------------------------------------------------ hashing

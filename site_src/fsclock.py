@@ -1,14 +1,15 @@
-"""The file system's own clock, for deciding which folder keys a later build may trust.
+"""The file system's own clock, for deciding which stat keys a later build may trust: the
+output tree's folders (check_tree) and the inputs (a no-op build).
 
-A folder's key (mtime, inode) reveals an entry added or removed since it was recorded only
-if that change gives the folder another mtime. Two changes within one tick of the file
+A key (mtime, size, inode; a folder's mtime and inode) reveals a change made after it was
+recorded only if that change gives another mtime. Two changes within one tick of the file
 system's timestamps (a jiffy on ext4 and tmpfs, a second on ext3, two on FAT) share an mtime,
-so a key recorded in the tick of the folder's last change cannot be trusted (git's "racy
-clean"). The tick is not known, and a network file system stamps files by its server's
-clock, not ours; so instead of a margin on our clock, we ask the file system for its time:
-a file made before the folders are stat'ed carries it. A folder whose mtime is strictly
-below that stamp was last changed in an earlier tick, and any change after the stat gets a
-stamp at least as late: a different key.
+so a key recorded in the tick of the file's or folder's last change cannot be trusted (git's
+"racy clean"). The tick is not known, and a network file system stamps files by its
+server's clock, not ours; so instead of a margin on our clock, we ask the file system for
+its time: a file made before the stat calls carries it. What has an mtime strictly below
+that stamp was last changed in an earlier tick, and any change after its stat gets a stamp
+at least as late: a different key.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 MARGIN_NS = 2_000_000_000
 """Without the file system's stamp (its folder not writable, or not the file system of the
-tree), folders changed this close to our clock's now are not trusted: wider than FAT's
+files), what changed this close to our clock's now is not trusted: wider than FAT's
 two-second tick and a little clock skew."""
 
 
