@@ -616,3 +616,23 @@ def test_every_focused_control_shows_a_focus_indicator(built_site, site_url, pag
         if not (focused["outline"] or focused["shadow"]):
             unmarked.append(f"<{focused['tag']}> {focused['href'] or ''} {focused['text'][:40]!r}")
     assert_none("focusable elements without a visible focus indicator", unmarked)
+
+
+HEADER_ROWS_JS = """() => {
+    const middle = selector => {
+        const box = document.querySelector(selector).getBoundingClientRect();
+        return Math.round(box.top + box.height / 2);
+    };
+    return {brand: middle('.brand'), links: middle('.site-nav'), search: middle('.search-form')};
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 1024])
+def test_the_search_box_stays_on_the_row_of_the_links(built_site, site_url, page, width):
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(site_url + sample_pages(built_site)["paper"])
+    rows = page.evaluate(HEADER_ROWS_JS)
+    assert abs(rows["links"] - rows["search"]) <= 4, f"the search box sits on a row of its own: {rows}"
+    if width == 1280:
+        assert abs(rows["brand"] - rows["search"]) <= 4, f"a desktop header takes one row: {rows}"
