@@ -13,6 +13,9 @@ times, as whole processes and medians over --runs runs:
   note       build after editing one paper's notes
   template   build after editing templates/paper.html
   hugo       Hugo's full build of the twin site (public/ removed first)
+  plain      the floor of a Python build: paper pages alone, each read, its front matter
+             and Markdown parsed and one Jinja2 template rendered, in two processes
+             (bench/plain_loop.py); a reference, not a site
   serve      (10k and below, once) seconds from saving a note to the reload
              message reaching a connected client and the page showing the edit
 
@@ -50,7 +53,8 @@ import hugo_site  # noqa: E402
 PYTHON = sys.executable
 BUILD = str(ROOT / "build.py")
 TIME = "/usr/bin/time"
-SCENARIOS = ("full", "no-op", "digest", "note", "template", "hugo")
+SCENARIOS = ("full", "no-op", "digest", "note", "template", "hugo", "plain")
+PLAIN_LOOP = str(ROOT / "bench" / "plain_loop.py")
 
 
 def measure(cmd: list[str], *, cwd: Path | None = None, env: dict | None = None) -> dict:
@@ -269,6 +273,9 @@ def run_size(size: int, runs: int, out_root: Path, seed: int, do_serve: bool,
         set_aside(public, work_root)
         results["hugo"].append(measure([hugo_bin, "--quiet", "--source", str(hugo),
                                         "--destination", str(public)]))
+        plain = work_root / f"c{size}-plain"
+        set_aside(plain, work_root)
+        results["plain"].append(measure([PYTHON, PLAIN_LOOP, str(corpus), str(plain)]))  # (the papers Hugo builds)
         print(f"[{size}] run {run + 1}/{runs}: " + ", ".join(
             f"{k} {v[-1]['wall']:.2f}s" for k, v in results.items() if v), flush=True)
     if do_serve:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +57,49 @@ def test_a_run_changes_its_copy_and_never_the_corpus(tmp_path):
     again = bench.working_copy(corpus, tmp_path)
     assert again == work
     assert _fingerprint(again / "content") == before
+
+
+def test_the_plain_loop_writes_each_paper_page_with_its_text_escaped(tmp_path):
+    """bench/plain_loop.py, the benchmark's floor for a Python build, renders real pages."""
+    from html.parser import HTMLParser
+
+    import yaml
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        corpus_tools = _load("bench_corpus", ROOT / "bench" / "corpus.py")
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    corpus = tmp_path / "c12"
+    corpus_tools.write_corpus(corpus, 12, project=ROOT)
+    first = sorted((corpus / "content" / "papers").glob("*.md"))[0]
+    first.write_text(re.sub(r"^title: .*$", "title: '<b>Bold</b> & Brave'", first.read_text(encoding="utf-8"),
+                            count=1, flags=re.M), encoding="utf-8")
+    meta = yaml.safe_load(first.read_text(encoding="utf-8").split("---\n", 2)[1])
+    out = tmp_path / "out"
+    subprocess.run([sys.executable, str(ROOT / "bench" / "plain_loop.py"), str(corpus), str(out)],
+                   check=True, timeout=120)
+    pages = sorted(out.glob("papers/*/index.html"))
+    assert [p.parent.name for p in pages] == sorted(p.stem for p in (corpus / "content" / "papers").glob("*.md"))
+
+    class Headings(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.inside, self.h1, self.tags = False, "", []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            self.inside = self.inside or tag == "h1"
+
+        def handle_endtag(self, tag):
+            self.inside = self.inside and tag != "h1"
+
+        def handle_data(self, data):
+            if self.inside:
+                self.h1 += data
+
+    page = Headings()
+    page.feed((out / "papers" / first.stem / "index.html").read_text(encoding="utf-8"))
+    assert meta["title"] == "<b>Bold</b> & Brave"
+    assert page.h1 == meta["title"]  # (shown as text: no <b> element)
+    assert "b" not in page.tags and "p" in page.tags  # (the abstract went through Markdown)
