@@ -13,9 +13,9 @@ times, as whole processes and medians over --runs runs:
   note       build after editing one paper's notes
   template   build after editing templates/paper.html
   hugo       Hugo's full build of the twin site (public/ removed first)
-  plain      the floor of a Python build: paper pages alone, each read, its front matter
-             and Markdown parsed and one Jinja2 template rendered, in two processes
-             (bench/plain_loop.py); a reference, not a site
+  plain      the twin's site built by a plain two-process Jinja2 + markdown-it-py loop
+             from the twin's own files (bench/plain_loop.py): what Python costs for
+             Hugo's work, the floor of any Python build of these pages
   serve      (10k and below, once) seconds from saving a note to the reload
              message reaching a connected client and the page showing the edit
 
@@ -275,7 +275,7 @@ def run_size(size: int, runs: int, out_root: Path, seed: int, do_serve: bool,
                                         "--destination", str(public)]))
         plain = work_root / f"c{size}-plain"
         set_aside(plain, work_root)
-        results["plain"].append(measure([PYTHON, PLAIN_LOOP, str(corpus), str(plain)]))  # (the papers Hugo builds)
+        results["plain"].append(measure([PYTHON, PLAIN_LOOP, str(hugo), str(plain)]))
         print(f"[{size}] run {run + 1}/{runs}: " + ", ".join(
             f"{k} {v[-1]['wall']:.2f}s" for k, v in results.items() if v), flush=True)
     if do_serve:

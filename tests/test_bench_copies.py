@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,37 +58,41 @@ def test_a_run_changes_its_copy_and_never_the_corpus(tmp_path):
     assert _fingerprint(again / "content") == before
 
 
-def test_the_plain_loop_writes_each_paper_page_with_its_text_escaped(tmp_path):
-    """bench/plain_loop.py, the benchmark's floor for a Python build, renders real pages."""
+def test_the_plain_loop_builds_the_hugo_twins_pages_with_their_text_escaped(tmp_path):
+    """bench/plain_loop.py, the benchmark's floor for a Python build, makes the twin's site."""
+    import json
     from html.parser import HTMLParser
-
-    import yaml
 
     sys.path.insert(0, str(ROOT / "bench"))
     try:
         corpus_tools = _load("bench_corpus", ROOT / "bench" / "corpus.py")
+        hugo_site = _load("bench_hugo_site", ROOT / "bench" / "hugo_site.py")
     finally:
         sys.path.remove(str(ROOT / "bench"))
-    corpus = tmp_path / "c12"
-    corpus_tools.write_corpus(corpus, 12, project=ROOT)
-    first = sorted((corpus / "content" / "papers").glob("*.md"))[0]
-    first.write_text(re.sub(r"^title: .*$", "title: '<b>Bold</b> & Brave'", first.read_text(encoding="utf-8"),
-                            count=1, flags=re.M), encoding="utf-8")
-    meta = yaml.safe_load(first.read_text(encoding="utf-8").split("---\n", 2)[1])
-    out = tmp_path / "out"
-    subprocess.run([sys.executable, str(ROOT / "bench" / "plain_loop.py"), str(corpus), str(out)],
+    corpus, twin, out = tmp_path / "c60", tmp_path / "c60-hugo", tmp_path / "out"
+    corpus_tools.write_corpus(corpus, 60, project=ROOT)
+    hugo_site.write_hugo_site(corpus, twin)
+    files = sorted(p for p in (twin / "content" / "papers").glob("*.md") if not p.name.startswith("_"))
+    first = files[0]
+    front, _, body = first.read_text(encoding="utf-8").partition("\n")
+    meta = json.loads(front)
+    meta["title"] = "<b>Bold</b> & Brave"
+    first.write_text(json.dumps(meta) + "\n" + body, encoding="utf-8")
+    subprocess.run([sys.executable, str(ROOT / "bench" / "plain_loop.py"), str(twin), str(out)],
                    check=True, timeout=120)
-    pages = sorted(out.glob("papers/*/index.html"))
-    assert [p.parent.name for p in pages] == sorted(p.stem for p in (corpus / "content" / "papers").glob("*.md"))
+    assert sorted(p.parent.name for p in out.glob("papers/*/index.html")) == [p.stem for p in files]
+    topics = {name for p in files for name in json.loads(p.read_text(encoding="utf-8").partition("\n")[0])["topics"]}
+    assert topics and len(list(out.glob("topics/*/index.html"))) == len(topics)
 
-    class Headings(HTMLParser):
+    class Page(HTMLParser):
         def __init__(self):
             super().__init__()
-            self.inside, self.h1, self.tags = False, "", []
+            self.inside, self.h1, self.tags, self.links = False, "", [], []
 
         def handle_starttag(self, tag, attrs):
             self.tags.append(tag)
             self.inside = self.inside or tag == "h1"
+            self.links += [value for name, value in attrs if tag == "a" and name == "href"]
 
         def handle_endtag(self, tag):
             self.inside = self.inside and tag != "h1"
@@ -98,8 +101,10 @@ def test_the_plain_loop_writes_each_paper_page_with_its_text_escaped(tmp_path):
             if self.inside:
                 self.h1 += data
 
-    page = Headings()
+    page = Page()
     page.feed((out / "papers" / first.stem / "index.html").read_text(encoding="utf-8"))
-    assert meta["title"] == "<b>Bold</b> & Brave"
-    assert page.h1 == meta["title"]  # (shown as text: no <b> element)
+    assert page.h1 == "<b>Bold</b> & Brave"  # (shown as text: no <b> element)
     assert "b" not in page.tags and "p" in page.tags  # (the abstract went through Markdown)
+    for link in page.links:  # (its topics, neighbours and navigation are pages of the site)
+        if link.startswith("/atlas/"):
+            assert (out / link[len("/atlas/"):] / "index.html").is_file(), link
