@@ -1395,16 +1395,16 @@ def stat_keys_to_reuse(listed: Mapping) -> dict[str, StatKey]:
             if entry[0][0] < before and folder + name not in written}
 
 
-def racy_from(manifest: Manifest) -> int:
-    """The mtime (ns) from which an input of the manifest's snapshot may have changed since
-    unseen (its key taken in the tick of its last change): the file system's stamp, when
-    the build had one, or RACY_NS before the build's clock."""
-    stamp = manifest.inputs_stamp_ns
-    return stamp if stamp is not None else manifest.scanned_ns - RACY_NS
+def racy_from(stamp_ns: int | None, scanned_ns: int) -> int:
+    """The mtime (ns) from which an input of a snapshot may have changed since unseen (its
+    key taken in the tick of its last change): the file system's stamp taken just before
+    the snapshot (Manifest.inputs_stamp_ns), when there was one, or RACY_NS before the
+    snapshot by our clock (Manifest.scanned_ns)."""
+    return stamp_ns if stamp_ns is not None else scanned_ns - RACY_NS
 
 
 def _is_racy(inputs: Mapping[str, StatKey], manifest: Manifest) -> bool:
-    limit = racy_from(manifest)
+    limit = racy_from(manifest.inputs_stamp_ns, manifest.scanned_ns)
     return any(key[0] >= limit for key in inputs.values())
 
 
@@ -1423,7 +1423,7 @@ def notes_only_change(manifest: Manifest, inputs: Mapping[str, StatKey], old_mem
     old_papers, new_papers = old_memo.get("papers") or {}, new_memo.get("papers") or {}
     old_digests, new_digests = old_memo.get("digests") or {}, new_memo.get("digests") or {}
     prefix, digests_prefix = "content/" + "papers/", "content/" + "digests/"
-    trusted_before = racy_from(manifest)
+    trusted_before = racy_from(manifest.inputs_stamp_ns, manifest.scanned_ns)
     suspects = {k for k, _ in inputs.items() ^ manifest.inputs.items()}  # (added, removed or changed)
     suspects.update(k for k, key in manifest.inputs.items() if key[0] >= trusted_before)
     slugs = []
@@ -1722,7 +1722,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                     and (jobs if jobs is not None else available_jobs()) > 1):
                 blind_key = _blind_key(site, settings, hashes, topics_memo.get("taxonomy"))
                 memoised_beside = _MemoisedBeside.start(site, config, folder, manifest, blind_key, hashes, jobs)
-        env = _environment(config, settings, inputs, scanned_ns, session)
+        env = _environment(config, settings, inputs, racy_from(inputs_stamp, scanned_ns), session)
         old = manifest.outputs if manifest is not None else {}
         from site_src.gcpause import collector_paused
 
@@ -2422,14 +2422,16 @@ def _save_memos(folder: Path, corpus_memo: dict, topics_memo: dict, previous: tu
         pages_memo.save()
 
 
-def _environment(config, settings: str, inputs: Mapping[str, StatKey], scanned_ns: int,
+def _environment(config, settings: str, inputs: Mapping[str, StatKey], racy_ns: int,
                  session: dict | None):
-    """The Jinja environment; serve reuses the last one (templates compiled) while no template changed."""
+    """The Jinja environment; serve reuses the last one (templates compiled) while no template
+    changed. A template modified from racy_ns on (racy_from) may change again unseen: then
+    the environment is not kept for the next build."""
     from site_src.render import TemplateCodeCache, make_environment
 
     templates = tuple(sorted((k, v) for k, v in inputs.items() if not k.startswith("content/")))
     key = (settings, templates)
-    settled = all(v[0] < scanned_ns - RACY_NS for _, v in templates)
+    settled = all(v[0] < racy_ns for _, v in templates)
     kept = session.get("env") if session is not None else None
     if settled and kept is not None and kept[0] == key:
         return kept[1]
