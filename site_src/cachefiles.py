@@ -11,15 +11,12 @@ import gc
 import hashlib
 import os
 import pickle
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from site_src.codeversion import CACHE_FORMAT, code_version
 from site_src.gcpause import collector_paused
-
-CACHE_FORMAT = "paper-atlas-cache 8"
-"""Bumped whenever the layout of the cache files changes."""
 
 
 def digest(data: bytes) -> str:
@@ -28,68 +25,6 @@ def digest(data: bytes) -> str:
     It detects changes (pages, cache payloads); it does not defend against anyone.
     """
     return hashlib.sha1(data).hexdigest()
-
-
-_CODE_VERSION: str | None = None
-LIBRARIES = ("jinja2", "markdown-it-py", "pyyaml", "markupsafe", "latex2mathml")
-"""The libraries whose versions are part of the code version: they turn inputs into outputs."""
-
-
-def _normal(name: str) -> str:
-    return name.lower().replace("-", "_").replace(".", "_")
-
-
-def library_versions(names: tuple[str, ...] = LIBRARIES, path: list[str] | None = None) -> dict[str, str]:
-    """name -> installed version ("?" when not installed), as importlib.metadata.version gives it.
-
-    Read from the names of the packages' metadata folders on sys.path (`jinja2-3.1.6.dist-info`),
-    first found first, as importlib.metadata looks: importing it and asking it took 17-34 ms,
-    5-8% of a no-op build of 10k papers, against ~0.5 ms. A name not found that way is asked of it.
-    """
-    wanted = {_normal(name): name for name in names}
-    found: dict[str, str] = {}
-    for entry in sys.path if path is None else path:
-        try:
-            listing = os.listdir(entry or ".")
-        except OSError:
-            continue
-        for folder in listing:
-            stem, dot, kind = folder.rpartition(".")
-            if kind not in ("dist-info", "egg-info") or not dot:
-                continue
-            project, dash, version = stem.partition("-")
-            name = wanted.get(_normal(project))
-            if name is not None and dash and name not in found:
-                found[name] = version.partition("-")[0]  # (an egg-info's "-py3.11" suffix)
-        if len(found) == len(wanted):
-            break
-    missing = [name for name in names if name not in found]
-    if missing:
-        import importlib.metadata
-
-        for name in missing:
-            try:
-                found[name] = importlib.metadata.version(name)
-            except importlib.metadata.PackageNotFoundError:
-                found[name] = "?"
-    return {name: found[name] for name in names}
-
-
-def code_version() -> str:
-    """Hash of everything that turns inputs into outputs: our code and the libraries' versions."""
-    global _CODE_VERSION
-    if _CODE_VERSION is None:
-        h = hashlib.blake2b(digest_size=16)
-        h.update(CACHE_FORMAT.encode())
-        h.update(sys.version.encode())
-        for name, version in library_versions().items():
-            h.update(f"{name}={version}".encode())
-        package = Path(__file__).resolve().parent
-        for path in sorted(package.rglob("*.py")):
-            h.update(path.relative_to(package).as_posix().encode())
-            h.update(path.read_bytes())
-        _CODE_VERSION = h.hexdigest()
-    return _CODE_VERSION
 
 
 _DIGEST_HEX = 40

@@ -1,7 +1,7 @@
 """Cache files: a payload behind a format line, the code version and a digest (site_src/cachefiles.py)."""
 from __future__ import annotations
 
-from site_src import cachefiles
+from site_src import cachefiles, codeversion
 
 
 def test_a_cache_file_of_another_format_is_not_loaded(tmp_path):
@@ -14,7 +14,7 @@ def test_a_cache_file_of_another_format_is_not_loaded(tmp_path):
 
 def test_a_cache_file_written_by_other_code_is_not_loaded(tmp_path, monkeypatch):
     cachefiles.save_blob(tmp_path / "blob.pickle", {"a": 1})
-    monkeypatch.setattr(cachefiles, "_CODE_VERSION", "other code")
+    monkeypatch.setattr(codeversion, "_CODE_VERSION", "other code")
     assert cachefiles.load_blob(tmp_path / "blob.pickle") is None
     assert cachefiles.load_blob(tmp_path / "blob.pickle", any_code=True) == {"a": 1}
 
@@ -22,8 +22,8 @@ def test_a_cache_file_written_by_other_code_is_not_loaded(tmp_path, monkeypatch)
 def test_library_versions_are_the_ones_importlib_metadata_gives():
     import importlib.metadata
 
-    assert cachefiles.library_versions() == {name: importlib.metadata.version(name)
-                                             for name in cachefiles.LIBRARIES}
+    assert codeversion.library_versions() == {name: importlib.metadata.version(name)
+                                             for name in codeversion.LIBRARIES}
 
 
 def test_library_versions_come_from_the_first_metadata_folder_on_the_path(tmp_path):
@@ -33,7 +33,7 @@ def test_library_versions_come_from_the_first_metadata_folder_on_the_path(tmp_pa
         (first / folder).mkdir(parents=True)
     (second / "jinja2-2.0.0.dist-info").mkdir(parents=True)
     (second / "markupsafe-3.0.4.dist-info").mkdir(parents=True)
-    versions = cachefiles.library_versions(
+    versions = codeversion.library_versions(
         ("jinja2", "markdown-it-py", "pyyaml", "markupsafe", "surely-not-installed-here"),
         path=[str(tmp_path / "missing"), str(first), str(second)])
     assert versions == {"jinja2": "3.1.6", "markdown-it-py": "4.3.0", "pyyaml": "6.0.1",

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from site_src import buildcache, cachefiles, fsclock, parallel, pipeline, relatedmemo, store
+from site_src import buildcache, codeversion, fsclock, parallel, pipeline, relatedmemo, store
 from site_src.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -394,7 +394,7 @@ def test_an_update_keeps_the_keys_of_folders_it_did_not_touch(project, tmp_path)
 def test_a_cache_from_other_code_is_not_trusted(project, tmp_path, monkeypatch):
     live = tmp_path / "live"
     incremental_build(project, live)
-    monkeypatch.setattr(cachefiles, "_CODE_VERSION", "something-else")
+    monkeypatch.setattr(codeversion, "_CODE_VERSION", "something-else")
     report = incremental_build(project, live)
     assert report.incremental.mode == "full" and "code" in report.incremental.why
 
