@@ -10,7 +10,9 @@ The cache lives in `<root>/.cache/build-<hash of the output folder>/` (git-ignor
   since they were last saved whole (memolayers), so a digest saves a small file;
 - `manifest.pickle`: for every output, the key of the inputs that made it (page:
   view + template closure; other outputs: their bytes) and the (size, mtime_ns)
-  it had when written; plus a stat snapshot of every input, for the no-op path.
+  it had when written; plus a stat snapshot of every input, for the no-op path;
+- `noop.marshal`: the no-op record of a small site's last build, which `build.py` reads
+  before importing anything else (quicknoop; leave_noop_record).
 
 Every file starts with a format line and a SHA-1 digest of its payload (cachefiles); the
 whole cache also carries the code version (a hash of site_src/ and the versions
@@ -67,7 +69,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from site_src import fsclock, lockfile, memolayers, urls
+from site_src import fsclock, lockfile, memolayers, quicknoop, urls
 from site_src.buildreport import BuildError, BuildReport
 from site_src.cachefiles import code_version, digest, load_blob, save_blob
 from site_src.config import project_path
@@ -146,13 +148,16 @@ def stat_key(st: os.stat_result) -> StatKey:
 
 def scan_tree(root: Path, *, skip_hidden: bool = True,
               known: Mapping[str, StatKey] | None = None, odd: set[str] | None = None,
-              skip: Collection[str] = ()) -> dict[str, StatKey]:
+              skip: Collection[str] = (), folders: dict[str, FolderKey] | None = None
+              ) -> dict[str, StatKey]:
     """Relative POSIX path -> stat key of every file under root (empty when root is missing).
 
     A regular file whose path is in `known` takes that key instead of a stat call. `odd`
     collects the paths of the entries that are neither listed as regular files nor
     folders: symlinks, other special files and (with skip_hidden) hidden entries. Folders
-    in `skip` (relative paths) are left out.
+    in `skip` (relative paths) are left out. `folders` receives the key (mtime ns, inode)
+    of every folder listed, taken before its listing ('' for root, else 'sub/'), so that
+    an entry added since changes it (quicknoop).
     """
     known = known or {}
     out: dict[str, StatKey] = {}
@@ -161,8 +166,13 @@ def scan_tree(root: Path, *, skip_hidden: bool = True,
     while stack:
         prefix, folder = stack.pop()
         try:
+            if folders is not None:
+                st = os.stat(folder)
+                folders[prefix] = (st.st_mtime_ns, st.st_ino)
             entries = os.scandir(folder)
         except (FileNotFoundError, NotADirectoryError):
+            if folders is not None:
+                folders.pop(prefix, None)
             continue
         with entries:  # (streamed: 100k DirEntry objects held at once cost ~40 MB of heap)
             for entry in entries:
@@ -912,6 +922,59 @@ def written_tree_keys(out_dir: Path, tree: Mapping[str, StatKey], clock_dir: Pat
     return keys
 
 
+SETTLE_WAIT_S = 0.05
+"""How long a small build waits for the file system's clock to leave the tick of its last
+writes, to key the folders it wrote into (settle_folder_keys): a tick is a jiffy (4 ms) on
+ext4 and tmpfs; on a file system of coarser ticks the folders are left to the next check."""
+
+
+def settle_folder_keys(out_dir: Path, tree: Mapping[str, StatKey], folders: Mapping[str, FolderKey],
+                       clock_dir: Path) -> dict[str, FolderKey]:
+    """`folders` and the keys of the tree's other folders, those that can be trusted once the
+    file system's clock has left the tick of their last change (SETTLE_WAIT_S at most): each
+    is stat'ed after that stamp and listed after its stat, as check_tree does.
+
+    A build leaves out the folders it wrote into last (written_tree_keys) or at all
+    (folders_left); keying them here spares the next check their listing, and lets the
+    build leave a no-op record (leave_noop_record), which needs every folder keyed.
+    """
+    every = tree_folders(tree)
+    missing = every - set(folders)
+    keyed = dict(folders)
+    if not missing:
+        return keyed
+    root = os.fspath(out_dir)
+    prefix = os.path.join(root, "")
+
+    def path_of(folder: str) -> str:
+        return prefix + folder if folder else root
+
+    try:
+        newest = max(os.stat(path_of(folder), follow_symlinks=not folder).st_mtime_ns for folder in missing)
+    except OSError:
+        return keyed
+    deadline = time.monotonic() + SETTLE_WAIT_S
+    while True:
+        stamp = fsclock.file_system_now(clock_dir, out_dir)
+        if stamp is None:
+            return keyed
+        if stamp > newest:
+            break
+        if time.monotonic() > deadline:
+            return keyed
+        time.sleep(0.001)
+    for folder in missing:
+        path = path_of(folder)
+        try:
+            st = os.stat(path, follow_symlinks=not folder)
+        except OSError:
+            continue
+        if (stat_module.S_ISDIR(st.st_mode) and st.st_mtime_ns < stamp
+                and _folder_listed(path, folder, tree, every) is True):
+            keyed[folder] = (st.st_mtime_ns, st.st_ino)
+    return keyed
+
+
 def _folder_listed(path: str, folder: str, tree: Mapping[str, StatKey], folders: set[str]) -> bool | None:
     """None when the folder holds a file the tree does not have; False when it holds no such
     file but a folder of its own (empty: scan_tree finds nothing in it, so the folder cannot
@@ -1016,6 +1079,7 @@ def save_state(folder: Path, manifest: Manifest, corpus_memo: dict, topics_memo:
 def save_manifest(folder: Path, manifest: Manifest) -> None:
     """Save the manifest as a delta against the base on disk (manifest.loaded), or as a new
     base and an empty delta; the delta is written last (read_manifest needs both)."""
+    quicknoop.remove(folder)  # (it vouches for the manifest it was made with)
     memo = {name: getattr(manifest, name) for name in _MANIFEST_FIELDS}
     delta = memolayers.delta_against(manifest.loaded, memo) if manifest.loaded else None
     if delta is None:
@@ -1038,7 +1102,55 @@ def _keyed_like(tree: Mapping[str, StatKey], outputs: Mapping) -> dict[str, Stat
 def forget(folder: Path) -> None:
     """Drop the manifest (before touching the output tree, so a kill cannot leave it trusted):
     its delta goes, and a base without its delta is not a manifest (read_manifest)."""
+    quicknoop.remove(folder)
     (Path(folder) / "manifest.delta.pickle").unlink(missing_ok=True)
+
+
+def leave_noop_record(config, folder: Path, manifest: Manifest, input_folders: Mapping[str, FolderKey]) -> None:
+    """Save the no-op record of a build whose manifest was just saved (quicknoop), when
+    every key it would hold may be trusted: the output tree's folders all keyed (check_tree),
+    the inputs and their folders (input_folders, snapshot_inputs) older than the snapshot's
+    racy limit, and the code's sources settled. A site too big for one keeps none.
+
+    Only for builds of the default output folder with the configuration as content/site.yaml
+    gives it: the record says nothing about command-line options (the answer takes none).
+    """
+    if len(manifest.tree) > quicknoop.MAX_OUTPUTS or set(manifest.folders) != tree_folders(manifest.tree):
+        return
+    roots = {"content/": config.content_dir, "templates/": config.templates_dir}
+    if config.theme_dir:
+        roots["theme/"] = config.theme_dir
+    listed = {*roots, *(name + "/" for name in tree_folders(manifest.inputs) if name)}
+    if any(name not in input_folders for name in listed):
+        return  # (a root missing, or a folder not listed: content/papers/ after an update)
+    limit = racy_from(manifest.inputs_stamp_ns, manifest.scanned_ns)
+    if any(key[0] >= limit for key in manifest.inputs.values()) or any(
+            key[0] >= limit for key in input_folders.values()):
+        return
+
+    def path_of(rel: str) -> str:
+        prefix, _, below = rel.rstrip("/").partition("/")
+        return os.path.join(roots[prefix + "/"], below)
+
+    files = {path_of(rel): key for rel, key in manifest.inputs.items()}
+    out = os.fspath(config.out_dir)
+    files.update((os.path.join(out, dest), key) for dest, key in manifest.tree.items())
+    folders = {path_of(rel): key for rel, key in input_folders.items() if rel not in roots}
+    folders.update((os.path.join(out, rel), key) for rel, key in manifest.folders.items() if rel)
+    followed = {os.fspath(roots[prefix]): key for prefix, key in input_folders.items() if prefix in roots}
+    followed[out] = manifest.folders[""]
+    try:
+        for name in ("manifest.pickle", "manifest.delta.pickle"):
+            st = os.stat(Path(folder) / name)
+            followed[os.fspath(Path(folder) / name)] = (st.st_mtime_ns, st.st_ino)
+    except OSError:
+        return
+    record = quicknoop.make_record(
+        root=os.fspath(config.root), out_dir=out, pages=manifest.pages, outputs=len(manifest.outputs),
+        problems=[str(problem) for problem in manifest.problems], files=files, folders=folders,
+        followed=followed)
+    if record is not None:
+        quicknoop.save(folder, record)
 
 
 # ------------------------------------------------------------------ writing
@@ -1310,8 +1422,8 @@ def settings_key(config) -> str:
 
 
 def snapshot_inputs(config, listed: Mapping | None = None,
-                    previous: Mapping[str, StatKey] | None = None, odd: set[str] | None = None
-                    ) -> dict[str, StatKey]:
+                    previous: Mapping[str, StatKey] | None = None, odd: set[str] | None = None,
+                    folder_keys: dict[str, FolderKey] | None = None) -> dict[str, StatKey]:
     """Stat of every file a build reads: content/ (minus work folders) and the templates.
 
     `listed` is a parse memo made moments ago (update: ingest's load) and the files it wrote
@@ -1319,7 +1431,8 @@ def snapshot_inputs(config, listed: Mapping | None = None,
     files older than its snapshot by more than RACY_NS, and not written since, are taken
     as they are (see stat_keys_to_reuse). `previous` is the last snapshot (the manifest's):
     the entries equal to its own are its very objects (see _sharing). `odd` collects the
-    paths of the entries under content/ it lists not as regular files (see scan_tree).
+    paths of the entries under content/ it lists not as regular files (see scan_tree), and
+    `folder_keys` the keys of the folders it lists ('content/', 'content/papers/'…).
     """
     out: dict[str, StatKey] = {}
     folders = [("content/", config.content_dir), ("templates/", config.templates_dir)]
@@ -1331,8 +1444,11 @@ def snapshot_inputs(config, listed: Mapping | None = None,
         known = stat_keys_to_reuse(listed) if listed and prefix == "content/" and not whole else None
         found: set[str] | None = set() if odd is not None and prefix == "content/" else None
         skip = ("papers",) if whole and prefix == "content/" else ()
-        for rel, key in scan_tree(folder, known=known, odd=found, skip=skip).items():
+        listed_folders: dict[str, FolderKey] | None = {} if folder_keys is not None else None
+        for rel, key in scan_tree(folder, known=known, odd=found, skip=skip, folders=listed_folders).items():
             out[prefix + rel] = key
+        if listed_folders:
+            folder_keys.update((prefix + rel, key) for rel, key in listed_folders.items())
         if found:
             odd.update(prefix + rel for rel in found)
         if skip:
@@ -1593,7 +1709,7 @@ def build_lock(folder: Path, out_dir: Path) -> Iterator[None]:
 def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: int | None = None,
            quiet: bool = True, corpus_memo: dict | None = None, session: dict | None = None,
            allow_noop: bool = True, previous_corpus_memo: dict | None = None,
-           written: Iterable[str] | None = None):
+           written: Iterable[str] | None = None, noop_record: bool = False):
     """Build the site with the build lock held; see build() and the module docstring.
 
     `session` (a dict the caller keeps between builds, as serve does) carries the memos
@@ -1604,6 +1720,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
     keys of that memo are reused for the others (stat_keys_to_reuse). allow_noop=False goes through
     every step even when nothing changed (serve's first build: it loads the memos and
     imports the modules before the first save, which then takes only the rebuild's own time).
+    noop_record: leave a no-op record when the build ends with its site complete (see
+    leave_noop_record; only for the default output folder and configuration).
 
     The report carries an extra attribute `incremental` (IncrementalReport).
     """
@@ -1638,16 +1756,20 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                                                    *([config.theme_dir] if config.theme_dir else []))
             scanned_ns = time.time_ns()
             odd_inputs: set[str] = set()  # (the snapshot stands for content/'s listing too)
+            input_folders: dict[str, FolderKey] | None = {} if noop_record else None
             inputs = snapshot_inputs(config, {"memo": corpus_memo, "written": written}
                                      if corpus_memo and written is not None else None,
                                      previous=manifest.inputs if manifest is not None else None,
-                                     odd=odd_inputs)
+                                     odd=odd_inputs, folder_keys=input_folders)
         if (allow_noop and manifest is not None and manifest.settings == settings
                 and manifest.inputs == inputs and not _is_racy(inputs, manifest)
                 and tree_check.result()[0]):
             if tree_check.result()[1] != manifest.folders:
                 # (the folders listed this time need not be listed by the next build)
-                save_manifest(folder, dataclasses.replace(manifest, folders=tree_check.result()[1]))
+                manifest = dataclasses.replace(manifest, folders=tree_check.result()[1])
+                save_manifest(folder, manifest)
+            if noop_record:
+                leave_noop_record(config, folder, manifest, input_folders)
             report = BuildReport(manifest.pages, len(manifest.outputs), (),
                                  len(manifest.outputs), (), manifest.problems, 0.0, now)
             return _finish(report, IncrementalReport("no-op", "nothing changed", 0, timings), clock)
@@ -1953,7 +2075,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                                        (scanned_ns, inputs_stamp), site, corpus, (corpus_memo, topics_memo), session, now,
                                        rendered_count, timings, clock,
                                        previous=(state.corpus_memo, state.topics_memo),
-                                       folders=tree_check.result()[1], memos_saved=memos_saved)
+                                       folders=tree_check.result()[1], memos_saved=memos_saved,
+                                       noop_record=input_folders if noop_record else None)
             _remove_stash(stash)
             return report
         extras, reused, ran, producer_keys = made_extras or make_extras(staging is None)
@@ -2013,6 +2136,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                 folders = folders_left(tree_check.result()[1], changed, stale, manifest.tree)
                 written_dests, removed = tuple(sorted(changed)), tuple(stale)
                 _remove_stash(stash)
+        if noop_record and len(tree) <= quicknoop.MAX_OUTPUTS:
+            folders = settle_folder_keys(config.out_dir, tree, folders, folder)
         with timed(timings, "save"):
             producers = {name: (producer_keys[name],
                                 tuple(ran[name]) if name in ran else old_producers.get(name, ("", ()))[1])
@@ -2030,6 +2155,8 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                             previous=(state.corpus_memo, state.topics_memo))
                 if pages_memo is not None:
                     pages_memo.save()
+            if noop_record:
+                leave_noop_record(config, folder, new_manifest, input_folders)
     except BaseException as error:
         if tree_check is not None:
             tree_check.cancel()
@@ -2507,29 +2634,35 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
                       memos: tuple[dict, dict],
                       session: dict | None, now, rendered: int, timings: dict[str, float], clock: float,
                       previous: tuple[Mapping, Mapping], folders: Mapping[str, FolderKey],
-                      memos_saved: bool = False):
+                      memos_saved: bool = False, noop_record: Mapping[str, FolderKey] | None = None):
     """Write the pages a notes-only build changed and save the cache (see notes_only_change).
 
     scanned: when the inputs were taken, by our clock and the file system's (Manifest.scanned_ns,
     Manifest.inputs_stamp_ns); folders: the folder keys check_tree found true before the
     pages were written;
-    memos_saved: the build saved its memos already (then only the manifest is saved)."""
+    memos_saved: the build saved its memos already (then only the manifest is saved);
+    noop_record: the input folders' keys when the build leaves a no-op record (see _build)."""
     with timed(timings, "write"):
         forget(folder)
         write_changed(config.out_dir, changed, ())
         tree = dict(manifest.tree)
         for dest in changed:
             tree[dest] = stat_key(os.stat(config.out_dir / dest))
+        folders = folders_left(folders, changed, (), manifest.tree)
+        if noop_record is not None and len(tree) <= quicknoop.MAX_OUTPUTS:
+            folders = settle_folder_keys(config.out_dir, tree, folders, folder)
     with timed(timings, "save"):
         new_manifest = dataclasses.replace(
             manifest, settings=settings, inputs=dict(inputs), outputs=outputs, tree=tree,
-            folders=folders_left(folders, changed, (), manifest.tree),
+            folders=folders,
             scanned_ns=scanned[0], inputs_stamp_ns=scanned[1], problems=tuple(corpus.problems),
             memo_token=memos[0]["scanned_ns"])
         if memos_saved:
             save_state(folder, new_manifest, *memos, memos=False)
         else:
             _save_build(folder, new_manifest, *memos, session, site, previous=previous)
+        if noop_record is not None:
+            leave_noop_record(config, folder, new_manifest, noop_record)
     written = tuple(sorted(changed))
     report = BuildReport(manifest.pages, len(outputs), written, len(outputs) - len(written), (),
                                   tuple(corpus.problems), 0.0, now)

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         # Incremental: only pages whose inputs changed are rendered (see docs/performance.md).
         report = build(config, dt.datetime.now(dt.timezone.utc), full=args.full, jobs=args.jobs,
-                       quiet=args.quiet)
+                       quiet=args.quiet, noop_record=args.out is None and args.base_url is None)
     except BuildError as error:
         raise WorkError(f"build failed, the previous site is left in place: {error}") from error
     for problem in report.problems:

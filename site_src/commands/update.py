@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {duplicate}", file=sys.stderr)
     try:
         built = buildcache.build(config, dt.datetime.now(dt.timezone.utc), corpus_memo=memo.get("corpus"),
-                                 previous_corpus_memo=memo.get("previous"), written=ingested.written)
+                                 previous_corpus_memo=memo.get("previous"), written=ingested.written,
+                                 noop_record=args.out is None and args.base_url is None)
     except BuildError as error:
         raise WorkError(f"the digests were ingested, but the build failed (the previous site "
                         f"is left in place): {error}") from error
