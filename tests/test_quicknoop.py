@@ -232,3 +232,12 @@ def test_after_an_update_a_paper_file_added_by_hand_is_still_seen(project, tmp_p
     add_paper_file(project)
     assert quicknoop.nothing_changed(str(project)) is None
     assert build(project).incremental.mode != "no-op"
+
+
+def test_python_starts_without_an_import_hook_from_the_editable_install():
+    # The default editable install's hook imports pathlib and importlib.util at every start,
+    # ~15-20 ms of each command; `make` installs the project with a plain path (Makefile).
+    started = subprocess.run([sys.executable, "-X", "importtime", "-c", "pass"], capture_output=True,
+                             text=True, timeout=60)
+    hooks = sorted(name for name in imported(started.stderr) if "editable" in name)
+    assert not hooks, f"{hooks}: reinstall with `make` (pip install -e . --config-settings editable_mode=strict)"
