@@ -21,6 +21,7 @@ PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 _CODE_VERSION: str | None = None
 _SOURCE_KEYS: dict[str, tuple] | None = None
+_LIBRARY_VERSIONS: dict[str, str] = {}
 
 
 def _normal(name: str) -> str:
@@ -96,7 +97,7 @@ def source_files(package: str | None = None, keys: dict[str, tuple] | None = Non
 
 def code_version() -> str:
     """Hash of everything that turns inputs into outputs: our code and the libraries' versions."""
-    global _CODE_VERSION, _SOURCE_KEYS
+    global _CODE_VERSION, _SOURCE_KEYS, _LIBRARY_VERSIONS
     if _CODE_VERSION is None:
         import hashlib
 
@@ -107,7 +108,8 @@ def code_version() -> str:
         h = hashlib.blake2b(digest_size=16)
         h.update(CACHE_FORMAT.encode())
         h.update(sys.version.encode())
-        for name, version in library_versions().items():
+        _LIBRARY_VERSIONS = library_versions()
+        for name, version in _LIBRARY_VERSIONS.items():
             h.update(f"{name}={version}".encode())
         for rel in source_files(keys=keys):  # (each file's key is taken before it is read)
             h.update(rel.encode())
@@ -125,3 +127,10 @@ def source_keys() -> dict[str, tuple] | None:
     a source had changed too recently for its key to be trusted."""
     code_version()
     return _SOURCE_KEYS
+
+
+def hashed_library_versions() -> dict[str, str]:
+    """The libraries' versions as code_version() found them (a library upgraded since
+    does not change a version already made)."""
+    code_version()
+    return dict(_LIBRARY_VERSIONS)

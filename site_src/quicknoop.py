@@ -51,7 +51,7 @@ def make_record(*, root: str, out_dir: str, pages: int, outputs: int, problems: 
         return None
     return {
         "format": FORMAT, "python": sys.version, "package": codeversion.PACKAGE,
-        "libraries": codeversion.library_versions(), "root": root,
+        "libraries": codeversion.hashed_library_versions(), "root": root,
         "report": (pages, outputs, out_dir, problems), "files": files, "folders": folders,
         "followed": {**followed, **{path: (key[0], key[-1]) for path, key in sources.items()}},
     }

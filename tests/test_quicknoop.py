@@ -136,6 +136,7 @@ def test_a_change_to_the_code_or_its_libraries_sends_the_build_the_usual_way(pro
     monkeypatch.setattr(codeversion, "PACKAGE", str(package))
     monkeypatch.setattr(codeversion, "_CODE_VERSION", None)
     monkeypatch.setattr(codeversion, "_SOURCE_KEYS", None)
+    monkeypatch.setattr(codeversion, "_LIBRARY_VERSIONS", {})
     build(project)  # (the same code version: a no-op, which leaves the copy's record)
     assert quicknoop.nothing_changed(str(project)) is not None
     if change == "edit":
