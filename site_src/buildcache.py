@@ -69,7 +69,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from site_src import fsclock, lockfile, memolayers, quicknoop, urls
+from site_src import codeversion, fsclock, lockfile, memolayers, quicknoop, urls
 from site_src.buildreport import BuildError, BuildReport
 from site_src.cachefiles import code_version, digest, load_blob, save_blob
 from site_src.config import project_path
@@ -1145,10 +1145,13 @@ def leave_noop_record(config, folder: Path, manifest: Manifest, input_folders: M
             followed[os.fspath(Path(folder) / name)] = (st.st_mtime_ns, st.st_ino)
     except OSError:
         return
+    # (the sources' own stamp, when their keys are too recent for our clock's margin)
+    sources_stamp = (fsclock.file_system_now(folder, Path(codeversion.PACKAGE))
+                     if codeversion.source_keys() is None else None)
     record = quicknoop.make_record(
         root=os.fspath(config.root), out_dir=out, pages=manifest.pages, outputs=len(manifest.outputs),
         problems=[str(problem) for problem in manifest.problems], files=files, folders=folders,
-        followed=followed)
+        followed=followed, sources_stamp=sources_stamp)
     if record is not None:
         quicknoop.save(folder, record)
 

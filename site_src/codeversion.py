@@ -95,37 +95,55 @@ def source_files(package: str | None = None, keys: dict[str, tuple] | None = Non
     return found
 
 
+def _hash(libraries: dict[str, str], keys: dict[str, tuple]) -> str:
+    """The code version of the sources as they are now; `keys` receives their stat keys,
+    each taken before the file is read (source_files)."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    h.update(CACHE_FORMAT.encode())
+    h.update(sys.version.encode())
+    for name, version in libraries.items():
+        h.update(f"{name}={version}".encode())
+    for rel in source_files(keys=keys):
+        h.update(rel.encode())
+        with open(os.path.join(PACKAGE, rel), "rb") as handle:
+            h.update(handle.read())
+    return h.hexdigest()
+
+
 def code_version() -> str:
     """Hash of everything that turns inputs into outputs: our code and the libraries' versions."""
     global _CODE_VERSION, _SOURCE_KEYS, _LIBRARY_VERSIONS
     if _CODE_VERSION is None:
-        import hashlib
-
         from site_src.fsclock import MARGIN_NS
 
         settled_before = time.time_ns() - MARGIN_NS
         keys: dict[str, tuple] = {}
-        h = hashlib.blake2b(digest_size=16)
-        h.update(CACHE_FORMAT.encode())
-        h.update(sys.version.encode())
         _LIBRARY_VERSIONS = library_versions()
-        for name, version in _LIBRARY_VERSIONS.items():
-            h.update(f"{name}={version}".encode())
-        for rel in source_files(keys=keys):  # (each file's key is taken before it is read)
-            h.update(rel.encode())
-            with open(os.path.join(PACKAGE, rel), "rb") as handle:
-                h.update(handle.read())
-        _CODE_VERSION = h.hexdigest()
+        _CODE_VERSION = _hash(_LIBRARY_VERSIONS, keys)
         # The keys stand for these sources only if none changed in the last moments: a change
         # within the tick of the last one could leave a file's key as it was (fsclock).
         _SOURCE_KEYS = keys if all(key[0] < settled_before for key in keys.values()) else None
     return _CODE_VERSION
 
 
-def source_keys() -> dict[str, tuple] | None:
+def source_keys(stamp_ns: int | None = None) -> dict[str, tuple] | None:
     """The stat keys of the sources code_version() hashed (see source_files), or None when
-    a source had changed too recently for its key to be trusted."""
+    a source had changed too recently for its key to be trusted.
+
+    With `stamp_ns`, the file system's now (fsclock.file_system_now, on the sources' file
+    system) taken just before this call, keys too recent by our clock's margin are taken
+    again: trusted when every one is below the stamp and the sources still hash to the code
+    version. (`make` compiles the package just before the first build: the __pycache__
+    folders it makes change the package's folders moments before the build looks.)
+    """
+    global _SOURCE_KEYS
     code_version()
+    if _SOURCE_KEYS is None and stamp_ns is not None:
+        keys: dict[str, tuple] = {}
+        if _hash(_LIBRARY_VERSIONS, keys) == _CODE_VERSION and all(key[0] < stamp_ns for key in keys.values()):
+            _SOURCE_KEYS = keys
     return _SOURCE_KEYS
 
 

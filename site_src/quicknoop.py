@@ -37,16 +37,16 @@ FolderKey = tuple[int, int]
 
 def make_record(*, root: str, out_dir: str, pages: int, outputs: int, problems: list[str],
                 files: dict[str, FileKey], folders: dict[str, FolderKey],
-                followed: dict[str, FolderKey]) -> dict | None:
+                followed: dict[str, FolderKey], sources_stamp: int | None = None) -> dict | None:
     """The record of a build that found or left its site complete, or None when the code's
     sources changed too recently to be vouched for by their keys.
 
     files and folders: keys by lstat (mtime ns, size, inode; a folder's mtime ns and
     inode) of inputs and outputs below their roots; followed: (mtime ns, inode) by stat
     of the roots (content/, templates/, the output folder) and of the manifest's files.
-    The code's sources are added to followed.
+    The code's sources are added to followed (sources_stamp: see codeversion.source_keys).
     """
-    sources = codeversion.source_keys()
+    sources = codeversion.source_keys(sources_stamp)
     if sources is None:
         return None
     return {

@@ -151,6 +151,25 @@ def test_a_change_to_the_code_or_its_libraries_sends_the_build_the_usual_way(pro
     assert quicknoop.nothing_changed(str(project)) is None
 
 
+def test_sources_changed_moments_before_the_build_are_vouched_for_by_the_file_systems_clock(
+        project, tmp_path, monkeypatch):
+    # As after `make`, which compiles the package just before the first build.
+    package = tmp_path / "code" / "site_src"
+    shutil.copytree(codeversion.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in [package, *package.rglob("*")]:
+        os.utime(path)  # (changed now)
+    monkeypatch.setattr(codeversion, "PACKAGE", str(package))
+    monkeypatch.setattr(codeversion, "_CODE_VERSION", None)
+    monkeypatch.setattr(codeversion, "_SOURCE_KEYS", None)
+    monkeypatch.setattr(codeversion, "_LIBRARY_VERSIONS", {})
+    assert codeversion.source_keys() is None  # (too recent for our clock's margin)
+    build(project)
+    assert quicknoop.nothing_changed(str(project)) is not None
+    with open(package / "render.py", "a", encoding="utf-8") as handle:
+        handle.write("\n# edited\n")
+    assert quicknoop.nothing_changed(str(project)) is None
+
+
 def test_a_build_with_other_settings_removes_the_record(project):
     build(project, record=False, base_url="https://example.org/elsewhere/")
     assert not record_path(project).exists()
