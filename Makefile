@@ -33,8 +33,12 @@ test: $(VENV)/.test-ready          ## every test, with the real browser and chec
 	bash scripts/setup-test-tools.sh
 	$(BIN)/python -m pytest --durations=15
 
-bench: $(VENV)/.test-ready        ## our builds against Hugo on synthetic corpora (docs/performance.md)
+# (installed once: pip walks the whole project, and bench/out holds millions of files after a 100k run)
+$(VENV)/.bench-ready: pyproject.toml $(VENV)/.test-ready
 	$(BIN)/pip install --quiet $(EDITABLE) -e '.[bench]'
+	touch $@
+
+bench: $(VENV)/.bench-ready       ## our builds against Hugo on synthetic corpora (docs/performance.md)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
