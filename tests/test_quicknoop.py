@@ -244,11 +244,12 @@ def test_only_a_plain_build_is_answered(argv, expected):
 
 
 def test_after_an_update_a_paper_file_added_by_hand_is_still_seen(project, tmp_path):
-    # update's build takes content/papers/ from ingest's listing rather than listing it again
+    # (update's build of a big site takes content/papers/ from ingest's listing; a small one lists it)
     digest = tmp_path / "next-digest.txt"
     day = corpus_tools.write_update_digest(digest, project, n_new=3, n_seen=1)
     result = cli(project, "update", str(digest), "--today", str(day + dt.timedelta(days=1)), "--quiet")
     assert result.returncode == 0, result.stderr
+    assert quicknoop.nothing_changed(str(project)) is not None  # (the update's build left a record)
     add_paper_file(project)
     assert quicknoop.nothing_changed(str(project)) is None
     assert build(project).incremental.mode != "no-op"
@@ -261,3 +262,18 @@ def test_python_starts_without_an_import_hook_from_the_editable_install():
                              text=True, timeout=60)
     hooks = sorted(name for name in imported(started.stderr) if "editable" in name)
     assert not hooks, f"{hooks}: reinstall with `make` (pip install -e . --config-settings editable_mode=strict)"
+
+
+def test_no_record_vouches_for_a_folder_of_inputs_it_did_not_list(project):
+    # (update's build of a big site takes content/papers/ from ingest's listing, unlisted)
+    folder = project / quicknoop.DEFAULT_CACHE_DIR
+    config = load_config(project)
+    manifest, _ = buildcache.read_manifest(folder)
+    input_folders: dict = {}
+    assert buildcache.snapshot_inputs(config, folder_keys=input_folders) == manifest.inputs
+    record_path(project).unlink()
+    unlisted = {name: key for name, key in input_folders.items() if name != "content/papers/"}
+    buildcache.leave_noop_record(config, folder, manifest, unlisted)
+    assert not record_path(project).exists()
+    buildcache.leave_noop_record(config, folder, manifest, input_folders)
+    assert quicknoop.nothing_changed(str(project)) is not None
