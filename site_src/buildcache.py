@@ -1106,6 +1106,11 @@ def forget(folder: Path) -> None:
     (Path(folder) / "manifest.delta.pickle").unlink(missing_ok=True)
 
 
+def keeps_noop_record(tree: Collection[str]) -> bool:
+    """Whether a site of these output files is small enough to keep a no-op record."""
+    return len(tree) <= quicknoop.MAX_OUTPUTS
+
+
 def leave_noop_record(config, folder: Path, manifest: Manifest, input_folders: Mapping[str, FolderKey]) -> None:
     """Save the no-op record of a build whose manifest was just saved (quicknoop), when
     every key it would hold may be trusted: the output tree's folders all keyed (check_tree),
@@ -1115,7 +1120,7 @@ def leave_noop_record(config, folder: Path, manifest: Manifest, input_folders: M
     Only for builds of the default output folder with the configuration as content/site.yaml
     gives it: the record says nothing about command-line options (the answer takes none).
     """
-    if len(manifest.tree) > quicknoop.MAX_OUTPUTS or set(manifest.folders) != tree_folders(manifest.tree):
+    if not keeps_noop_record(manifest.tree) or set(manifest.folders) != tree_folders(manifest.tree):
         return
     roots = {"content/": config.content_dir, "templates/": config.templates_dir}
     if config.theme_dir:
@@ -1764,7 +1769,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
             odd_inputs: set[str] = set()  # (the snapshot stands for content/'s listing too)
             # (the folders' keys, for a no-op record: only a site small enough to keep one)
             input_folders: dict[str, FolderKey] | None = (
-                {} if noop_record and (manifest is None or len(manifest.tree) <= quicknoop.MAX_OUTPUTS) else None)
+                {} if noop_record and (manifest is None or keeps_noop_record(manifest.tree)) else None)
             inputs = snapshot_inputs(config, {"memo": corpus_memo, "written": written}
                                      if corpus_memo and written is not None else None,
                                      previous=manifest.inputs if manifest is not None else None,
@@ -2084,7 +2089,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                                        rendered_count, timings, clock,
                                        previous=(state.corpus_memo, state.topics_memo),
                                        folders=tree_check.result()[1], memos_saved=memos_saved,
-                                       noop_record=input_folders)
+                                       input_folders=input_folders)
             _remove_stash(stash)
             return report
         extras, reused, ran, producer_keys = made_extras or make_extras(staging is None)
@@ -2144,7 +2149,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                 folders = folders_left(tree_check.result()[1], changed, stale, manifest.tree)
                 written_dests, removed = tuple(sorted(changed)), tuple(stale)
                 _remove_stash(stash)
-            if input_folders is not None and len(tree) <= quicknoop.MAX_OUTPUTS:  # (it may keep a record)
+            if input_folders is not None and keeps_noop_record(tree):
                 folders = settle_folder_keys(config.out_dir, tree, folders, folder)
         with timed(timings, "save"):
             producers = {name: (producer_keys[name],
@@ -2642,14 +2647,14 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
                       memos: tuple[dict, dict],
                       session: dict | None, now, rendered: int, timings: dict[str, float], clock: float,
                       previous: tuple[Mapping, Mapping], folders: Mapping[str, FolderKey],
-                      memos_saved: bool = False, noop_record: Mapping[str, FolderKey] | None = None):
+                      memos_saved: bool = False, input_folders: Mapping[str, FolderKey] | None = None):
     """Write the pages a notes-only build changed and save the cache (see notes_only_change).
 
     scanned: when the inputs were taken, by our clock and the file system's (Manifest.scanned_ns,
     Manifest.inputs_stamp_ns); folders: the folder keys check_tree found true before the
     pages were written;
     memos_saved: the build saved its memos already (then only the manifest is saved);
-    noop_record: the input folders' keys when the build leaves a no-op record (see _build)."""
+    input_folders: the input folders' keys when the build may leave a no-op record (see _build)."""
     with timed(timings, "write"):
         forget(folder)
         write_changed(config.out_dir, changed, ())
@@ -2657,7 +2662,7 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
         for dest in changed:
             tree[dest] = stat_key(os.stat(config.out_dir / dest))
         folders = folders_left(folders, changed, (), manifest.tree)
-        if noop_record is not None and len(tree) <= quicknoop.MAX_OUTPUTS:
+        if input_folders is not None and keeps_noop_record(tree):
             folders = settle_folder_keys(config.out_dir, tree, folders, folder)
     with timed(timings, "save"):
         new_manifest = dataclasses.replace(
@@ -2669,8 +2674,8 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
             save_state(folder, new_manifest, *memos, memos=False)
         else:
             _save_build(folder, new_manifest, *memos, session, site, previous=previous)
-        if noop_record is not None:
-            leave_noop_record(config, folder, new_manifest, noop_record)
+        if input_folders is not None:
+            leave_noop_record(config, folder, new_manifest, input_folders)
     written = tuple(sorted(changed))
     report = BuildReport(manifest.pages, len(outputs), written, len(outputs) - len(written), (),
                                   tuple(corpus.problems), 0.0, now)
