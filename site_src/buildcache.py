@@ -1111,11 +1111,13 @@ def keeps_noop_record(tree: Collection[str]) -> bool:
     return len(tree) <= quicknoop.MAX_OUTPUTS
 
 
-def leave_noop_record(config, folder: Path, manifest: Manifest, input_folders: Mapping[str, FolderKey]) -> None:
-    """Save the no-op record of a build whose manifest was just saved (quicknoop), when
-    every key it would hold may be trusted: the output tree's folders all keyed (check_tree),
-    the inputs and their folders (input_folders, snapshot_inputs) older than the snapshot's
-    racy limit, and the code's sources settled. A site too big for one keeps none.
+def leave_noop_record(config, folder: Path, manifest: Manifest, input_folders: Mapping[str, FolderKey],
+                      listed_before: int) -> None:
+    """Save the no-op record of a build whose manifest was just saved or found true (quicknoop),
+    when every key it would hold may be trusted: the output tree's folders all keyed
+    (check_tree), the inputs older than the manifest's racy limit, their folders (input_folders,
+    from this build's snapshot) older than this snapshot's (listed_before, racy_from), and the
+    code's sources settled. A site too big for one keeps none.
 
     Only for builds of the default output folder with the configuration as content/site.yaml
     gives it: the record says nothing about command-line options (the answer takes none).
@@ -1128,9 +1130,11 @@ def leave_noop_record(config, folder: Path, manifest: Manifest, input_folders: M
     listed = {*roots, *(name + "/" for name in tree_folders(manifest.inputs) if name)}
     if any(name not in input_folders for name in listed):
         return  # (a root missing, or a folder not listed: content/papers/ after an update)
+    # (a no-op keeps the manifest, and its snapshot's limit, of the build that made the
+    # site; a folder changed since, by an entry the snapshot leaves out, is judged by this one)
     limit = racy_from(manifest.inputs_stamp_ns, manifest.scanned_ns)
     if any(key[0] >= limit for key in manifest.inputs.values()) or any(
-            key[0] >= limit for key in input_folders.values()):
+            key[0] >= listed_before for key in input_folders.values()):
         return
 
     def path_of(rel: str) -> str:
@@ -1782,7 +1786,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                 manifest = dataclasses.replace(manifest, folders=tree_check.result()[1])
                 save_manifest(folder, manifest)
             if input_folders is not None:
-                leave_noop_record(config, folder, manifest, input_folders)
+                leave_noop_record(config, folder, manifest, input_folders, racy_from(inputs_stamp, scanned_ns))
             report = BuildReport(manifest.pages, len(manifest.outputs), (),
                                  len(manifest.outputs), (), manifest.problems, 0.0, now)
             return _finish(report, IncrementalReport("no-op", "nothing changed", 0, timings), clock)
@@ -2169,7 +2173,7 @@ def _build(config, now: dt.datetime | None = None, *, full: bool = False, jobs: 
                 if pages_memo is not None:
                     pages_memo.save()
             if input_folders is not None:
-                leave_noop_record(config, folder, new_manifest, input_folders)
+                leave_noop_record(config, folder, new_manifest, input_folders, racy_from(inputs_stamp, scanned_ns))
     except BaseException as error:
         if tree_check is not None:
             tree_check.cancel()
@@ -2675,7 +2679,7 @@ def _save_notes_build(config, folder: Path, manifest: Manifest, settings: str, i
         else:
             _save_build(folder, new_manifest, *memos, session, site, previous=previous)
         if input_folders is not None:
-            leave_noop_record(config, folder, new_manifest, input_folders)
+            leave_noop_record(config, folder, new_manifest, input_folders, racy_from(scanned[1], scanned[0]))
     written = tuple(sorted(changed))
     report = BuildReport(manifest.pages, len(outputs), written, len(outputs) - len(written), (),
                                   tuple(corpus.problems), 0.0, now)

@@ -273,7 +273,16 @@ def test_no_record_vouches_for_a_folder_of_inputs_it_did_not_list(project):
     assert buildcache.snapshot_inputs(config, folder_keys=input_folders) == manifest.inputs
     record_path(project).unlink()
     unlisted = {name: key for name, key in input_folders.items() if name != "content/papers/"}
-    buildcache.leave_noop_record(config, folder, manifest, unlisted)
+    limit = buildcache.racy_from(manifest.inputs_stamp_ns, manifest.scanned_ns)
+    buildcache.leave_noop_record(config, folder, manifest, unlisted, limit)
     assert not record_path(project).exists()
-    buildcache.leave_noop_record(config, folder, manifest, input_folders)
+    buildcache.leave_noop_record(config, folder, manifest, input_folders, limit)
+    assert quicknoop.nothing_changed(str(project)) is not None
+
+
+def test_a_folder_of_inputs_changed_after_the_last_build_gets_a_record_from_the_next_check(project):
+    # update leaves its work folder (content/.ingest, not an input) changed after its build
+    (project / "content" / ".ingest").mkdir()
+    assert quicknoop.nothing_changed(str(project)) is None  # (content/ has another key)
+    assert build(project).incremental.mode == "no-op"
     assert quicknoop.nothing_changed(str(project)) is not None
